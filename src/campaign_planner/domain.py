@@ -1,0 +1,228 @@
+"""The campaign plan and its parts: the product's public contract.
+
+Other systems read plans through the API and ``plan --format json``. The field names below are the
+stable JSON contract of DESIGN.md; more fields may be added, none may be renamed. Every number in a
+plan comes from a tool (forecaster, channel optimizer, profile lookup); the language model only writes
+text. The validation node checks that promise against the tool outputs kept in the graph state.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FlagCode(StrEnum):
+    """Situations a plan surfaces instead of guessing silently."""
+
+    MISSING_BUDGET = "missing_budget"
+    INVALID_BUDGET = "invalid_budget"
+    UNKNOWN_CHANNEL = "unknown_channel"
+    WEAK_EVIDENCE = "weak_evidence"
+    SATURATION = "saturation"
+    INFEASIBLE_CONSTRAINTS = "infeasible_constraints"
+    DEGRADED_OUTPUT = "degraded_output"
+    INJECTION_SUSPECTED = "injection_suspected"
+    CONTRADICTORY_BRIEF = "contradictory_brief"
+    VALIDATION_FAILED = "validation_failed"
+
+
+class Contract(BaseModel):
+    """Base for contract models: unknown keys are refused so typos cannot pass silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Money(Contract):
+    amount: float = Field(description="Amount in the currency's major unit (e.g. dollars).")
+    currency: str = Field(description="ISO 4217 code, e.g. USD, EUR, CNY.")
+
+
+class Audience(Contract):
+    age_min: int | None = None
+    age_max: int | None = None
+    departments: list[str] = Field(default_factory=list, description="Catalogue departments, e.g. Dresses.")
+    description: str = ""
+
+
+class Offer(Contract):
+    discount_percent: float | None = Field(default=None, description="The only discount the copy may state.")
+    text: str = ""
+
+
+class ChannelBound(Contract):
+    channel: str
+    min_spend: float | None = None
+    max_spend: float | None = None
+
+
+class Brief(Contract):
+    """The parsed brief: what the marketing team asked for."""
+
+    text: str
+    objective: str = "revenue"
+    product: str = ""
+    budget: Money | None = None
+    weeks: int | None = None
+    channels_allowed: list[str] = Field(default_factory=list)
+    channels_excluded: list[str] = Field(default_factory=list)
+    channel_bounds: list[ChannelBound] = Field(default_factory=list)
+    audience: Audience = Field(default_factory=Audience)
+    offer: Offer = Field(default_factory=Offer)
+    tone: str = ""
+    language: Literal["en", "zh"] = "en"
+    kpis: list[str] = Field(default_factory=list)
+    constraints: list[str] = Field(default_factory=list)
+
+
+class Assumption(Contract):
+    text: str
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class SegmentSize(Contract):
+    customers: int = Field(ge=0, description="Reviewers in the shop matching the segment.")
+    share: float = Field(ge=0.0, le=1.0, description="Share of all the shop's reviewers.")
+
+
+class Evidence(Contract):
+    review_id: str
+    quote: str = Field(description="A verbatim substring of the review's text.")
+
+
+class SegmentProfile(Contract):
+    demographics: dict[str, str | float | int | None] = Field(default_factory=dict)
+    needs: list[str] = Field(default_factory=list)
+    praised_attributes: list[str] = Field(default_factory=list)
+    pain_points: list[str] = Field(default_factory=list)
+    average_rating: float | None = None
+
+
+class Segment(Contract):
+    id: str
+    name: str
+    definition: dict[str, str | int | float | list[str] | None] = Field(
+        default_factory=dict, description="Filters that select the segment (age range, department, rating)."
+    )
+    size: SegmentSize
+    profile: SegmentProfile = Field(default_factory=SegmentProfile)
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class CopyVariant(Contract):
+    headline: str
+    body: str
+    cta: str
+
+
+class RuleCheck(Contract):
+    rule: str
+    passed: bool
+    detail: str = ""
+
+
+class Messaging(Contract):
+    segment_id: str
+    channel: str
+    language: Literal["en", "zh"]
+    variants: list[CopyVariant]
+    checks: list[RuleCheck] = Field(default_factory=list)
+    degraded: bool = Field(default=False, description="True when the copy is the deterministic fallback.")
+    inspired_by: list[str] = Field(default_factory=list, description="Review ids whose quotes inspired it.")
+
+
+ForecastSource = Literal["uplift_model", "response_curve", "prior"]
+
+
+class ForecastLine(Contract):
+    segment_id: str
+    channel: str
+    metric: str = Field(description="What `expected` counts, e.g. incremental_conversions.")
+    expected: float
+    interval_80: tuple[float, float]
+    interval_95: tuple[float, float]
+    incremental_revenue: float
+    roi: float | None
+    source: ForecastSource
+    backtest_error: float | None = None
+    spend: float = 0.0
+    baseline_rate: float | None = None
+    lift: float | None = None
+    model: str = ""
+
+
+class Allocation(Contract):
+    channel: str
+    spend: float = Field(ge=0.0)
+    expected_outcome: float
+    marginal_roi: float
+    binding: list[str] = Field(default_factory=list)
+    source: ForecastSource = "response_curve"
+
+
+class ResponseCurvePoint(Contract):
+    spend: float
+    outcome: float
+
+
+class Budget(Contract):
+    currency: str
+    total: float
+    allocations: list[Allocation] = Field(default_factory=list)
+    objective: str = "revenue"
+    curves: dict[str, list[ResponseCurvePoint]] = Field(default_factory=dict)
+
+
+class Measurement(Contract):
+    design: str
+    holdout_share: float = Field(ge=0.0, le=1.0)
+    sample_size: int | None = None
+    minimum_detectable_lift: float | None = None
+
+
+class Flag(Contract):
+    code: FlagCode
+    message: str
+
+
+class RationaleItem(Contract):
+    decision: str
+    evidence_ids: list[str] = Field(default_factory=list)
+
+
+class Provenance(Contract):
+    backend: str
+    model: str
+    run_id: str
+    seconds: float = 0.0
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    data: dict[str, str] = Field(default_factory=dict)
+    tool_calls: list[str] = Field(default_factory=list)
+
+
+class CampaignPlan(Contract):
+    """A complete campaign plan. ``model_dump(mode="json")`` is the JSON contract."""
+
+    brief: Brief
+    segments: list[Segment] = Field(default_factory=list)
+    messaging: list[Messaging] = Field(default_factory=list)
+    forecast: list[ForecastLine] = Field(default_factory=list)
+    budget: Budget | None = None
+    measurement: Measurement | None = None
+    risks: list[str] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    open_questions: list[str] = Field(default_factory=list)
+    assumptions: list[Assumption] = Field(default_factory=list)
+    rationale: list[RationaleItem] = Field(default_factory=list)
+    summary: str = ""
+    status: Literal["draft", "approved", "rejected"] = "draft"
+    provenance: Provenance
+
+    def flag_codes(self) -> set[str]:
+        """Return the set of flag codes raised on this plan."""
+        return {flag.code.value for flag in self.flags}
