@@ -1,0 +1,1 @@
+"""Plan-quality evaluations: briefs with machine-checkable expectations, scored deterministically."""

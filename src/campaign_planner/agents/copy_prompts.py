@@ -1,0 +1,223 @@
+"""The copywriter's prompts: a stable system prefix per run, a short varying part per cell, repair notes.
+
+The wording lives in ``prompts/copywriter.md``; this module decides what goes into each placeholder. It
+keeps prompts short because the default local model reads ≈ 60 prompt tokens/s: two quotes, two needs,
+two praised attributes, the channel's limits, nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from campaign_planner.data.catalog import ChannelSpec
+from campaign_planner.domain import Brief, RuleCheck, Segment
+from campaign_planner.prompts import prompt_sections
+from campaign_planner.tools.copy_patterns import is_mostly_chinese, percent_to_zhe
+from campaign_planner.tools.copy_rules import BrandVoice, Language, failed, make_hashtags
+
+# The body length asked of the model: shorter than most channel limits, so the answer fits the token cap.
+BODY_TARGET_CHARS: dict[Language, int] = {"en": 120, "zh": 45}
+# A small model cannot count characters but roughly keeps to a word count.
+CHARS_PER_WORD = 7
+QUOTES_PER_PROMPT = 2
+QUOTE_MAX_CHARS = 160
+PROFILE_ITEMS = 2
+
+_OBJECTIVES_ZH = {
+    "revenue": "提升销售额",
+    "conversions": "提升转化",
+    "awareness": "提升品牌认知",
+    "traffic": "引流",
+    "retention": "老客复购",
+    "acquisition": "拉新",
+}
+_NO_DISCOUNT = re.compile(
+    r"\bno\s+(?:discounts?|promotions?|promo|coupons?|sales?)\b|\bfull[- ]price\b"
+    r"|\bwithout\s+(?:a\s+)?discount"
+    r"|不打折|无折扣|不降价|不做促销|不要折扣|不提供折扣|不参与折扣|原价销售",
+    re.IGNORECASE,
+)
+
+
+def brief_forbids_discount(brief: Brief) -> bool:
+    """Return True where the brief rules out discounts ("no discounts", "full price", "不打折")."""
+    return any(_NO_DISCOUNT.search(text) for text in [brief.text, *brief.constraints])
+
+
+@dataclass(frozen=True)
+class CopyBriefing:
+    """What every copy call of one run shares: brief, copy language, brand voice, offer, variant count."""
+
+    brief: Brief
+    language: Language
+    brand: BrandVoice | None
+    count: int
+    offer_percent: float | None
+    no_discount: bool
+    hashtag_words: tuple[str, ...]
+
+    @classmethod
+    def from_brief(
+        cls, brief: Brief, language: Language, brand: BrandVoice | None, count: int
+    ) -> CopyBriefing:
+        """Return the briefing for ``brief``: its offer, whether it forbids discounts, words for hashtags."""
+        offer_percent = brief.offer.discount_percent
+        return cls(
+            brief=brief,
+            language=language,
+            brand=brand,
+            count=count,
+            offer_percent=offer_percent,
+            no_discount=offer_percent is None and brief_forbids_discount(brief),
+            hashtag_words=tuple(w for w in [brief.product, *brief.audience.departments] if w),
+        )
+
+    def section(self, name: str, **values: object) -> str:
+        """Return the ``<name>.<language>`` section of the copywriter prompt with ``values`` filled in."""
+        template = prompt_sections("copywriter")[f"{name}.{self.language}"]
+        return template.substitute(**{key: str(value) for key, value in values.items()})
+
+
+def system_prompt(briefing: CopyBriefing) -> str:
+    """Return the stable prefix: role, rules, offer, tone and brand words — nothing cell-specific."""
+    brief, brand, zh = briefing.brief, briefing.brand, briefing.language == "zh"
+    tone = brief.tone or (", ".join(brand.tone) if brand and brand.tone else "")
+    brand_rules = ""
+    if brand and brand.words_to_use:
+        brand_rules += "\n" + briefing.section("brand_use", words=", ".join(brand.words_to_use))
+    if brand and brand.avoided_phrases():
+        brand_rules += "\n" + briefing.section("brand_avoid", words=", ".join(brand.avoided_phrases()))
+    return briefing.section(
+        "system",
+        product=brief.product or ("新品" if zh else "our new collection"),
+        objective=_OBJECTIVES_ZH.get(brief.objective, brief.objective) if zh else brief.objective,
+        tone=tone or ("亲切自然" if zh else "friendly and clear"),
+        offer_rule=offer_rule(briefing),
+        brand_rules=brand_rules,
+        count=briefing.count,
+    )
+
+
+def offer_rule(briefing: CopyBriefing) -> str:
+    """Return the one line telling the model which offer it may state (or that there is none)."""
+    offer = briefing.brief.offer
+    percent = briefing.offer_percent
+    if percent is not None:
+        if briefing.language == "zh":
+            stated = f"立减{percent:g}%（即{percent_to_zhe(percent)}）"
+            stated += f"，{offer.text}" if offer.text else ""
+        elif f"{percent:g}%" in offer.text.replace(" ", ""):
+            stated = offer.text  # "15% off first order" already says it all
+        else:
+            stated = f"{percent:g}% off" + (f" ({offer.text})" if offer.text else "")
+        return briefing.section("offer_percent", offer=stated)
+    if offer.text and not briefing.no_discount:
+        return briefing.section("offer_text", offer_text=offer.text)
+    return briefing.section("offer_none")
+
+
+def prompt_quotes(segment: Segment) -> list[tuple[str, str]]:
+    """Return up to two (review id, quote) pairs, one line each, cut to a prompt-friendly length."""
+    quotes: list[tuple[str, str]] = []
+    # Longer quotes carry more wording to borrow; very short ones ("Love it!") carry none.
+    for evidence in sorted(segment.evidence, key=lambda e: len(e.quote.strip()) < 20):
+        # One line, and the review's own double quotes cannot close the prompt's quotation marks.
+        quote = re.sub(r"\s+", " ", evidence.quote).strip().replace('"', "'")
+        if not quote:
+            continue
+        if len(quote) > QUOTE_MAX_CHARS:
+            quote = quote[:QUOTE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
+        quotes.append((evidence.review_id, quote))
+        if len(quotes) == QUOTES_PER_PROMPT:
+            break
+    return quotes
+
+
+def channel_name(channel: ChannelSpec, language: Language) -> str:
+    """Return the channel's name in the copy's language: a Chinese alias (小红书) for Chinese prompts."""
+    if language == "zh" and not is_mostly_chinese(channel.name):
+        chinese = [alias for alias in channel.aliases if is_mostly_chinese(alias)]
+        if chinese:
+            return chinese[0]
+    return channel.name
+
+
+def headline_label(channel: ChannelSpec, language: Language) -> str:
+    """Return what the channel calls a headline ("Subject line"), or "标题" in Chinese prompts."""
+    label = channel.copy_rules.headline_label
+    if language == "zh" and not is_mostly_chinese(label):
+        return "标题"
+    return label[:1].upper() + label[1:]
+
+
+def limits(channel: ChannelSpec, language: Language) -> dict[str, int]:
+    """Return the length limits as the prompt states them: characters, and about as many words."""
+    headline_max = channel.copy_rules.headline_max
+    body_max = min(channel.copy_rules.body_max, BODY_TARGET_CHARS[language])
+    return {
+        "headline_max": headline_max,
+        "body_max": body_max,
+        "headline_words": max(2, headline_max // CHARS_PER_WORD),
+        "body_words": max(3, body_max // CHARS_PER_WORD),
+    }
+
+
+def hashtag_example(briefing: CopyBriefing) -> str:
+    """Return the hashtag the prompt offers as an example ("#SummerDresses"), also the one added later."""
+    return make_hashtags(briefing.hashtag_words, briefing.language, count=1)
+
+
+def cell_prompt(
+    briefing: CopyBriefing, segment: Segment, channel: ChannelSpec, quotes: list[tuple[str, str]]
+) -> str:
+    """Return the varying part of a copy call: the segment, its quotes and the channel's limits."""
+    zh = briefing.language == "zh"
+    labels = ("需求", "好评点") if zh else ("Needs", "They praise")
+    profile = segment.profile
+    colon, separator = ("：", "；") if zh else (": ", "; ")
+    # Pain points stay out of the prompt: the 1.5B model wrote "runs small in the bust" into the copy as
+    # if it were a feature. Needs and praised attributes carry what the copy should answer.
+    lines = [
+        f"{label}{colon}{separator.join(items[:PROFILE_ITEMS])}"
+        for label, items in zip(labels, (profile.needs, profile.praised_attributes), strict=True)
+        if items
+    ]
+    # A concrete tag the model can copy; where it still writes none, finish_variant adds this one.
+    hashtag_rule = (
+        briefing.section("hashtags", example=hashtag_example(briefing)) if channel.copy_rules.hashtags else ""
+    )
+    return briefing.section(
+        "cell",
+        segment=segment.name,
+        profile="\n".join(lines) or ("画像：暂无" if zh else "Profile: not known"),
+        quotes="\n".join(f'[{rid}] "{quote}"' for rid, quote in quotes) or ("（无）" if zh else "(none)"),
+        channel=channel_name(channel, briefing.language),
+        headline_label=headline_label(channel, briefing.language),
+        hashtag_rule=hashtag_rule,
+        **limits(channel, briefing.language),
+    )
+
+
+def repair_prompt(briefing: CopyBriefing, channel: ChannelSpec, checks: list[list[RuleCheck]]) -> str:
+    """Return the repair request for the variants whose checks failed: one instruction per failed rule.
+
+    Each instruction says what to do ("the body must be at most 90 characters, about 12 words"), not only
+    what is wrong; the model is asked for exactly the failing variants, in order.
+    """
+    values = {
+        **limits(channel, briefing.language),
+        "label": headline_label(channel, briefing.language),
+        "example": hashtag_example(briefing),
+        "offer_rule": offer_rule(briefing),
+    }
+    broken = [index for index, variant_checks in enumerate(checks) if failed(variant_checks)]
+    lines = []
+    for index in broken:
+        for check in failed(checks[index]):
+            fix = briefing.section(f"fix.{check.rule}", detail=check.detail, **values)
+            lines.append(
+                f"第{index + 1}条：{fix}" if briefing.language == "zh" else f"Variant {index + 1}: {fix}"
+            )
+    which = ", ".join(str(index + 1) for index in broken)
+    return briefing.section("repair", problems="\n".join(lines), which=which, count=len(broken))

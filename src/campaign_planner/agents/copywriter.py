@@ -1,0 +1,392 @@
+"""The copywriter: copy variants per segment × channel, checked against the channel's rules.
+
+One small structured call per cell (a short stable system prompt first, the segment and channel last, so
+llama.cpp reuses the prefix; see :mod:`campaign_planner.agents.copy_prompts`), then the deterministic rule
+checks. A missing CTA or hashtag is filled in without a model call, and the check says so. A cell that
+still fails gets one model repair call that says how to fix each failed check; what still fails is
+repaired mechanically and, where even that cannot pass, replaced by template copy. Every non-model path
+is labelled ``degraded`` and flagged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache, partial
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables.config import ContextThreadPoolExecutor
+from pydantic import BaseModel, Field, create_model
+
+from campaign_planner.agents.copy_prompts import (
+    CopyBriefing,
+    cell_prompt,
+    prompt_quotes,
+    repair_prompt,
+    system_prompt,
+)
+from campaign_planner.agents.copy_templates import template_variant
+from campaign_planner.data.catalog import ChannelCatalog, ChannelSpec
+from campaign_planner.domain import Brief, CopyVariant, Flag, FlagCode, Messaging, RuleCheck, Segment
+from campaign_planner.structured import StructuredOutputError, invoke_structured
+from campaign_planner.tools.copy_rules import (
+    BrandVoice,
+    Language,
+    check_variant,
+    failed,
+    finish_variant,
+    repair_variant_deterministically,
+)
+
+# Generation is the slow part (≈ 22-26 tokens/s locally): cap each call. A variant is ~60 tokens in
+# English; Chinese needs more tokens per character. The extra 40 covers the JSON around the variants.
+TOKENS_PER_VARIANT: dict[Language, int] = {"en": 60, "zh": 75}
+TOKENS_OVERHEAD = 40
+
+
+class CopyResult(BaseModel):
+    """The copywriter's output: messaging per segment × channel, flags, and how often the model passed.
+
+    ``first_try_pass`` counts cells whose first draft passed every rule; ``after_repair_pass`` counts
+    cells passing without the deterministic path (first try or after the one model repair), so it is
+    at least ``first_try_pass``; ``cells`` is the number of segment × channel cells written.
+    """
+
+    messaging: list[Messaging] = Field(default_factory=list)
+    flags: list[Flag] = Field(default_factory=list)
+    first_try_pass: int = 0
+    after_repair_pass: int = 0
+    cells: int = 0
+
+
+# One variant as the model writes it. No docstring on purpose: pydantic would put it in the JSON schema
+# that constrains decoding, and the schema is kept as small as it can be.
+class DraftVariant(BaseModel):
+    headline: str
+    body: str
+    cta: str
+
+
+@cache
+def draft_schema(count: int) -> type[BaseModel]:
+    """Return the schema ``{"variants": [DraftVariant × count]}`` with exactly ``count`` items."""
+    return create_model(
+        f"CopyDraft{count}",
+        variants=(list[DraftVariant], Field(min_length=count, max_length=count)),
+    )
+
+
+@dataclass(frozen=True)
+class _CopyJob:
+    """Everything that is the same for every cell of one ``write_copy`` call."""
+
+    model: BaseChatModel
+    briefing: CopyBriefing
+    system_prompt: str
+
+    @property
+    def count(self) -> int:
+        return self.briefing.count
+
+    @property
+    def language(self) -> Language:
+        return self.briefing.language
+
+    def check(self, variant: CopyVariant, channel: ChannelSpec) -> list[RuleCheck]:
+        b = self.briefing
+        return check_variant(
+            variant,
+            channel=channel,
+            language=b.language,
+            offer_percent=b.offer_percent,
+            no_discount=b.no_discount,
+            brand=b.brand,
+            offer_text=b.brief.offer.text,
+        )
+
+    def finish_and_check(
+        self, variant: CopyVariant, channel: ChannelSpec
+    ) -> tuple[CopyVariant, list[RuleCheck]]:
+        """Fill in a missing CTA or hashtag (``finish_variant``), then check; checks note what was added."""
+        finished, added = finish_variant(
+            variant, channel, language=self.language, hashtag_words=self.briefing.hashtag_words
+        )
+        checks = [
+            check.model_copy(update={"detail": f"{check.detail} (added by the copywriter)"})
+            if check.rule in added and check.passed
+            else check
+            for check in self.check(finished, channel)
+        ]
+        return finished, checks
+
+    def repair(self, variant: CopyVariant, channel: ChannelSpec) -> CopyVariant:
+        b = self.briefing
+        return repair_variant_deterministically(
+            variant,
+            channel,
+            language=b.language,
+            offer_percent=b.offer_percent,
+            offer_text=b.brief.offer.text,
+            no_discount=b.no_discount,
+            brand=b.brand,
+            hashtag_words=b.hashtag_words,
+        )
+
+    def template(self, index: int, segment: Segment, channel: ChannelSpec) -> CopyVariant:
+        b = self.briefing
+        return template_variant(
+            index,
+            segment=segment,
+            brief=b.brief,
+            channel=channel,
+            language=b.language,
+            offer_percent=b.offer_percent,
+            brand=b.brand,
+            hashtag_words=b.hashtag_words,
+        )
+
+
+@dataclass
+class _CellOutcome:
+    messaging: Messaging
+    flags: list[Flag] = field(default_factory=list)
+    first_try_pass: bool = False
+    after_repair_pass: bool = False
+
+
+def write_copy(
+    model: BaseChatModel,
+    *,
+    brief: Brief,
+    segments: list[Segment],
+    channels: list[str],
+    catalog: ChannelCatalog,
+    language: Language,
+    brand: BrandVoice | None = None,
+    variants_per_cell: int = 2,
+    max_workers: int = 1,
+) -> CopyResult:
+    """Return copy variants for every segment × channel, each with its final rule checks.
+
+    ``channels`` may hold catalog ids or aliases; names the catalog does not know are skipped with an
+    ``unknown_channel`` flag. Cells that needed the deterministic repair or template are ``degraded``
+    and get a ``degraded_output`` flag naming the cell. ``max_workers > 1`` writes cells concurrently
+    (callbacks such as usage tracking follow into the threads). Refuses (ValueError)
+    ``variants_per_cell`` or ``max_workers`` below 1. Errors from the model backend itself propagate.
+    """
+    if variants_per_cell < 1:
+        raise ValueError(f"variants_per_cell must be at least 1, got {variants_per_cell}")
+    if max_workers < 1:
+        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+    specs, flags = _resolve_channels(channels, catalog)
+    job = _make_job(model, brief, language, brand, variants_per_cell)
+    cells = [(segment, spec) for segment in segments for spec in specs]
+    write_cell = partial(_write_cell, job)
+    if max_workers == 1 or len(cells) <= 1:
+        outcomes = [write_cell(segment, spec) for segment, spec in cells]
+    else:
+        with ContextThreadPoolExecutor(max_workers=min(max_workers, len(cells))) as pool:
+            outcomes = list(pool.map(write_cell, [s for s, _ in cells], [c for _, c in cells]))
+    for outcome in outcomes:
+        flags.extend(outcome.flags)
+    return CopyResult(
+        messaging=[outcome.messaging for outcome in outcomes],
+        flags=flags,
+        first_try_pass=sum(outcome.first_try_pass for outcome in outcomes),
+        after_repair_pass=sum(outcome.after_repair_pass for outcome in outcomes),
+        cells=len(outcomes),
+    )
+
+
+def _resolve_channels(
+    channels: Sequence[str], catalog: ChannelCatalog
+) -> tuple[list[ChannelSpec], list[Flag]]:
+    specs: list[ChannelSpec] = []
+    flags: list[Flag] = []
+    for name in channels:
+        channel_id = name if name in catalog else catalog.resolve(name)
+        if channel_id is None:
+            message = f"No copy written for channel {name!r}: the channel catalog does not know it."
+            flags.append(Flag(code=FlagCode.UNKNOWN_CHANNEL, message=message))
+        elif all(spec.id != channel_id for spec in specs):
+            specs.append(catalog[channel_id])
+    return specs, flags
+
+
+def _make_job(
+    model: BaseChatModel, brief: Brief, language: Language, brand: BrandVoice | None, count: int
+) -> _CopyJob:
+    briefing = CopyBriefing.from_brief(brief, language, brand, count)
+    return _CopyJob(model=model, briefing=briefing, system_prompt=system_prompt(briefing))
+
+
+def _max_tokens(job: _CopyJob, count: int) -> int:
+    return TOKENS_PER_VARIANT[job.language] * count + TOKENS_OVERHEAD
+
+
+def _as_variant(draft: DraftVariant) -> CopyVariant:
+    return CopyVariant(headline=draft.headline.strip(), body=draft.body.strip(), cta=draft.cta.strip())
+
+
+def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellOutcome:
+    quotes = prompt_quotes(segment)
+    messages: list[BaseMessage] = [
+        SystemMessage(content=job.system_prompt),
+        HumanMessage(content=cell_prompt(job.briefing, segment, channel, quotes)),
+    ]
+    cell = f"segment '{segment.name}' on {channel.name}"
+    try:
+        draft = invoke_structured(
+            job.model,
+            messages,
+            draft_schema(job.count),
+            max_tokens=_max_tokens(job, job.count),
+            label=f"copy for {cell}",
+        )
+    except StructuredOutputError as exc:
+        return _template_cell(job, segment, channel, reason=exc.error)
+
+    finished = [job.finish_and_check(_as_variant(v), channel) for v in draft.value.variants]  # type: ignore[attr-defined]
+    variants = [variant for variant, _ in finished]
+    checks = [variant_checks for _, variant_checks in finished]
+    first_try = not any(failed(c) for c in checks)
+    if not first_try:
+        _model_repair(job, messages, channel, variants, checks)
+    after_repair = not any(failed(c) for c in checks)
+
+    mechanical, templated = _repair_mechanically(job, segment, channel, variants, checks)
+    flags: list[Flag] = []
+    if mechanical:
+        message = (
+            f"Copy for {cell} is partly a deterministic fallback: after one model repair the variants still "
+            f"broke {', '.join(mechanical)}; they were repaired mechanically"
+            + (f" ({templated} replaced by template copy)." if templated else ".")
+        )
+        flags.append(Flag(code=FlagCode.DEGRADED_OUTPUT, message=message + _still_failing(checks)))
+    return _CellOutcome(
+        messaging=_messaging(
+            job,
+            segment,
+            channel,
+            variants,
+            checks,
+            degraded=bool(mechanical),
+            inspired_by=[rid for rid, _ in quotes] if templated < len(variants) else [],
+        ),
+        flags=flags,
+        first_try_pass=first_try,
+        after_repair_pass=after_repair,
+    )
+
+
+def _repair_mechanically(
+    job: _CopyJob,
+    segment: Segment,
+    channel: ChannelSpec,
+    variants: list[CopyVariant],
+    checks: list[list[RuleCheck]],
+) -> tuple[list[str], int]:
+    """Repair each still-failing variant deterministically, or replace it by a template where that fails.
+
+    Updates ``variants`` and ``checks`` in place; returns the rules that needed it ("v1:hashtags", ...)
+    and how many variants became template copy.
+    """
+    mechanical: list[str] = []
+    templated = 0
+    for index, variant_checks in enumerate(checks):
+        broken = failed(variant_checks)
+        if not broken:
+            continue
+        mechanical.extend(f"v{index + 1}:{check.rule}" for check in broken)
+        repaired = job.repair(variants[index], channel)
+        repaired_checks = job.check(repaired, channel)
+        if failed(repaired_checks):
+            repaired = job.template(index, segment, channel)
+            repaired_checks = job.check(repaired, channel)
+            templated += 1
+        variants[index], checks[index] = repaired, repaired_checks
+    return mechanical, templated
+
+
+def _model_repair(
+    job: _CopyJob,
+    messages: list[BaseMessage],
+    channel: ChannelSpec,
+    variants: list[CopyVariant],
+    checks: list[list[RuleCheck]],
+) -> None:
+    """Ask the model once to rewrite the failing variants; keep a rewrite that fails no more rules.
+
+    Updates ``variants`` and ``checks`` in place. A rewrite whose JSON is unusable changes nothing: the
+    deterministic path takes over.
+    """
+    broken = [index for index, c in enumerate(checks) if failed(c)]
+    previous = json.dumps(
+        {"variants": [v.model_dump() for v in variants]}, ensure_ascii=False, separators=(",", ":")
+    )
+    conversation = [
+        *messages,
+        AIMessage(content=previous),
+        HumanMessage(content=repair_prompt(job.briefing, channel, checks)),
+    ]
+    try:
+        rewrite = invoke_structured(
+            job.model,
+            conversation,
+            draft_schema(len(broken)),
+            max_tokens=_max_tokens(job, len(broken)),
+            label=f"copy repair for {channel.id}",
+        )
+    except StructuredOutputError:
+        return
+    for index, draft in zip(broken, rewrite.value.variants, strict=True):  # type: ignore[attr-defined]
+        candidate, candidate_checks = job.finish_and_check(_as_variant(draft), channel)
+        if len(failed(candidate_checks)) <= len(failed(checks[index])):
+            variants[index], checks[index] = candidate, candidate_checks
+
+
+def _template_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec, *, reason: str) -> _CellOutcome:
+    variants = [job.template(index, segment, channel) for index in range(job.count)]
+    checks = [job.check(variant, channel) for variant in variants]
+    message = (
+        f"Copy for segment '{segment.name}' on {channel.name} is template copy (fallback — the model's "
+        f"output was unusable: {reason})." + _still_failing(checks)
+    )
+    return _CellOutcome(
+        messaging=_messaging(job, segment, channel, variants, checks, degraded=True, inspired_by=[]),
+        flags=[Flag(code=FlagCode.DEGRADED_OUTPUT, message=message)],
+    )
+
+
+def _still_failing(checks: list[list[RuleCheck]]) -> str:
+    remaining = [
+        f"v{i + 1}:{c.rule}" for i, variant_checks in enumerate(checks) for c in failed(variant_checks)
+    ]
+    return f" Still failing: {', '.join(remaining)}." if remaining else ""
+
+
+def _messaging(
+    job: _CopyJob,
+    segment: Segment,
+    channel: ChannelSpec,
+    variants: list[CopyVariant],
+    checks: list[list[RuleCheck]],
+    *,
+    degraded: bool,
+    inspired_by: list[str],
+) -> Messaging:
+    return Messaging(
+        segment_id=segment.id,
+        channel=channel.id,
+        language=job.language,
+        variants=variants,
+        checks=[
+            RuleCheck(rule=f"v{index + 1}:{check.rule}", passed=check.passed, detail=check.detail)
+            for index, variant_checks in enumerate(checks)
+            for check in variant_checks
+        ],
+        degraded=degraded,
+        inspired_by=inspired_by,
+    )

@@ -1,0 +1,265 @@
+"""The ``campaign-planner`` command line: plan a campaign from a brief, manage shops, review plans."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from campaign_planner.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="campaign-planner",
+    help="Turn a plain-language marketing brief into a complete, justified campaign plan.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+shop_app = typer.Typer(help="Create, import and index shops (reviews, campaign and channel history).",
+                       no_args_is_help=True)
+app.add_typer(shop_app, name="shop")
+
+# Progress and errors go to stderr so that stdout carries only the plan (pipe-friendly).
+console = Console(stderr=True)
+out = Console()
+
+
+class OutputFormat(StrEnum):
+    md = "md"
+    json = "json"
+    html = "html"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def _byte_progress(description: str) -> Iterator[Any]:
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _model_handle(settings: Settings) -> Any:
+    from campaign_planner.llm import BackendError, make_chat_model
+
+    try:
+        with _byte_progress("Preparing the local model (first run only)") as progress:
+            return make_chat_model(settings=settings, progress=progress)
+    except BackendError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _print_event(event: dict[str, Any]) -> None:
+    if event.get("done"):
+        return
+    if event.get("step") == "tool":
+        who = "planner" if event.get("caller") == "planner" else "completeness guard"
+        console.print(f"  [cyan]→ tool[/] {event.get('tool')} [dim](called by the {who})[/]")
+    else:
+        console.print(f"[bold]•[/] {event.get('message', event.get('step'))}")
+
+
+def _write_plan(plan: Any, fmt: OutputFormat, out_file: Path | None) -> None:
+    """Write the plan to ``out_file`` in ``fmt`` (if given) and show it on the terminal.
+
+    Without ``--out`` the plan goes to stdout in the chosen format; with ``--out`` the terminal shows
+    the Markdown version, so a user always sees the plan.
+    """
+    from campaign_planner.render import render_plan
+
+    if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(render_plan(plan, fmt.value), encoding="utf-8")
+        console.print(f"[green]Plan written to[/] {out_file}")
+    shown = OutputFormat.md if out_file is not None else fmt
+    text = render_plan(plan, shown.value)
+    if shown is OutputFormat.md and out.is_terminal:
+        out.print(Markdown(text))
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _ask_review(outcome: Any) -> dict[str, Any]:
+    console.print("\n[bold]Review:[/] approve (a), reject (r), or edit the brief (e)?")
+    choice = typer.prompt("decision", default="a").strip().lower()[:1]
+    if choice == "e":
+        amendment = typer.prompt("What should change? (added to the brief)")
+        return {"action": "edit", "amendment": amendment}
+    return {"action": "reject" if choice == "r" else "approve"}
+
+
+@app.command()
+def plan(
+    brief: Annotated[str, typer.Argument(help="The campaign brief, in English or Chinese ('-' reads stdin).")],
+    backend: Annotated[str | None, typer.Option(help='"local", "openai:<model>", "gguf:<path>", "hf:<path>".')] = None,
+    shop: Annotated[Path | None, typer.Option(help="Shop folder (default: the demo shop).")] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.md,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the plan to this file.")] = None,
+    review: Annotated[bool, typer.Option("--review", help="Pause for approve / reject / edit.")] = False,
+    language: Annotated[str | None, typer.Option(help="Copy language (en or zh); default: the brief's.")] = None,
+    thread_id: Annotated[str | None, typer.Option(help="Checkpoint thread id (to resume later).")] = None,
+) -> None:
+    """Plan a campaign from BRIEF and print it (Markdown by default)."""
+    from campaign_planner.planning import PlanningError, make_context, open_checkpointer, resolve_shop, run_plan
+
+    if brief == "-":
+        brief = sys.stdin.read()
+    if not brief.strip():
+        raise _fail("the brief is empty: describe the product, audience, budget, period and channels")
+    settings = load_settings(backend=backend, shop_dir=shop, language=language)
+    try:
+        with console.status("Loading the shop"):
+            shop_data = resolve_shop(settings)
+    except (PlanningError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    handle = _model_handle(settings)
+    console.print(f"[dim]backend {handle.backend} · model {handle.model_name} · shop {shop_data.root}[/]")
+    thread = thread_id or uuid.uuid4().hex[:12]
+    context = make_context(settings, model_handle=handle, shop=shop_data, review=review)
+    with open_checkpointer(settings) as checkpointer:
+        outcome = run_plan(brief, context, checkpointer, thread_id=thread, on_event=_print_event)
+        while outcome.awaiting_review:
+            if outcome.plan is not None:
+                _write_plan(outcome.plan, OutputFormat.md, None)
+            if not sys.stdin.isatty():
+                console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread} "
+                              "--approve | --reject | --edit TEXT")
+                return
+            outcome = run_plan(None, context, checkpointer, thread_id=thread, on_event=_print_event,
+                               resume=_ask_review(outcome))
+    if outcome.plan is None:
+        raise _fail("the run ended without a plan")
+    console.print(f"[dim]thread {thread} · {outcome.plan.provenance.seconds:.1f}s · "
+                  f"{outcome.plan.provenance.llm_calls} LLM calls[/]")
+    _write_plan(outcome.plan, output_format, out_file)
+
+
+@app.command("review")
+def review_command(
+    thread_id: Annotated[str, typer.Argument(help="The thread id printed when the plan paused.")],
+    approve: Annotated[bool, typer.Option("--approve")] = False,
+    reject: Annotated[bool, typer.Option("--reject")] = False,
+    edit: Annotated[str | None, typer.Option("--edit", help="Amend the brief and replan.")] = None,
+    backend: Annotated[str | None, typer.Option()] = None,
+    shop: Annotated[Path | None, typer.Option()] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.md,
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Resume a plan paused for review, from its checkpoint."""
+    from campaign_planner.planning import make_context, open_checkpointer, resolve_shop, run_plan
+
+    if sum([approve, reject, edit is not None]) != 1:
+        raise _fail("give exactly one of --approve, --reject or --edit TEXT")
+    decision: dict[str, Any] = (
+        {"action": "approve"} if approve else {"action": "reject"} if reject
+        else {"action": "edit", "amendment": edit}
+    )
+    settings = load_settings(backend=backend, shop_dir=shop)
+    handle = _model_handle(settings) if edit is not None else _fake_handle_for_resume(settings)
+    context = make_context(settings, model_handle=handle, shop=resolve_shop(settings), review=True)
+    with open_checkpointer(settings) as checkpointer:
+        from campaign_planner.graphs.graph import build_graph
+
+        snapshot = build_graph(checkpointer).get_state({"configurable": {"thread_id": thread_id}})
+        if not snapshot.next:
+            raise _fail(f"thread {thread_id} is not waiting for a review (unknown id, or already decided)")
+        outcome = run_plan(None, context, checkpointer, thread_id=thread_id, on_event=_print_event,
+                           resume=decision)
+    if outcome.plan is not None:
+        console.print(f"[green]Plan {outcome.plan.status}.[/]")
+        _write_plan(outcome.plan, output_format, out_file)
+
+
+def _fake_handle_for_resume(settings: Settings) -> Any:
+    # Approving or rejecting runs no model; a scripted model that refuses every call proves it.
+    from campaign_planner.llm import make_chat_model
+
+    return make_chat_model("fake", settings=settings, fake_script=[])
+
+
+@shop_app.command("demo")
+def shop_demo(
+    directory: Annotated[Path, typer.Argument(help="Where to write the demo shop.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing shop there.")] = False,
+) -> None:
+    """Write the seeded demo clothing shop (with planted, known structure) to DIRECTORY."""
+    from campaign_planner.data.demo import write_demo_shop
+    from campaign_planner.data.shop import ShopDataError
+
+    try:
+        shop = write_demo_shop(directory, seed=seed, overwrite=overwrite)
+    except (ShopDataError, FileExistsError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"[green]Demo shop written to[/] {directory} ({len(shop.reviews)} reviews)")
+
+
+@shop_app.command("import")
+def shop_import(
+    directory: Annotated[Path, typer.Argument(help="The shop folder to create.")],
+    reviews: Annotated[Path | None, typer.Option(help="Reviews export (.csv or .csv.gz).")] = None,
+    campaigns: Annotated[Path | None, typer.Option(help="Customer-level campaign history export.")] = None,
+    channels: Annotated[Path | None, typer.Option(help="Weekly channel spend and outcome export.")] = None,
+    column_map: Annotated[str | None, typer.Option("--map", help="Built-in map name or a YAML map file.")] = None,
+    name: Annotated[str | None, typer.Option(help="Shop name.")] = None,
+    currency: Annotated[str, typer.Option(help="ISO currency of the shop's money columns.")] = "USD",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing shop.")] = False,
+) -> None:
+    """Build a shop from your own exports (column maps for the public datasets are built in)."""
+    from campaign_planner.data.column_maps import import_shop
+    from campaign_planner.data.shop import ShopDataError
+
+    if reviews is None and campaigns is None and channels is None:
+        raise _fail("give at least one of --reviews, --campaigns, --channels")
+    try:
+        _, report = import_shop(directory, reviews=reviews, campaigns=campaigns, channels=channels,
+                                column_map=column_map, name=name, currency=currency, overwrite=overwrite)
+    except (ShopDataError, FileExistsError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"[green]Shop written to[/] {directory}")
+    console.print(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else str(report))
+
+
+@shop_app.command("ingest")
+def shop_ingest(
+    directory: Annotated[Path | None, typer.Argument(help="Shop folder (default: the demo shop).")] = None,
+    chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL (default: embedded).")] = None,
+) -> None:
+    """Embed the shop's reviews into Chroma (idempotent; unchanged files are skipped)."""
+    from campaign_planner.planning import resolve_shop
+    from campaign_planner.vectorstore.ingest import ingest_reviews
+    from campaign_planner.vectorstore.store import open_review_store
+
+    settings = load_settings(shop_dir=directory, chroma_url=chroma_url)
+    shop = resolve_shop(settings)
+    store = open_review_store(shop, settings.chroma_url)
+    with Progress(TextColumn("Embedding reviews"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=console) as progress:
+        task = progress.add_task("ingest", total=len(shop.reviews))
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = ingest_reviews(shop, store, progress=update)
+    console.print(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else str(report))
+
+
+def main() -> None:  # pragma: no cover - console script shim
+    """Run the CLI."""
+    app()

@@ -1,0 +1,243 @@
+"""Plan assembly and validation: tool outputs in, a checked :class:`CampaignPlan` out."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from campaign_planner.domain import (
+    Allocation,
+    Assumption,
+    Brief,
+    Budget,
+    CampaignPlan,
+    Flag,
+    FlagCode,
+    ForecastLine,
+    Messaging,
+    Provenance,
+    RationaleItem,
+    ResponseCurvePoint,
+    Segment,
+)
+from campaign_planner.graphs.context import PlanningContext
+from campaign_planner.graphs.state import PlanState
+from campaign_planner.tools.measurement import design_measurement
+
+SPEND_TOLERANCE = 0.005  # half a cent
+
+
+def collect_flags(state: PlanState) -> list[Flag]:
+    """Return every flag raised by intake, the agent and the tools, without duplicates."""
+    raw: list[dict[str, Any]] = list(state.get("flags", []))
+    for key in ("profile", "allocation", "forecast", "copy"):
+        output = state.get(key) or {}
+        if isinstance(output, dict):
+            raw.extend(output.get("flags", []))
+    seen: set[tuple[str, str]] = set()
+    flags = []
+    for item in raw:
+        flag = Flag.model_validate(item)
+        key = (flag.code.value, flag.message)
+        if key not in seen:
+            seen.add(key)
+            flags.append(flag)
+    return flags
+
+
+def known_figures(state: PlanState) -> set[float]:
+    """Return every number a tool or the brief produced: the only numbers prose may state."""
+    figures: set[float] = set()
+    brief_text = state.get("brief_text", "")
+    figures.update(float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", brief_text))
+
+    def walk(value: Any) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int | float):
+            figures.add(float(value))
+            if 0 < abs(value) <= 1:
+                figures.add(round(float(value) * 100, 1))  # shares quoted as percentages
+            figures.add(float(round(value)))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    for key in ("brief", "profile", "allocation", "forecast"):
+        walk(state.get(key))
+    figures.update(float(n) for n in range(0, 11))  # "two segments", counts and list numbering
+    return figures
+
+
+def deterministic_rationale(segments: list[Segment], allocations: list[Allocation]) -> list[RationaleItem]:
+    """Return the rationale that follows from the tool outputs alone (one item per decision)."""
+    items = [
+        RationaleItem(
+            decision=f"Target '{segment.name}' ({segment.size.customers} matching reviewers, "
+            f"{segment.size.share:.0%} of the shop)",
+            evidence_ids=[e.review_id for e in segment.evidence],
+        )
+        for segment in segments
+    ]
+    for allocation in allocations:
+        binding = f"; binding: {', '.join(allocation.binding)}" if allocation.binding else ""
+        items.append(
+            RationaleItem(
+                decision=f"Spend {allocation.spend:,.2f} on {allocation.channel}: marginal ROI "
+                f"{allocation.marginal_roi:.2f} at the optimum ({allocation.source}{binding})",
+                evidence_ids=[f"allocation:{allocation.channel}"],
+            )
+        )
+    return items
+
+
+def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget | None,
+                          forecast: list[ForecastLine]) -> str:
+    """Return a factual one-paragraph summary built only from tool outputs."""
+    parts = []
+    if segments:
+        parts.append(f"Targets {len(segments)} segments: " + "; ".join(s.name for s in segments) + ".")
+    if budget is not None and budget.allocations:
+        split = ", ".join(f"{a.channel} {a.spend:,.0f}" for a in budget.allocations if a.spend > 0)
+        parts.append(f"Splits {budget.total:,.0f} {budget.currency} over {brief.weeks} weeks: {split}.")
+    if forecast:
+        revenue = sum(line.incremental_revenue for line in forecast)
+        parts.append(f"Forecast incremental revenue: {revenue:,.0f} {budget.currency if budget else ''}.".strip())
+    return " ".join(parts) or "No plan figures could be produced; see the flags and open questions."
+
+
+def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | None:
+    allocation = state.get("allocation") or {}
+    if "allocations" not in allocation:
+        return None
+    curves = {
+        channel: [ResponseCurvePoint.model_validate(p) for p in points]
+        for channel, points in (allocation.get("curves") or {}).items()
+    }
+    return Budget(
+        currency=brief.budget.currency if brief.budget else ctx.shop.currency,
+        total=float(allocation["budget_total"]),
+        allocations=[Allocation.model_validate(a) for a in allocation["allocations"]],
+        objective=brief.objective,
+        curves=curves,
+    )
+
+
+def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
+    """Build the plan from the state's tool outputs and the vetted narrative."""
+    brief = Brief.model_validate(state["brief"])
+    profile = state.get("profile") or {}
+    segments = [Segment.model_validate(s) for s in profile.get("segments", [])]
+    messaging = [Messaging.model_validate(m) for m in (state.get("copy") or {}).get("messaging", [])]
+    forecast = [ForecastLine.model_validate(f) for f in (state.get("forecast") or {}).get("lines", [])]
+    budget = _budget(state, brief, ctx)
+    narrative = state.get("narrative") or {}
+    rationale = [RationaleItem.model_validate(r) for r in narrative.get("rationale", [])]
+    rationale += deterministic_rationale(segments, budget.allocations if budget else [])
+    risks = list(narrative.get("risks", []))
+    flags = collect_flags(state)
+    for flag in flags:
+        if flag.code in {FlagCode.SATURATION, FlagCode.WEAK_EVIDENCE} and flag.message not in risks:
+            risks.append(flag.message)
+    prior_channels = [a.channel for a in budget.allocations if a.source == "prior"] if budget else []
+    if prior_channels:
+        risks.append(
+            "No spend history for " + ", ".join(prior_channels) + ": their response is a catalog prior with "
+            "wide intervals; test before scaling."
+        )
+    audience = sum(s.size.customers for s in segments)
+    measurement = design_measurement(forecast, audience) if forecast else None
+    usage = ctx.usage.snapshot()
+    return CampaignPlan(
+        brief=brief,
+        segments=segments,
+        messaging=messaging,
+        forecast=forecast,
+        budget=budget,
+        measurement=measurement,
+        risks=risks,
+        flags=flags,
+        open_questions=list(dict.fromkeys(state.get("open_questions", []))),
+        assumptions=[Assumption.model_validate(a) for a in state.get("assumptions", [])],
+        rationale=rationale,
+        summary=narrative.get("summary") or deterministic_summary(brief, segments, budget, forecast),
+        provenance=Provenance(
+            backend=ctx.backend,
+            model=ctx.model_name,
+            run_id=state.get("run_id", ""),
+            seconds=round(time.time() - state.get("started_at", time.time()), 2),
+            llm_calls=int(usage["llm_calls"]),
+            prompt_tokens=int(usage["prompt_tokens"]),
+            completion_tokens=int(usage["completion_tokens"]),
+            llm_seconds=float(usage["llm_seconds"]),
+            data=dict(ctx.shop.data_hashes),
+            tool_calls=[f"{r['tool']}({r['caller']})" for r in state.get("tool_log", [])],
+        ),
+    )
+
+
+def validate_plan(plan: CampaignPlan, state: PlanState, ctx: PlanningContext) -> list[str]:
+    """Return every way the plan breaks its promises (empty when it keeps them all)."""
+    problems: list[str] = []
+    brief = plan.brief
+    if state.get("budget_invalid") and (plan.budget is not None or plan.forecast):
+        problems.append("the brief's budget is invalid but the plan carries spend or forecast figures")
+    if plan.budget is not None:
+        problems += _check_budget(plan.budget, brief, state)
+    tool_lines = (state.get("forecast") or {}).get("lines", [])
+    plan_lines = [line.model_dump(mode="json") for line in plan.forecast]
+    if plan_lines != [ForecastLine.model_validate(line).model_dump(mode="json") for line in tool_lines]:
+        problems.append("the plan's forecast lines differ from the forecaster's output")
+    problems += _check_evidence(plan, ctx)
+    return problems
+
+
+def _check_budget(budget: Budget, brief: Brief, state: PlanState) -> list[str]:
+    problems = []
+    spent = sum(a.spend for a in budget.allocations)
+    if abs(spent - budget.total) > SPEND_TOLERANCE:
+        problems.append(f"allocations sum to {spent:,.2f}, not the budget {budget.total:,.2f}")
+    if brief.budget is not None and abs(budget.total - brief.budget.amount) > SPEND_TOLERANCE:
+        problems.append(f"budget total {budget.total:,.2f} differs from the brief's {brief.budget.amount:,.2f}")
+    for allocation in budget.allocations:
+        if allocation.channel in brief.channels_excluded and allocation.spend > 0:
+            problems.append(f"excluded channel {allocation.channel} gets {allocation.spend:,.2f}")
+        if brief.channels_allowed and allocation.channel not in brief.channels_allowed and allocation.spend > 0:
+            problems.append(f"{allocation.channel} is not among the brief's channels but gets spend")
+    for bound in brief.channel_bounds:
+        spend = sum(a.spend for a in budget.allocations if a.channel == bound.channel)
+        if bound.min_spend is not None and spend + SPEND_TOLERANCE < bound.min_spend:
+            problems.append(f"{bound.channel} gets {spend:,.2f}, below its minimum {bound.min_spend:,.2f}")
+        if bound.max_spend is not None and spend - SPEND_TOLERANCE > bound.max_spend:
+            problems.append(f"{bound.channel} gets {spend:,.2f}, above its maximum {bound.max_spend:,.2f}")
+    tool_allocations = (state.get("allocation") or {}).get("allocations", [])
+    if [a.model_dump(mode="json") for a in budget.allocations] != [
+        Allocation.model_validate(a).model_dump(mode="json") for a in tool_allocations
+    ]:
+        problems.append("the plan's allocations differ from the channel optimizer's output")
+    return problems
+
+
+def _check_evidence(plan: CampaignPlan, ctx: PlanningContext) -> list[str]:
+    from campaign_planner.vectorstore.safety import redact_pii
+
+    problems = []
+    reviews = ctx.shop.reviews.set_index("review_id")["text"]
+    for segment in plan.segments:
+        for evidence in segment.evidence:
+            if evidence.review_id not in reviews.index:
+                problems.append(f"segment {segment.id} cites review {evidence.review_id}, which does not exist")
+                continue
+            text = str(reviews.loc[evidence.review_id])
+            if evidence.quote not in text and evidence.quote not in redact_pii(text)[0]:
+                problems.append(f"segment {segment.id}: the quote from review {evidence.review_id} is not verbatim")
+    known_ids = set(reviews.index)
+    for item in plan.rationale:
+        for evidence_id in item.evidence_ids:
+            if ":" not in evidence_id and evidence_id not in known_ids:
+                problems.append(f"rationale cites review {evidence_id}, which does not exist")
+    return problems

@@ -1,0 +1,123 @@
+"""The plan as one self-contained HTML page: inline CSS, inline SVG charts, no script, no external asset.
+
+The page is rendered by Jinja2 with autoescaping on, so every string from the plan (reviews, brief,
+model text) is escaped; only the charts of :mod:`campaign_planner.render.svg` are inserted as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from campaign_planner.domain import CampaignPlan, CopyVariant, Messaging, RuleCheck
+from campaign_planner.render.formatting import (
+    DEGRADED_LABEL,
+    SOURCE_LABELS,
+    allocation_total,
+    brief_fields,
+    channel_name,
+    checks_by_variant,
+    format_money,
+    format_number,
+    format_percent,
+    format_ratio,
+    headline_label,
+    plan_currency,
+    segment_names,
+)
+from campaign_planner.render.svg import allocation_chart, forecast_chart, response_curve_chart
+
+TEMPLATE = "plan_report.html.j2"
+
+
+@dataclass(frozen=True)
+class MessagingCell:
+    """One segment × channel block of the report, with each variant beside its own checks."""
+
+    messaging: Messaging
+    segment_name: str
+    channel_name: str
+    headline_label: str
+    variants: list[tuple[CopyVariant, list[RuleCheck]]]
+
+
+@cache
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("campaign_planner", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        money=format_money,
+        num=format_number,
+        pct=format_percent,
+        ratio=format_ratio,
+        channel_name=channel_name,
+    )
+    return environment
+
+
+def _messaging_cells(plan: CampaignPlan) -> list[MessagingCell]:
+    names = segment_names(plan)
+    cells = []
+    for messaging in plan.messaging:
+        groups = checks_by_variant(messaging)
+        shared = groups.get("all", [])
+        variants = [
+            (variant, [*groups.get(f"v{index}", []), *shared])
+            for index, variant in enumerate(messaging.variants, start=1)
+        ]
+        cells.append(
+            MessagingCell(
+                messaging=messaging,
+                segment_name=names.get(messaging.segment_id, messaging.segment_id),
+                channel_name=channel_name(messaging.channel),
+                headline_label=headline_label(messaging.channel),
+                variants=variants,
+            )
+        )
+    return cells
+
+
+def _forecast_charts(plan: CampaignPlan) -> list[tuple[str, Markup]]:
+    metrics = list(dict.fromkeys(line.metric for line in plan.forecast))
+    names = segment_names(plan)
+    return [(metric, forecast_chart(plan.forecast, names, metric)) for metric in metrics]
+
+
+def _curve_charts(plan: CampaignPlan) -> list[Markup]:
+    budget = plan.budget
+    if budget is None:
+        return []
+    spends = {allocation.channel: allocation.spend for allocation in budget.allocations}
+    return [
+        response_curve_chart(channel, points, spends.get(channel), budget.currency)
+        for channel, points in budget.curves.items()
+    ]
+
+
+def render_html(plan: CampaignPlan) -> str:
+    """Return the plan as one self-contained HTML page (flags first, charts inline, nothing external)."""
+    total = allocation_total(plan)
+    context = {
+        "plan": plan,
+        "title": plan.brief.product or plan.brief.objective or "campaign",
+        "currency": plan_currency(plan),
+        "brief_rows": brief_fields(plan.brief),
+        "segment_names": segment_names(plan),
+        "messaging_cells": _messaging_cells(plan),
+        "degraded_label": DEGRADED_LABEL,
+        "source_labels": SOURCE_LABELS,
+        "forecast_charts": _forecast_charts(plan),
+        "allocation_chart": allocation_chart(plan.budget) if plan.budget else Markup(""),
+        "curve_charts": _curve_charts(plan),
+        "allocated": total,
+        "budget_mismatch": plan.budget is not None and abs(total - plan.budget.total) > 0.5,
+    }
+    return _environment().get_template(TEMPLATE).render(**context)

@@ -1,0 +1,97 @@
+"""Application settings with one explicit precedence: CLI flag > environment > config file > default.
+
+Environment variables are prefixed ``CAMPAIGN_PLANNER_`` (``CAMPAIGN_PLANNER_BACKEND=local``). The
+config file is TOML, found at ``$CAMPAIGN_PLANNER_CONFIG`` or the user config dir
+(``~/.config/campaign-planner/config.toml`` on Linux). Values passed to ``Settings(...)`` — which is
+what the CLI does with its flags — win over both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_cache_dir, user_config_dir, user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "campaign-planner"
+CONFIG_ENV = "CAMPAIGN_PLANNER_CONFIG"
+
+
+def default_config_path() -> Path:
+    """Return the config file path: ``$CAMPAIGN_PLANNER_CONFIG`` or the user config dir's config.toml."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+class Settings(BaseSettings):
+    """Everything a planning run can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGN_PLANNER_", extra="forbid", validate_default=True)
+
+    backend: str | None = Field(
+        default=None,
+        description='LLM backend spec: "local", "openai:<model>", "gguf:<path>", "hf:<path>" or "fake". '
+        "Unset: openai:gpt-4o-mini when OPENAI_API_KEY is set, else local.",
+    )
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir(APP_NAME)))
+    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir(APP_NAME)))
+    shop_dir: Path | None = Field(default=None, description="Shop folder; unset: the demo shop in data_dir.")
+    chroma_url: str | None = Field(default=None, description="Chroma server URL; unset: embedded store.")
+    checkpoint_url: str | None = Field(
+        default=None, description="postgresql://… for Postgres; unset: SQLite in data_dir."
+    )
+    max_segments: int = Field(default=3, ge=2, le=6)
+    variants_per_cell: int = Field(default=2, ge=1, le=4)
+    language: Literal["en", "zh"] | None = Field(default=None, description="Copy language; unset: the brief's.")
+    copy_workers: int = Field(default=1, ge=1, le=8)
+
+    @field_validator("data_dir", "cache_dir", "shop_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The order of this tuple IS the precedence: first wins.
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=default_config_path()),
+        )
+
+    @property
+    def demo_shop_dir(self) -> Path:
+        """Return where the demo shop lives (written on first use)."""
+        return self.data_dir / "demo-shop"
+
+    @property
+    def effective_shop_dir(self) -> Path:
+        """Return the shop folder a run uses: the explicit one, else the demo shop."""
+        return self.shop_dir if self.shop_dir is not None else self.demo_shop_dir
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Return the SQLite checkpoint database path used when no checkpoint_url is set."""
+        return self.data_dir / "checkpoints.sqlite"
+
+
+def load_settings(**cli_overrides: Any) -> Settings:
+    """Build settings, where non-None ``cli_overrides`` (CLI flags) beat env, config file and defaults."""
+    return Settings(**{key: value for key, value in cli_overrides.items() if value is not None})

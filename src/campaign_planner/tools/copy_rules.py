@@ -1,0 +1,459 @@
+"""Deterministic channel rules for one copy variant, and the last-resort repair that makes copy pass them.
+
+Rule names are stable (plans, evals and renderers key on them):
+
+- ``headline_length``: headline non-empty and within the channel's ``headline_max`` characters;
+- ``body_length``: body non-empty and within ``body_max`` characters (Chinese counted by ``len()``);
+- ``cta_present``: a call to action where the channel requires one, short enough for a button;
+- ``hashtags``: a hashtag in the body on channels that use them (passes elsewhere);
+- ``offer_consistent``: the only discount stated is the brief's offer, and no perk it does not offer;
+- ``no_links_or_placeholders``: no URL, e-mail address, ``[link]``, ``{{...}}``, ``<...>`` or ``XXX``;
+- ``language``: Chinese copy is mostly Chinese, English copy has (almost) no Chinese;
+- ``banned_claims``: no superlative, guarantee or medical claim, nor the brand's words to avoid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from campaign_planner.data.catalog import ChannelSpec, CopyRules
+from campaign_planner.domain import CopyVariant, RuleCheck
+from campaign_planner.tools.copy_patterns import (
+    DiscountMention,
+    chinese_share,
+    cjk_count,
+    find_banned,
+    find_discount_mentions,
+    find_placeholders,
+    hashtags_in,
+    latin_letter_count,
+    numbers_in,
+    percent_to_zhe,
+    perks_in,
+)
+
+Language = Literal["en", "zh"]
+
+RULES: tuple[str, ...] = (
+    "headline_length",
+    "body_length",
+    "cta_present",
+    "hashtags",
+    "offer_consistent",
+    "no_links_or_placeholders",
+    "language",
+    "banned_claims",
+)
+
+# A CTA is a button label; longer than this it stops being one.
+CTA_MAX_CHARS: dict[Language, int] = {"en": 40, "zh": 20}
+DEFAULT_CTA: dict[Language, str] = {"en": "Shop now", "zh": "立即选购"}
+DEFAULT_HASHTAG: dict[Language, str] = {"en": "NewIn", "zh": "新品"}
+# Chinese copy may carry a few Latin words (brands, "T恤"); English copy may carry a stray CJK symbol.
+MIN_CHINESE_SHARE = 0.6
+MAX_CJK_SHARE_IN_ENGLISH = 0.05
+
+
+class BrandVoiceError(ValueError):
+    """A ``brand.yaml`` that cannot be read or does not match the brand voice schema."""
+
+
+class BrandVoice(BaseModel):
+    """A shop's brand voice from its ``brand.yaml``: tone, preferred and forbidden wording, legal footer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    tone: list[str] = Field(default_factory=list, description="Tone words, e.g. warm, confident.")
+    words_to_use: list[str] = Field(default_factory=list)
+    words_to_avoid: list[str] = Field(default_factory=list, description="Checked like banned claims.")
+    banned_claims: list[str] = Field(default_factory=list, description="Shop-specific claims never to make.")
+    legal_footer: str = ""
+
+    @field_validator("tone", "words_to_use", "words_to_avoid", "banned_claims", mode="before")
+    @classmethod
+    def _split_comma_string(cls, value: object) -> object:
+        # People write `tone: warm, playful` as often as a YAML list.
+        if isinstance(value, str):
+            return [part.strip() for part in re.split(r"[,，、]", value) if part.strip()]
+        return [] if value is None else value
+
+    def avoided_phrases(self) -> list[str]:
+        """Return every phrase the copy must not contain: banned claims plus words to avoid."""
+        return [*self.banned_claims, *self.words_to_avoid]
+
+
+def load_brand_voice(shop_dir: Path) -> BrandVoice | None:
+    """Return the brand voice in ``shop_dir/brand.yaml``, or None where the shop has no such file.
+
+    Raises :class:`BrandVoiceError` naming the file when it is not YAML, not a mapping, or has unknown keys.
+    """
+    path = Path(shop_dir) / "brand.yaml"
+    if not path.is_file():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise BrandVoiceError(f"{path}: not valid YAML: {exc}") from exc
+    if document is None:
+        return BrandVoice()
+    if not isinstance(document, dict):
+        raise BrandVoiceError(f"{path}: expected a mapping with tone, words_to_use, words_to_avoid, ...")
+    try:
+        return BrandVoice.model_validate(document)
+    except ValidationError as exc:
+        raise BrandVoiceError(f"{path}: {exc}") from exc
+
+
+def variant_text(variant: CopyVariant) -> str:
+    """Return headline, body and CTA joined, the text the whole-variant rules read."""
+    return f"{variant.headline}\n{variant.body}\n{variant.cta}"
+
+
+def check_variant(
+    variant: CopyVariant,
+    *,
+    channel: ChannelSpec,
+    language: Language,
+    offer_percent: float | None,
+    no_discount: bool = False,
+    brand: BrandVoice | None = None,
+    offer_text: str = "",
+) -> list[RuleCheck]:
+    """Return one :class:`RuleCheck` per rule in :data:`RULES`, in that order, for ``variant`` on ``channel``.
+
+    ``offer_percent`` is the brief's discount (the only percentage the copy may state; None: none may be
+    stated); ``offer_text`` is the brief's offer wording, which licenses perks such as free shipping;
+    ``no_discount`` means the brief forbids any discount, so even "sale" or "优惠" fail. Refuses
+    (ValueError) an ``offer_percent`` together with ``no_discount``, which contradict each other.
+    """
+    if no_discount and offer_percent is not None:
+        raise ValueError(
+            "offer_percent and no_discount contradict: a brief cannot both offer and forbid a discount"
+        )
+    rules = channel.copy_rules
+    text = variant_text(variant)
+    return [
+        _length_check("headline_length", rules.headline_label, variant.headline, rules.headline_max),
+        _length_check("body_length", "body", variant.body, rules.body_max),
+        _cta_check(variant.cta, rules, language),
+        _hashtag_check(variant.body, rules),
+        _offer_check(text, offer_percent, offer_text, no_discount),
+        _placeholder_check(text),
+        _language_check(text, language),
+        _banned_check(text, brand),
+    ]
+
+
+def failed(checks: Sequence[RuleCheck]) -> list[RuleCheck]:
+    """Return the checks that did not pass."""
+    return [check for check in checks if not check.passed]
+
+
+def _length_check(rule: str, label: str, text: str, limit: int) -> RuleCheck:
+    length = len(text.strip())
+    if length == 0:
+        return RuleCheck(rule=rule, passed=False, detail=f"the {label} is empty")
+    if length > limit:
+        return RuleCheck(
+            rule=rule, passed=False, detail=f"the {label} has {length} characters; the limit is {limit}"
+        )
+    return RuleCheck(rule=rule, passed=True, detail=f"{length}/{limit} characters")
+
+
+def _cta_check(cta: str, rules: CopyRules, language: Language) -> RuleCheck:
+    cta = cta.strip()
+    limit = CTA_MAX_CHARS[language]
+    if not cta:
+        if rules.cta_required:
+            return RuleCheck(rule="cta_present", passed=False, detail="the channel requires a call to action")
+        return RuleCheck(rule="cta_present", passed=True, detail="no call to action; the channel needs none")
+    if len(cta) > limit:
+        return RuleCheck(
+            rule="cta_present",
+            passed=False,
+            detail=f"the call to action has {len(cta)} characters; keep it ≤ {limit}",
+        )
+    return RuleCheck(rule="cta_present", passed=True, detail=cta)
+
+
+def _hashtag_check(body: str, rules: CopyRules) -> RuleCheck:
+    if not rules.hashtags:
+        return RuleCheck(rule="hashtags", passed=True, detail="the channel does not use hashtags")
+    tags = hashtags_in(body)
+    if not tags:
+        return RuleCheck(rule="hashtags", passed=False, detail="the channel uses hashtags; the body has none")
+    return RuleCheck(rule="hashtags", passed=True, detail=" ".join(tags))
+
+
+def _mention_problem(
+    mention: DiscountMention, offer_percent: float | None, offer_text: str, no_discount: bool
+) -> str | None:
+    """Return why ``mention`` breaks the brief's offer, or None where the brief licenses it."""
+    if mention.kind in ("percent", "zhe"):
+        if no_discount or offer_percent is None:
+            return f"states {mention.text!r} but the brief offers no percentage discount"
+        if mention.percent_off is not None and abs(mention.percent_off - offer_percent) > 0.01:
+            return (
+                f"states {mention.text!r} ({mention.percent_off:g}% off) "
+                f"but the brief's offer is {offer_percent:g}% off"
+            )
+        return None
+    if mention.kind == "perk":
+        if no_discount or mention.perk not in perks_in(offer_text):
+            return f"promises {mention.text!r}, which the brief's offer does not include"
+        return None
+    if mention.kind == "money_off":
+        amounts = numbers_in(mention.text)
+        if no_discount or not amounts or not amounts <= numbers_in(offer_text):
+            return f"promises {mention.text!r}, which the brief's offer does not include"
+        return None
+    if no_discount:
+        return f"mentions {mention.text!r} but the brief rules out any discount"
+    return None
+
+
+def _offer_check(text: str, offer_percent: float | None, offer_text: str, no_discount: bool) -> RuleCheck:
+    mentions = find_discount_mentions(text)
+    problems = [p for m in mentions if (p := _mention_problem(m, offer_percent, offer_text, no_discount))]
+    if problems:
+        return RuleCheck(rule="offer_consistent", passed=False, detail="; ".join(problems))
+    stated = [m.text for m in mentions if m.kind != "generic"]
+    detail = f"states only the brief's offer: {', '.join(stated)}" if stated else "states no discount"
+    return RuleCheck(rule="offer_consistent", passed=True, detail=detail)
+
+
+def _placeholder_check(text: str) -> RuleCheck:
+    found = find_placeholders(text)
+    if found:
+        listed = ", ".join(f"{what} {matched!r}" for what, matched, _, _ in found[:4])
+        return RuleCheck(rule="no_links_or_placeholders", passed=False, detail=f"contains {listed}")
+    return RuleCheck(rule="no_links_or_placeholders", passed=True)
+
+
+def _language_check(text: str, language: Language) -> RuleCheck:
+    if language == "zh":
+        share = chinese_share(text)
+        passed = share >= MIN_CHINESE_SHARE
+        detail = f"{share:.0%} of the words are Chinese" + (
+            "" if passed else "; Chinese copy must be mostly Chinese"
+        )
+        return RuleCheck(rule="language", passed=passed, detail=detail)
+    chinese = cjk_count(text)
+    letters = latin_letter_count(text)
+    if letters == 0:
+        return RuleCheck(rule="language", passed=False, detail="English copy has no English words")
+    share = chinese / (chinese + letters)
+    passed = share <= MAX_CJK_SHARE_IN_ENGLISH
+    detail = "English" if chinese == 0 else f"{chinese} Chinese characters in English copy"
+    return RuleCheck(rule="language", passed=passed, detail=detail)
+
+
+def _banned_check(text: str, brand: BrandVoice | None) -> RuleCheck:
+    found = find_banned(text, brand.avoided_phrases() if brand else ())
+    if found:
+        listed = ", ".join(sorted({repr(matched) for matched, _, _ in found}))
+        return RuleCheck(rule="banned_claims", passed=False, detail=f"contains {listed}")
+    return RuleCheck(rule="banned_claims", passed=True)
+
+
+# --- deterministic repair ------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"[.!?。！？]")
+_CLAUSE_END = re.compile(r"[,，;；:：、]")
+_TRAILING_JOINERS = " \t\n,，;；:：-–—、/|&+"
+
+
+def trim_to_limit(text: str, limit: int, language: Language) -> str:
+    """Return ``text`` cut to at most ``limit`` characters at a sentence, clause or word boundary.
+
+    Prefers a sentence end past half the limit, then (Chinese) a clause end, then (English) the last
+    space; a hard cut only where no boundary is close. Never returns more than ``limit`` characters.
+    """
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    window = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    if ends and ends[-1] >= limit * 0.5:
+        return window[: ends[-1]].strip()
+    if language == "zh":
+        clauses = [m.start() for m in _CLAUSE_END.finditer(window)]
+        if clauses and clauses[-1] >= limit * 0.5:
+            window = window[: clauses[-1]]
+    elif not text[limit].isspace():
+        space = window.rfind(" ")
+        if space >= limit * 0.4:
+            window = window[:space]
+    # A cut can end on a function word ("... you will ever wear, to"); drop it so the line reads finished.
+    window = window.rstrip(_TRAILING_JOINERS)
+    return _DANGLING_END.sub("", window).rstrip(_TRAILING_JOINERS)
+
+
+def make_hashtags(words: Sequence[str], language: Language, count: int = 2) -> str:
+    """Return up to ``count`` hashtags built from ``words`` ("summer dresses" → "#SummerDresses").
+
+    Falls back to a generic tag ("#NewIn", "#新品") where no word gives a usable tag.
+    """
+    tags: list[str] = []
+    for word in words:
+        if language == "zh":
+            tag = re.sub(r"[^\w\u4e00-\u9fff]", "", word)
+            if not tag or chinese_share(tag) < MIN_CHINESE_SHARE:
+                continue
+        else:
+            parts = re.findall(r"[A-Za-z0-9]+", word)
+            tag = "".join(part[:1].upper() + part[1:] for part in parts)
+            if not tag or not tag[0].isalpha():
+                continue
+        if f"#{tag}" not in tags:
+            tags.append(f"#{tag}")
+        if len(tags) == count:
+            break
+    return " ".join(tags) if tags else f"#{DEFAULT_HASHTAG[language]}"
+
+
+def _tidy(text: str) -> str:
+    """Close the gaps that deleting a phrase leaves: doubled spaces, orphaned punctuation, empty brackets."""
+    text = re.sub(r"\(\s*\)|（\s*）|【\s*】|\[\s*\]", "", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r"[ \t]+([,.!?;:，。！？；：、])", r"\1", text)
+    text = re.sub(r"([,，;；:：、])\s*([,.!?;:，。！？；：、])", r"\2", text)
+    text = re.sub(r"([.!?。！？])\s*[.。]+", r"\1", text)
+    text = re.sub(r"^[\s,.!?;:，。！？；：、\-–—]+", "", text, flags=re.MULTILINE)
+    text = text.strip().rstrip(_TRAILING_JOINERS)
+    return _DANGLING_END.sub("", text).rstrip(_TRAILING_JOINERS)
+
+
+_CONNECTIVE_BEFORE = re.compile(
+    r"(?:\s+(?:and|plus|with|or|at|visit|via|on|&)|和|及|并|或|点击链接|点击|访问|详见)\s*$", re.IGNORECASE
+)
+_DANGLING_END = re.compile(
+    r"(?:[\s,]+(?:to|and|or|but|while|which|that|so|as|because|if|when|whether|the|a|an|of|for|with|your|our|"
+    r"in|on|at|by|from|&))+$|(?:并且|而且|和|及|与|的|而|但|并)$",
+    re.IGNORECASE,
+)
+
+
+def _connective_start(text: str, start: int) -> int:
+    match = _CONNECTIVE_BEFORE.search(text[:start])
+    return match.start() if match else start
+
+
+def _scrub(
+    text: str, *, offer_percent: float | None, offer_text: str, no_discount: bool, brand: BrandVoice | None
+) -> str:
+    """Return ``text`` without placeholders, banned claims and unoffered discounts (wrong ones rewritten)."""
+    edits: list[tuple[int, int, str]] = []
+    for _, _, start, end in find_placeholders(text):
+        edits.append((start, end, ""))
+    for mention in find_discount_mentions(text):
+        if _mention_problem(mention, offer_percent, offer_text, no_discount) is None:
+            continue
+        if mention.kind in ("percent", "zhe") and offer_percent is not None and not no_discount:
+            # A wrong percentage becomes the brief's percentage: the sentence keeps its shape and its promise
+            # becomes the one the brief makes.
+            start, end = mention.number_span or (mention.start, mention.end)
+            replacement = f"{offer_percent:g}" if mention.kind == "percent" else percent_to_zhe(offer_percent)
+            edits.append((start, end, replacement))
+        else:
+            edits.append((mention.start, mention.end, ""))
+    for _, start, end in find_banned(text, brand.avoided_phrases() if brand else ()):
+        edits.append((start, end, ""))
+    # A deleted phrase takes its connective with it ("... and free shipping", "visit www...").
+    edits = [(_connective_start(text, s) if not r else s, e, r) for s, e, r in edits]
+    # Apply right to left so earlier offsets stay valid; skip an edit overlapping one already applied.
+    applied_from = len(text) + 1
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        if end > applied_from:
+            continue
+        text = text[:start] + replacement + text[end:]
+        applied_from = start
+    return _tidy(text)
+
+
+def finish_variant(
+    variant: CopyVariant, channel: ChannelSpec, *, language: Language, hashtag_words: Sequence[str] = ()
+) -> tuple[CopyVariant, list[str]]:
+    """Return ``variant`` with the required parts that carry no claim filled in, and the rules they satisfy.
+
+    Adds a default CTA where the channel requires one and the CTA is empty, and a hashtag (from
+    ``hashtag_words``) where the channel uses hashtags, the body has none and the tag still fits. Nothing
+    the copy says is changed, so this is not a repair: it spares a slow model call for a missing "#tag".
+    """
+    rules = channel.copy_rules
+    added: list[str] = []
+    cta, body = variant.cta, variant.body
+    if rules.cta_required and not cta.strip():
+        cta = DEFAULT_CTA[language]
+        added.append("cta_present")
+    if rules.hashtags and body.strip() and not hashtags_in(body):
+        tag = make_hashtags(hashtag_words, language, count=1)
+        if len(body.rstrip()) + 1 + len(tag) <= rules.body_max:
+            body = f"{body.rstrip()} {tag}"
+            added.append("hashtags")
+    if not added:
+        return variant, added
+    return variant.model_copy(update={"cta": cta, "body": body}), added
+
+
+def repair_variant_deterministically(
+    variant: CopyVariant,
+    channel: ChannelSpec,
+    *,
+    language: Language,
+    offer_percent: float | None,
+    offer_text: str = "",
+    no_discount: bool = False,
+    brand: BrandVoice | None = None,
+    hashtag_words: Sequence[str] = (),
+) -> CopyVariant:
+    """Return ``variant`` mechanically fixed to the channel's rules: the last resort after a model repair.
+
+    Removes links, placeholders, banned claims and unoffered perks; rewrites an off-offer percentage to
+    the brief's (or deletes it where the brief offers none); adds a default CTA where one is required;
+    adds hashtags (from ``hashtag_words``) where the channel uses them; trims headline, body and CTA to
+    their limits at a word or character boundary. It cannot fix copy in the wrong language or a headline
+    that scrubbing emptied: re-check the result and fall back to a template where it still fails.
+    """
+    rules = channel.copy_rules
+    scrub = {
+        "offer_percent": offer_percent,
+        "offer_text": offer_text,
+        "no_discount": no_discount,
+        "brand": brand,
+    }
+    headline = _scrub(variant.headline, **scrub)
+    body = _scrub(variant.body, **scrub)
+    cta = _scrub(variant.cta, **scrub)
+    if not cta and rules.cta_required:
+        cta = DEFAULT_CTA[language]
+    if len(cta) > CTA_MAX_CHARS[language]:
+        cta = trim_to_limit(cta, CTA_MAX_CHARS[language], language) or DEFAULT_CTA[language]
+    headline = trim_to_limit(headline, rules.headline_max, language)
+    if rules.hashtags:
+        body = _with_hashtags(body, rules.body_max, language, hashtag_words)
+    else:
+        body = trim_to_limit(body, rules.body_max, language)
+    return CopyVariant(headline=headline, body=body, cta=cta)
+
+
+def _with_hashtags(body: str, body_max: int, language: Language, hashtag_words: Sequence[str]) -> str:
+    """Return ``body`` trimmed to leave room for its hashtags (kept, or made) at the end."""
+    existing = hashtags_in(body)
+    tags = " ".join(existing[:3]) if existing else make_hashtags(hashtag_words, language)
+    for tag in existing:
+        body = body.replace(tag, "")
+    body = _tidy(body)
+    room = body_max - len(tags) - 1
+    if room <= 0:
+        return trim_to_limit(tags, body_max, language)
+    return f"{trim_to_limit(body, room, language)} {tags}".strip()

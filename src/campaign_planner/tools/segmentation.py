@@ -1,0 +1,578 @@
+"""Segmenting a matched audience of reviewers: diversity, clustering, description, sizing, quotes.
+
+Pure functions over arrays and DataFrames; ``profile_lookup`` feeds them what the review store
+returned. The pieces:
+
+* :func:`mmr_select` — maximal marginal relevance, so near-duplicate reviews (and one product's
+  reviews) do not fill the pool that is clustered.
+* :func:`cluster_audience` — KMeans on review embeddings plus scaled age and rating (and department
+  when the brief does not fix it), k from 2..max chosen by silhouette.
+* :func:`describe_attributes` — what a cluster praises, complains about and needs, from a small
+  attribute lexicon scored by class-based TF-IDF (c-TF-IDF) against the other clusters.
+* :func:`segment_definition` / :func:`match_definition` — the filters that select a segment, applied
+  to all of the shop's reviewers to size it.
+* :func:`representative_quotes` — full sentences, cut verbatim from stored review texts, closest to
+  the cluster's centre.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+# Weights of the scaled attributes next to a unit-norm 384-d embedding. Measured on 2,000 real clothing
+# reviews: with age 1.2 and rating 1.0 the silhouette-best k separates satisfied younger, satisfied
+# older and dissatisfied reviewers; with smaller weights every query splits only on rating.
+AGE_WEIGHT = 1.2
+RATING_WEIGHT = 1.0
+DEPARTMENT_WEIGHT = 0.7
+MIN_CLUSTER_SIZE = 5
+EN_DASH = "\u2013"  # age ranges in names use an en dash, as marketers write them
+
+# --- diversity ---------------------------------------------------------------------------------------
+
+
+def mmr_select(
+    query_vec: np.ndarray,
+    embeddings: np.ndarray,
+    k: int,
+    *,
+    lambda_: float = 0.7,
+    groups: Sequence[str | None] | None = None,
+    max_per_group: int | None = None,
+) -> list[int]:
+    """Return up to ``k`` row indices of ``embeddings`` chosen by maximal marginal relevance.
+
+    Score = ``lambda_ * sim(query) - (1 - lambda_) * max sim(already chosen)``; rows must be unit-norm.
+    With ``groups`` (e.g. product ids) and ``max_per_group``, no group contributes more than that many
+    rows, so one popular product cannot fill the pool. Refuses ``lambda_`` outside [0, 1] (ValueError).
+    """
+    if not 0.0 <= lambda_ <= 1.0:
+        raise ValueError(f"lambda_ must be in [0, 1], got {lambda_}")
+    n = len(embeddings)
+    if n == 0 or k <= 0:
+        return []
+    relevance = embeddings @ query_vec
+    redundancy = np.full(n, -np.inf)
+    available = np.ones(n, dtype=bool)
+    per_group: Counter[str] = Counter()
+    chosen: list[int] = []
+    while len(chosen) < min(k, n) and available.any():
+        penalty = np.where(np.isfinite(redundancy), redundancy, 0.0)
+        score = np.where(available, lambda_ * relevance - (1.0 - lambda_) * penalty, -np.inf)
+        best = int(np.argmax(score))
+        available[best] = False
+        group = groups[best] if groups is not None else None
+        if group is not None and max_per_group is not None:
+            if per_group[group] >= max_per_group:
+                continue  # the group is full: skip the row without choosing it
+            per_group[group] += 1
+        chosen.append(best)
+        redundancy = np.maximum(redundancy, embeddings @ embeddings[best])
+    return chosen
+
+
+# --- clustering --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Clustering:
+    """KMeans labels with the k chosen and the silhouette of every k tried."""
+
+    labels: np.ndarray
+    k: int
+    silhouettes: dict[int, float] = field(default_factory=dict)
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    values = values.astype(float)
+    if np.isnan(values).all():
+        return np.zeros_like(values)
+    filled = np.where(np.isnan(values), np.nanmedian(values), values)  # NA ages sit at the median
+    std = filled.std()
+    return (filled - filled.mean()) / std if std > 0 else np.zeros_like(filled)
+
+
+def audience_features(
+    embeddings: np.ndarray,
+    ages: np.ndarray,
+    ratings: np.ndarray,
+    departments: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Return the clustering matrix: embeddings, weighted z-scored age and rating, department one-hot."""
+    parts = [
+        embeddings.astype(float),
+        AGE_WEIGHT * _zscore(np.asarray(ages, dtype=float))[:, None],
+        RATING_WEIGHT * _zscore(np.asarray(ratings, dtype=float))[:, None],
+    ]
+    if departments is not None:
+        dummies = pd.get_dummies(pd.Series(list(departments), dtype="string").fillna("?")).to_numpy(float)
+        parts.append(DEPARTMENT_WEIGHT * dummies)
+    return np.hstack(parts)
+
+
+def cluster_audience(features: np.ndarray, *, max_k: int, min_k: int = 2, seed: int = 0) -> Clustering:
+    """Return the KMeans clustering with the best silhouette for k in ``min_k..max_k``.
+
+    A k whose smallest cluster has fewer than ``MIN_CLUSTER_SIZE`` rows is not eligible; when no k is,
+    everything is one cluster (k=1, no silhouette). Deterministic for a seed.
+    """
+    n = len(features)
+    upper = min(max_k, n // MIN_CLUSTER_SIZE)
+    if upper < max(min_k, 2):
+        return Clustering(labels=np.zeros(n, dtype=int), k=1)
+    best: tuple[float, int, np.ndarray] | None = None
+    scores: dict[int, float] = {}
+    for k in range(max(min_k, 2), upper + 1):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(features)
+        # A segment of two or three reviewers cannot carry three quotes or a stable profile.
+        if len(set(labels)) < k or min(Counter(labels.tolist()).values()) < MIN_CLUSTER_SIZE:
+            continue
+        scores[k] = float(silhouette_score(features, labels))
+        if best is None or scores[k] > best[0]:
+            best = (scores[k], k, labels)
+    if best is None:
+        return Clustering(labels=np.zeros(n, dtype=int), k=1)
+    # Number clusters by size (largest first) so segment ids are stable and meaningful.
+    order = [c for c, _ in Counter(best[2].tolist()).most_common()]
+    relabel = {old: new for new, old in enumerate(order)}
+    return Clustering(labels=np.array([relabel[c] for c in best[2]]), k=best[1], silhouettes=scores)
+
+
+# --- attributes: what customers praise, need and complain about ------------------------------------
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    noun: str  # how a name or phrase refers to it: "the flattering fit"
+    need: str  # the need it signals: "a fit that flatters"
+    pattern: re.Pattern[str]
+    praisable: bool = True  # False where happy reviews mention it mostly as a caveat ("a bit sheer")
+
+
+def _attr(key: str, noun: str, need: str, regex: str, praisable: bool = True) -> Attribute:
+    return Attribute(key, noun, need, re.compile(regex, re.IGNORECASE), praisable)
+
+
+ATTRIBUTES: tuple[Attribute, ...] = (
+    _attr("fit", "fit", "a fit that flatters their shape", r"\bfit(?:s|ted|ting)?\b|\bsilhouette\b"),
+    _attr(
+        "sizing",
+        "sizing",
+        "sizing they can trust",
+        r"\bsiz(?:e|es|ing|ed)\b|\bruns?\s+(?:small|large|big)|\btts\b",
+    ),
+    _attr(
+        "fabric",
+        "fabric",
+        "quality fabrics",
+        r"\b(?:fabric|material|cotton|linen|silk|wool|knit|rayon|lining)\b",
+    ),
+    _attr("softness", "softness", "soft, pleasant fabrics", r"\bsoft(?:er|est|ness)?\b"),
+    _attr("comfort", "comfort", "all-day comfort", r"\bcomf(?:y|ort|ortable|ortably)\b|\bcozy\b|\bcosy\b"),
+    _attr(
+        "colour", "colour", "colours true to the photos", r"\bcolou?rs?\b|\bshades?\b|\bhues?\b|\bvibrant\b"
+    ),
+    _attr(
+        "length",
+        "length",
+        "the right length",
+        r"\blength\b|\bhem(?:line)?\b|\btoo\s+(?:long|short)\b|\bcropped\b",
+    ),
+    _attr(
+        "quality", "quality", "pieces that last", r"\bquality\b|\bwell[- ]made\b|\bdurable\b|\bcheap(?:ly)?\b"
+    ),
+    _attr(
+        "price", "price", "good value for money", r"\bprice[dy]?\b|\bexpensive\b|\bworth\b|\bsale\b|\bvalue\b"
+    ),
+    _attr("style", "style", "stand-out style", r"\bstyl(?:e|ish)\b|\bcute\b|\bchic\b|\btrendy\b|\bclassic\b"),
+    _attr("flattering", "flattering cut", "flattering cuts", r"\bflatter(?:ing|s)?\b|\bslimming\b"),
+    _attr(
+        "print", "print", "appealing prints and patterns", r"\b(?:pattern|print|printed|floral|stripes?)\b"
+    ),
+    _attr(
+        "sheerness",
+        "opacity",
+        "fabric that is not see-through",
+        r"\bsheer\b|\bsee[- ]?through\b|\btransparent\b",
+        praisable=False,
+    ),
+    _attr("warmth", "warmth", "warmth for cold days", r"\bwarm(?:th|er)?\b"),
+    _attr("stretch", "stretch", "stretch and ease of movement", r"\bstretch(?:y|es)?\b|\belastic\b"),
+    _attr(
+        "versatility",
+        "versatility",
+        "versatile pieces",
+        r"\bversatil(?:e|ity)\b|\bdress(?:ed)?\s+(?:it\s+)?up\b",
+    ),
+)
+_ATTRIBUTE_BY_KEY = {a.key: a for a in ATTRIBUTES}
+
+# Complaints, phrased as what a segment is "frustrated by".
+PAIN_POINTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(regex, re.IGNORECASE))
+    for label, regex in (
+        (
+            "small sizing",
+            r"\bruns?\s+(?:very\s+|really\s+|a\s+bit\s+|a\s+little\s+)?small\b|\btoo\s+(?:small|tight|snug)\b|\bsize\s+up\b",
+        ),
+        (
+            "large sizing",
+            r"\bruns?\s+(?:very\s+|really\s+|a\s+bit\s+|a\s+little\s+)?(?:large|big)\b|\btoo\s+(?:big|large|loose|baggy)\b",
+        ),
+        ("boxy, unflattering cuts", r"\bboxy\b|\bunflattering\b|\bshapeless\b|\bfrumpy\b|\btent\b"),
+        ("see-through fabric", r"\bsheer\b|\bsee[- ]?through\b|\btransparent\b"),
+        ("thin, flimsy fabric", r"\bthin\b|\bflimsy\b"),
+        ("itchy fabric", r"\bitch(?:y|ed)\b|\bscratchy\b"),
+        (
+            "poor quality",
+            r"\bpoor(?:ly)?\s+(?:quality|made)\b|\bcheap(?:ly)?\s+made\b|\bfell\s+apart\b|\bpill(?:ing|ed)\b|\bholes?\b|\bripped\b|\bunravel",
+        ),
+        ("the wrong length", r"\btoo\s+(?:long|short)\b"),
+        (
+            "colours unlike the photos",
+            r"\bnot\s+as\s+pictured\b|\blooks?\s+different\b|\bcolou?r\b[^.!?]{0,40}\b(?:different|off|dull|washed)",
+        ),
+        ("high prices", r"\boverpriced\b|\btoo\s+expensive\b|\bnot\s+worth\b|\bpricey\b"),
+        (
+            "awkward proportions",
+            r"\b(?:arm\s?holes?|sleeves?|shoulders?|chest|bust|waist)\b[^.!?]{0,25}\b(?:too|tight|huge|wide|low)\b",
+        ),
+    )
+)
+
+_POSITIVE_MODIFIERS = (
+    "flattering|perfect|great|beautiful|lovely|gorgeous|nice|amazing|good|soft|comfortable|cute|vibrant|"
+    "rich|true|excellent|fantastic|wonderful|pretty|fun|unique|classic|elegant|stunning|high"
+)
+_PHRASE = re.compile(rf"\b({_POSITIVE_MODIFIERS})\s+(?:(?:very|really|so|super)\s+)?(\w+)", re.IGNORECASE)
+
+
+def c_tf_idf(counts: pd.DataFrame) -> pd.DataFrame:
+    """Return class-based TF-IDF of a (cluster x term) count table.
+
+    ``tf`` is the term's share of the cluster's mentions; ``idf = log(1 + A / f_t)`` with ``A`` the mean
+    mentions per cluster and ``f_t`` the term's mentions over all clusters (BERTopic's c-TF-IDF).
+    """
+    totals = counts.sum(axis=1).replace(0, 1)
+    tf = counts.div(totals, axis=0)
+    mean_mentions = counts.sum(axis=1).mean()
+    freq = counts.sum(axis=0).replace(0, 1)
+    idf = np.log1p(mean_mentions / freq)
+    return tf * idf
+
+
+def mention_matrix(texts: Sequence[str]) -> pd.DataFrame:
+    """Return a (text x attribute key) 0/1 table: does each text mention each lexicon attribute."""
+    return pd.DataFrame(
+        {a.key: [int(bool(a.pattern.search(t))) for t in texts] for a in ATTRIBUTES}, dtype=int
+    )
+
+
+def pain_matrix(texts: Sequence[str]) -> pd.DataFrame:
+    """Return a (text x pain-point label) 0/1 table."""
+    return pd.DataFrame(
+        {label: [int(bool(p.search(t))) for t in texts] for label, p in PAIN_POINTS}, dtype=int
+    )
+
+
+def praised_phrase(texts: Sequence[str], key: str) -> str:
+    """Return the phrase customers use for an attribute ("flattering fit"), or its plain noun.
+
+    The most frequent positive modifier written right before one of the attribute's words wins.
+    """
+    attribute = _ATTRIBUTE_BY_KEY[key]
+    modifiers: Counter[str] = Counter()
+    for text in texts:
+        for match in _PHRASE.finditer(text):
+            modifier, word = match.group(1).lower(), match.group(2)
+            if attribute.pattern.fullmatch(word) and modifier != word.lower():
+                modifiers[modifier] += 1
+    if not modifiers or attribute.key == "flattering":  # "gorgeous flattering cut" says nothing more
+        return attribute.noun
+    modifier = sorted(modifiers.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return f"{modifier} {attribute.noun}" if modifier not in attribute.noun else attribute.noun
+
+
+@dataclass
+class AttributeSummary:
+    """What one cluster praises, needs and complains about, with the counts behind it."""
+
+    praised: list[str]  # phrases, most distinctive first
+    praised_keys: list[str]
+    needs: list[str]
+    pain_points: list[str]
+    pain_labels: list[str] = field(default_factory=list)
+
+    def topic_patterns(self) -> list[re.Pattern[str]]:
+        """Return the patterns of the praised attributes and pain points (to prefer quotes naming them)."""
+        pains = dict(PAIN_POINTS)
+        return [_ATTRIBUTE_BY_KEY[k].pattern for k in self.praised_keys] + [
+            pains[p] for p in self.pain_labels
+        ]
+
+
+def describe_attributes(
+    texts: Sequence[str], ratings: Sequence[float], labels: np.ndarray, *, top: int = 3
+) -> dict[int, AttributeSummary]:
+    """Return each cluster's praised attributes (≥4-star reviews, c-TF-IDF), needs and pain points.
+
+    Praise: attributes mentioned in the cluster's ≥4-star reviews, ranked by c-TF-IDF against the other
+    clusters (ties by count). Needs: the attributes the cluster mentions most at any rating, with the
+    share of its reviews. Pain points: complaints in its ≤2-star reviews (3-star when it has none),
+    ranked by c-TF-IDF. An attribute needs at least two mentions (one for pain points) to be listed.
+    """
+    ratings_arr = np.asarray(ratings, dtype=float)
+    mentions = mention_matrix(texts)
+    pains = pain_matrix(texts)
+    clusters = sorted(set(labels.tolist()))
+    positive = ratings_arr >= 4
+    negative = ratings_arr <= 2
+    pos_counts = pd.DataFrame([mentions[(labels == c) & positive].sum() for c in clusters], index=clusters)
+    neg_rows = []
+    for c in clusters:
+        rows = (labels == c) & negative
+        if not rows.any():  # no 1-2 star reviews: the 3-star ones carry the reservations
+            rows = (labels == c) & (ratings_arr == 3)
+        neg_rows.append(pains[rows].sum())
+    neg_counts = pd.DataFrame(neg_rows, index=clusters)
+    pos_scores, neg_scores = c_tf_idf(pos_counts), c_tf_idf(neg_counts)
+
+    out: dict[int, AttributeSummary] = {}
+    for c in clusters:
+        members = [t for t, lab in zip(texts, labels, strict=True) if lab == c]
+        happy = [t for t, lab, ok in zip(texts, labels, positive, strict=True) if lab == c and ok]
+        ranked = sorted(
+            (k for k in pos_counts.columns if pos_counts.at[c, k] >= 2 and _ATTRIBUTE_BY_KEY[k].praisable),
+            key=lambda k: (-pos_scores.at[c, k], -pos_counts.at[c, k], k),
+        )[:top]
+        share = mentions[labels == c].mean()
+        need_keys = [k for k in share.sort_values(ascending=False, kind="stable").index if share[k] > 0][:top]
+        pain_ranked = sorted(
+            (p for p in neg_counts.columns if neg_counts.at[c, p] >= 1),
+            key=lambda p: (-neg_scores.at[c, p], -neg_counts.at[c, p], p),
+        )[:top]
+        out[c] = AttributeSummary(
+            praised=[praised_phrase(happy or members, k) for k in ranked],
+            praised_keys=ranked,
+            needs=[f"{_ATTRIBUTE_BY_KEY[k].need} ({share[k]:.0%} mention {k})" for k in need_keys],
+            pain_points=[f"{p} ({int(neg_counts.at[c, p])} low-rated reviews)" for p in pain_ranked],
+            pain_labels=pain_ranked,
+        )
+    return out
+
+
+# --- definitions and sizes ---------------------------------------------------------------------------
+
+
+def segment_definition(
+    members: pd.DataFrame,
+    *,
+    age_bounds: tuple[int | None, int | None] = (None, None),
+    departments: Sequence[str] | None = None,
+    shop_departments: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Return the filters that select a cluster: ``age_min/age_max`` (10th-90th percentile, within the
+    brief's bounds), ``departments`` (those covering 80% of members, or the brief's) and
+    ``rating_min/rating_max`` (10th-90th percentile). Keys whose filter would select everyone are left out.
+    """
+    definition: dict[str, Any] = {}
+    ages = pd.to_numeric(members.get("age"), errors="coerce").dropna() if "age" in members else pd.Series()
+    if len(ages):
+        lo, hi = math.floor(ages.quantile(0.10)), math.ceil(ages.quantile(0.90))
+        if age_bounds[0] is not None:
+            lo = max(lo, age_bounds[0])
+        if age_bounds[1] is not None:
+            hi = min(hi, age_bounds[1])
+        definition["age_min"], definition["age_max"] = lo, max(lo, hi)
+    if "department" in members and members["department"].notna().any():
+        mix = members["department"].dropna().astype(str).value_counts(normalize=True)
+        covering = list(mix.index[: int(np.searchsorted(mix.cumsum().to_numpy(), 0.8 - 1e-9)) + 1])
+        if departments:
+            covering = [d for d in covering if d in departments] or list(departments)
+        if departments or set(covering) != set(shop_departments):
+            definition["departments"] = sorted(covering)
+    ratings = pd.to_numeric(members["rating"], errors="coerce").dropna()
+    if len(ratings):
+        r_lo, r_hi = math.floor(ratings.quantile(0.10)), math.ceil(ratings.quantile(0.90))
+        if (r_lo, r_hi) != (1, 5):
+            definition["rating_min"], definition["rating_max"] = r_lo, r_hi
+    return definition
+
+
+def match_definition(reviews: pd.DataFrame, definition: dict[str, Any]) -> pd.Series:
+    """Return a boolean mask of the reviewers in ``reviews`` that a segment definition selects.
+
+    An age bound excludes reviewers of unknown age (they cannot be shown to match).
+    """
+    mask = pd.Series(True, index=reviews.index)
+    if "age" in reviews.columns:
+        age = pd.to_numeric(reviews["age"], errors="coerce")
+        if definition.get("age_min") is not None:
+            mask &= (age >= definition["age_min"]).fillna(False).astype(bool)
+        if definition.get("age_max") is not None:
+            mask &= (age <= definition["age_max"]).fillna(False).astype(bool)
+    elif definition.get("age_min") is not None or definition.get("age_max") is not None:
+        return pd.Series(False, index=reviews.index)
+    if definition.get("departments"):
+        if "department" not in reviews.columns:
+            return pd.Series(False, index=reviews.index)
+        mask &= (
+            reviews["department"].astype("string").isin(definition["departments"]).fillna(False).astype(bool)
+        )
+    rating = pd.to_numeric(reviews["rating"], errors="coerce")
+    if definition.get("rating_min") is not None:
+        mask &= (rating >= definition["rating_min"]).fillna(False).astype(bool)
+    if definition.get("rating_max") is not None:
+        mask &= (rating <= definition["rating_max"]).fillna(False).astype(bool)
+    return mask
+
+
+# --- names -------------------------------------------------------------------------------------------
+
+
+def lead_departments(departments: Sequence[str | None], dominant: float = 0.6) -> list[str]:
+    """Return the department that holds ``dominant`` of a cluster, else its two largest (by share)."""
+    mix = pd.Series([d for d in departments if d is not None and not pd.isna(d)], dtype="string")
+    if mix.empty:
+        return []
+    shares = mix.value_counts(normalize=True, sort=True)
+    shares = shares.sort_index(kind="stable").sort_values(ascending=False, kind="stable")  # ties by name
+    return [str(shares.index[0])] if shares.iloc[0] >= dominant else [str(d) for d in shares.index[:2]]
+
+
+def segment_name(
+    definition: dict[str, Any],
+    summary: AttributeSummary,
+    average_rating: float | None,
+    leads: Sequence[str] = (),
+) -> str:
+    """Return a marketer's name for a segment, built only from its definition, attributes and leads.
+
+    ``leads`` are the departments to name it by (see :func:`lead_departments`). E.g. "Dresses fans,
+    25-40, who love the flattering fit" or "Tops shoppers, 30-55, frustrated by small sizing" (with
+    en dashes).
+    Deterministic: the same inputs give the same name.
+    """
+    departments = list(leads) or list(definition.get("departments") or [])
+    who = " & ".join(departments[:2]) if departments else "All-category"
+    happy = average_rating is not None and average_rating >= 4.0
+    unhappy = average_rating is not None and average_rating < 3.0
+    noun = "fans" if happy else "shoppers"
+    ages = ""
+    if definition.get("age_min") is not None and definition.get("age_max") is not None:
+        ages = f", {definition['age_min']}{EN_DASH}{definition['age_max']}"
+    pains = summary.pain_labels
+    if unhappy and pains:
+        return f"{who} {noun}{ages}, frustrated by {pains[0]}"
+    if summary.praised:
+        verb = "love" if happy else "value"
+        return f"{who} {noun}{ages}, who {verb} the {summary.praised[0]}"
+    if pains:
+        return f"{who} {noun}{ages}, frustrated by {pains[0]}"
+    return f"{who} {noun}{ages}"
+
+
+def unique_names(names: list[str], summaries: list[AttributeSummary]) -> list[str]:
+    """Return ``names`` made unique: a repeated name gets its next praised attribute, else a letter."""
+    seen: Counter[str] = Counter(names)
+    out: list[str] = []
+    for name, summary in zip(names, summaries, strict=True):
+        if seen[name] > 1:
+            extra = summary.praised[1] if len(summary.praised) > 1 else None
+            candidate = f"{name} and {extra}" if extra else name
+            while candidate in out:
+                candidate = f"{candidate} ({chr(ord('A') + len(out))})"
+            name = candidate
+        out.append(name)
+    return out
+
+
+# --- quotes ------------------------------------------------------------------------------------------
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+MIN_QUOTE_CHARS = 25
+MAX_QUOTE_CHARS = 240
+TOPIC_BONUS = 0.1
+
+
+def sentences(text: str) -> list[str]:
+    """Return the full sentences of ``text``, each a verbatim substring (surrounding spaces trimmed)."""
+    out = []
+    for match in _SENTENCE.finditer(text):
+        sentence = match.group(0).strip()
+        if sentence:
+            out.append(sentence)
+    return out
+
+
+def representative_quotes(
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    *,
+    eligible: Sequence[bool],
+    embed: Callable[[list[str]], np.ndarray],
+    groups: Sequence[str | None] | None = None,
+    n_quotes: int = 3,
+    n_candidates: int = 4,
+    max_sentences: int = 4,
+    topic: Sequence[re.Pattern[str]] = (),
+) -> list[tuple[int, str]]:
+    """Return up to ``n_quotes`` ``(row, sentence)`` pairs: the most central sentences of a cluster.
+
+    Candidates are the eligible reviews nearest the cluster centroid, at most one per group (product)
+    while others remain; in each, the sentence most similar to the centroid wins (25-240 characters
+    preferred, at most ``max_sentences`` per review; a review with no such sentence offers its longest
+    one), with a small bonus for sentences matching a ``topic`` pattern (the segment's praised
+    attributes or pain points). Every sentence is a verbatim substring of its review text.
+    """
+    idx = [i for i, ok in enumerate(eligible) if ok]
+    if not idx:
+        return []
+    centroid = embeddings.mean(axis=0)
+    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+    by_centrality = sorted(idx, key=lambda i: (-float(embeddings[i] @ centroid), i))
+    picked: list[int] = []
+    used_groups: set[str] = set()
+    for i in by_centrality:  # first pass: distinct products
+        group = groups[i] if groups is not None else None
+        if group is not None and group in used_groups:
+            continue
+        picked.append(i)
+        if group is not None:
+            used_groups.add(group)
+        if len(picked) == n_candidates:
+            break
+    for i in by_centrality:  # top up when there are too few distinct products
+        if len(picked) >= n_candidates:
+            break
+        if i not in picked:
+            picked.append(i)
+
+    options: list[tuple[int, str]] = []
+    for i in picked:
+        parts = sentences(texts[i])
+        good = [s for s in parts if MIN_QUOTE_CHARS <= len(s) <= MAX_QUOTE_CHARS and len(s.split()) >= 5]
+        options.extend((i, s) for s in (good[:max_sentences] or sorted(parts, key=len, reverse=True)[:1]))
+    if not options:
+        return []
+    vectors = embed([s for _, s in options])
+    # A sentence naming what the segment praises or complains about is the better illustration.
+    bonus = np.array([TOPIC_BONUS * any(p.search(s) for p in topic) for _, s in options], dtype=float)
+    scores = vectors @ centroid + bonus
+    best_per_review: dict[int, tuple[float, str]] = {}
+    for (i, s), score in zip(options, scores, strict=True):
+        if i not in best_per_review or score > best_per_review[i][0]:
+            best_per_review[i] = (float(score), s)
+    ranked = sorted(best_per_review.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    return [(i, s) for i, (_, s) in ranked[:n_quotes]]

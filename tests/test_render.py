@@ -1,0 +1,336 @@
+"""Renderers: every section present, untrusted text escaped, flags first, the HTML self-contained."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from campaign_planner.domain import (
+    Allocation,
+    Assumption,
+    Audience,
+    Brief,
+    Budget,
+    CampaignPlan,
+    CopyVariant,
+    Evidence,
+    Flag,
+    FlagCode,
+    ForecastLine,
+    Measurement,
+    Messaging,
+    Money,
+    Offer,
+    Provenance,
+    RationaleItem,
+    ResponseCurvePoint,
+    RuleCheck,
+    Segment,
+    SegmentProfile,
+    SegmentSize,
+)
+from campaign_planner.render import escape_md, render_plan
+
+SCRIPT = "<script>alert(1)</script>"
+BOLD = "**bold**"
+RULES = ["headline_length", "body_length", "cta_present", "offer_consistent", "banned_claims"]
+
+
+def _checks(failing: str | None = None) -> list[RuleCheck]:
+    return [
+        RuleCheck(
+            rule=f"v{n}:{rule}", passed=rule != failing, detail="" if rule != failing else "72/60 characters"
+        )
+        for n in (1, 2)
+        for rule in RULES
+    ]
+
+
+def _curve(beta: float, half: float) -> list[ResponseCurvePoint]:
+    return [
+        ResponseCurvePoint(spend=s, outcome=round(beta * s**1.2 / (s**1.2 + half**1.2), 1))
+        for s in range(0, 40001, 4000)
+    ]
+
+
+def full_plan(flags: list[Flag] | None = None) -> CampaignPlan:
+    """A realistic plan for the dev-01 brief, with a hostile review quote planted in it."""
+    brief = Brief(
+        text="Summer dress launch for women 25-40. $50,000 over 4 weeks. Email, Instagram, paid search. "
+        "Offer: 15% off first order. Tone: warm and confident.",
+        objective="revenue",
+        product="Summer dresses",
+        budget=Money(amount=50000, currency="USD"),
+        weeks=4,
+        channels_allowed=["email", "instagram", "search"],
+        audience=Audience(
+            age_min=25, age_max=40, departments=["Dresses"], description="women who care about fit"
+        ),
+        offer=Offer(discount_percent=15, text="15% off first order"),
+        tone="warm and confident",
+        kpis=["incremental revenue"],
+    )
+    fit = Segment(
+        id="fit-seekers",
+        name="Fit-focused women 25-40",
+        definition={"age_min": 25, "age_max": 40, "department": "Dresses"},
+        size=SegmentSize(customers=1840, share=0.078),
+        profile=SegmentProfile(
+            demographics={"median_age": 33},
+            needs=["flattering fit"],
+            praised_attributes=["flattering cut", "soft fabric"],
+            pain_points=["runs small in the bust"],
+            average_rating=4.3,
+        ),
+        evidence=[
+            Evidence(
+                review_id="1043", quote="This dress is so flattering, the cut is perfect for my curves."
+            ),
+            Evidence(review_id="666", quote=f"{SCRIPT} Love the {BOLD} colour | [click](javascript:evil)"),
+        ],
+    )
+    value = Segment(
+        id="value-hunters",
+        name="Value hunters",
+        size=SegmentSize(customers=920, share=0.039),
+        profile=SegmentProfile(praised_attributes=["price"]),
+        evidence=[Evidence(review_id="77", quote="Great price for the quality.")],
+    )
+    messaging = [
+        Messaging(
+            segment_id="fit-seekers",
+            channel="email",
+            language="en",
+            variants=[
+                CopyVariant(
+                    headline="Summer dresses that flatter",
+                    body="A cut made for real curves. 15% off your first order.",
+                    cta="Shop dresses",
+                ),
+                CopyVariant(
+                    headline="Soft, flattering, yours", body="Reviewers love the fabric.", cta="Shop now"
+                ),
+            ],
+            checks=_checks(),
+            inspired_by=["1043", "666"],
+        ),
+        Messaging(
+            segment_id="value-hunters",
+            channel="instagram",
+            language="en",
+            variants=[
+                CopyVariant(headline="New in: summer dresses", body="Great quality. #NewIn", cta="Shop now"),
+                CopyVariant(headline="Loved for its price", body="15% off. #NewIn", cta="Shop now"),
+            ],
+            checks=_checks(failing="headline_length"),
+            degraded=True,
+        ),
+    ]
+    forecast = [
+        ForecastLine(
+            segment_id="fit-seekers",
+            channel="email",
+            metric="incremental_conversions",
+            expected=212.0,
+            interval_80=(150.0, 270.0),
+            interval_95=(118.0, 305.0),
+            incremental_revenue=18020.0,
+            roi=3.6,
+            source="uplift_model",
+            backtest_error=0.12,
+            spend=5000.0,
+        ),
+        ForecastLine(
+            segment_id="value-hunters",
+            channel="instagram",
+            metric="incremental_conversions",
+            expected=95.0,
+            interval_80=(40.0, 150.0),
+            interval_95=(-5.0, 190.0),
+            incremental_revenue=8075.0,
+            roi=0.4,
+            source="prior",
+            spend=20000.0,
+        ),
+    ]
+    budget = Budget(
+        currency="USD",
+        total=50000,
+        allocations=[
+            Allocation(
+                channel="email", spend=5000, expected_outcome=18020, marginal_roi=1.9, binding=["max_spend"]
+            ),
+            Allocation(
+                channel="instagram", spend=20000, expected_outcome=21500, marginal_roi=1.05, source="prior"
+            ),
+            Allocation(channel="search", spend=25000, expected_outcome=30100, marginal_roi=1.05),
+        ],
+        curves={"instagram": _curve(30000, 12000), "search": _curve(42000, 15000)},
+    )
+    return CampaignPlan(
+        brief=brief,
+        segments=[fit, value],
+        messaging=messaging,
+        forecast=forecast,
+        budget=budget,
+        measurement=Measurement(
+            design="Randomised 10% holdout per segment",
+            holdout_share=0.1,
+            sample_size=3120,
+            minimum_detectable_lift=0.02,
+        ),
+        risks=["Instagram spend rests on a catalog prior, not shop history."],
+        flags=flags or [],
+        open_questions=["Does the 15% apply to sale items?"],
+        assumptions=[Assumption(text="US customers only", confidence=0.7)],
+        rationale=[
+            RationaleItem(decision="Target fit-focused women first", evidence_ids=["1043", "666"]),
+            RationaleItem(decision="Cap e-mail at $5,000", evidence_ids=["curve:email"]),
+        ],
+        summary="Launch summer dresses to fit-focused women with warm, confident copy.",
+        provenance=Provenance(
+            backend="local",
+            model="qwen2.5-coder-1.5b-instruct-q4_k_m",
+            run_id="run-2024-06-01-abc123",
+            seconds=84.2,
+            llm_calls=9,
+            prompt_tokens=4210,
+            completion_tokens=1380,
+            llm_seconds=71.5,
+            data={"reviews.csv": "9f2c1e0d4b5a69788a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+            tool_calls=["profile_lookup", "channel_optimizer", "forecaster", "copywriter"],
+        ),
+    )
+
+
+FLAGS = [
+    Flag(code=FlagCode.WEAK_EVIDENCE, message="Segment 'Value hunters' rests on 1 review."),
+    Flag(code=FlagCode.DEGRADED_OUTPUT, message="Copy for 'Value hunters' on Instagram is a fallback."),
+]
+MD_SECTIONS = [
+    "## Summary",
+    "## Brief",
+    "## Assumptions and open questions",
+    "## Segments",
+    "## Messaging",
+    "## Forecast",
+    "## Budget",
+    "## Measurement",
+    "## Risks",
+    "## Rationale",
+    "## Provenance",
+]
+HTML_SECTIONS = [
+    "flags",
+    "summary",
+    "brief",
+    "assumptions",
+    "segments",
+    "messaging",
+    "forecast",
+    "budget",
+    "measurement",
+    "risks",
+    "rationale",
+    "provenance",
+]
+
+
+def test_escape_md_neutralises_markup() -> None:
+    assert escape_md(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escape_md(BOLD) == r"\*\*bold\*\*"
+    assert escape_md("# Heading\n- item") == r"\# Heading - item"
+    assert escape_md("1. first") == r"1\. first"
+    assert escape_md("a | b") == r"a \| b"
+
+
+def test_markdown_has_every_section_in_order_and_escapes_reviews() -> None:
+    markdown = render_plan(full_plan(), "md")
+    positions = [markdown.index(section) for section in MD_SECTIONS]
+    assert positions == sorted(positions)
+    assert "No flags raised." in markdown
+    assert "<script" not in markdown and "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown
+    assert BOLD not in markdown and r"\*\*bold\*\*" in markdown
+    assert "[click](javascript" not in markdown
+    # Quotes carry their review ids; the forecast table its intervals and sources.
+    assert "review `666`" in markdown and "review `1043`" in markdown
+    assert "150 – 270" in markdown and "118 – 305" in markdown
+    assert "prior (catalog assumption" in markdown and "uplift model" in markdown
+    assert "$25,000" in markdown and "50.0%" in markdown and "max\\_spend" in markdown
+    assert "✗ **headline_length** (72/60 characters)" in markdown and "✓ offer_consistent" in markdown
+    assert "- **Subject line:** Summer dresses that flatter" in markdown
+    assert "Fallback — the model's output was unusable" in markdown
+    assert "Target fit-focused women first — evidence: `1043`, `666`" in markdown
+    assert "9f2c1e0d4b5a" in markdown and "qwen2.5" in markdown
+
+
+def test_markdown_puts_flags_first() -> None:
+    markdown = render_plan(full_plan(FLAGS), "md")
+    flags_at = markdown.index("Flags (2)")
+    assert flags_at < markdown.index("## Summary")
+    assert "`weak_evidence`" in markdown and "`degraded_output`" in markdown
+    assert "No flags raised." not in markdown
+
+
+def test_html_is_self_contained_escaped_and_complete() -> None:
+    page = render_plan(full_plan(FLAGS), "html")
+    assert page.startswith("<!DOCTYPE html>")
+    for section in HTML_SECTIONS:
+        assert f'id="{section}"' in page, section
+    assert "<script" not in page.lower()
+    assert "http" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "**bold**" in page and "<strong>bold</strong>" not in page  # literal, not markup
+    assert "<link" not in page and "src=" not in page and "@import" not in page and "url(" not in page
+    assert page.index('id="flags"') < page.index('id="summary"')
+    assert "weak_evidence" in page and "degraded_output" in page
+    assert "Fallback — the model&#39;s output was unusable" in page
+
+
+def test_html_charts_show_allocation_intervals_and_curves() -> None:
+    page = render_plan(full_plan(), "html")
+    svgs = re.findall(r"<svg .*?</svg>", page, flags=re.DOTALL)
+    labels = [re.search(r'aria-label="([^"]+)"', svg).group(1) for svg in svgs]  # type: ignore[union-attr]
+    assert labels == [
+        "Forecast intervals: incremental_conversions",
+        "Budget allocation by channel",
+        "Response curve: Instagram",
+        "Response curve: Paid search",
+    ]
+    allocation = svgs[1]
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', allocation)]
+    assert widths[2] == max(widths) and widths[0] < widths[1] < widths[2]  # 5k < 20k < 25k
+    intervals = svgs[0]
+    assert intervals.count("<circle") == 2 and intervals.count('fill-opacity="0.55"') == 2
+    curve = svgs[3]
+    assert "<polyline" in curve and "chosen: $25,000" in curve
+
+
+def test_a_segment_name_cannot_inject_into_the_svg() -> None:
+    plan = full_plan()
+    plan.segments[0].name = 'Fit <svg onload="x">'
+    page = render_plan(plan, "html")
+    assert "<svg onload" not in page and "&lt;svg onload=&#34;x&#34;&gt;" in page
+
+
+def test_json_is_the_contract_and_unknown_formats_are_refused() -> None:
+    plan = full_plan(FLAGS)
+    payload = json.loads(render_plan(plan, "json"))
+    assert payload["budget"]["allocations"][0]["channel"] == "email"
+    assert CampaignPlan.model_validate(payload) == plan
+    with pytest.raises(ValueError, match="expected one of json, md, html"):
+        render_plan(plan, "pdf")  # type: ignore[arg-type]
+
+
+def test_minimal_plan_renders_without_optional_sections() -> None:
+    plan = CampaignPlan(
+        brief=Brief(text="Plan a campaign for our intimates line for Valentine's Day."),
+        flags=[Flag(code=FlagCode.MISSING_BUDGET, message="The brief gives no budget.")],
+        provenance=Provenance(backend="fake", model="scripted-fake", run_id="r1"),
+    )
+    markdown = render_plan(plan, "md")
+    assert "No budget allocation" in markdown and "missing (see flags)" in markdown
+    page = render_plan(plan, "html")
+    assert "No budget allocation" in page and "missing_budget" in page and "<svg" not in page
