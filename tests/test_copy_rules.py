@@ -257,3 +257,9 @@ def test_finish_variant_adds_only_what_fits_and_says_so() -> None:
     full_body = CopyVariant(headline="New in", body="a" * 150, cta="Go")
     unchanged, added = finish_variant(full_body, CATALOG["tiktok"], language="en", hashtag_words=["knitwear"])
     assert added == [] and unchanged == full_body  # no room: left for the rule check to report
+
+
+def test_copy_that_repeats_our_instructions_fails() -> None:
+    leaked = GOOD_EN.model_copy(update={"body": "Get 15% off. This is the only offer the copy may mention."})
+    assert "no_prompt_echo" in rules_failed(leaked)
+    assert "no_prompt_echo" not in rules_failed(GOOD_EN)

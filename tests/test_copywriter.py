@@ -103,6 +103,7 @@ def test_passing_copy_first_try_with_a_stable_prompt_prefix() -> None:
             "no_links_or_placeholders",
             "language",
             "banned_claims",
+            "no_prompt_echo",
         ]
     }
     assert all(check.passed for check in email.checks)

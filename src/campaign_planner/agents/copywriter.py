@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -35,6 +36,7 @@ from campaign_planner.tools.copy_rules import (
     BrandVoice,
     Language,
     check_variant,
+    end_cut_text,
     failed,
     finish_variant,
     repair_variant_deterministically,
@@ -69,13 +71,42 @@ class DraftVariant(BaseModel):
     cta: str
 
 
+# Room left in the body for the hashtags ``finish_variant`` may append on hashtag channels.
+HASHTAG_ROOM = 30
+
+
 @cache
-def draft_schema(count: int) -> type[BaseModel]:
-    """Return the schema ``{"variants": [DraftVariant × count]}`` with exactly ``count`` items."""
+def draft_schema(count: int, headline_max: int | None = None, body_max: int | None = None) -> type[BaseModel]:
+    """Return the schema ``{"variants": [DraftVariant × count]}`` with exactly ``count`` items.
+
+    With limits, ``maxLength`` goes into the JSON schema only: a grammar-constrained backend (llama.cpp)
+    then cannot overrun the channel's limits, which saves the repair call small models otherwise need;
+    validation does not enforce it, so a backend without a grammar still gets its answer rule-checked.
+    """
+    if headline_max is None and body_max is None:
+        variant: type[BaseModel] = DraftVariant
+    else:
+        variant = create_model(
+            f"DraftVariant{headline_max}x{body_max}",
+            headline=(str, Field(json_schema_extra={"maxLength": headline_max} if headline_max else None)),
+            body=(str, Field(json_schema_extra={"maxLength": body_max} if body_max else None)),
+            cta=(str, Field(json_schema_extra={"maxLength": 24})),
+        )
     return create_model(
         f"CopyDraft{count}",
-        variants=(list[DraftVariant], Field(min_length=count, max_length=count)),
+        variants=(list[variant], Field(min_length=count, max_length=count)),  # type: ignore[valid-type]
     )
+
+
+def _schema_limits(channel: ChannelSpec) -> tuple[int, int]:
+    rules = channel.copy_rules
+    room = HASHTAG_ROOM if rules.hashtags and rules.body_max > 2 * HASHTAG_ROOM else 0
+    return rules.headline_max, rules.body_max - room
+
+
+def channel_draft_schema(count: int, channel: ChannelSpec) -> type[BaseModel]:
+    """Return the draft schema with ``channel``'s copy limits (body room kept for hashtags)."""
+    return draft_schema(count, *_schema_limits(channel))
 
 
 @dataclass(frozen=True)
@@ -226,8 +257,17 @@ def _max_tokens(job: _CopyJob, count: int) -> int:
     return TOKENS_PER_VARIANT[job.language] * count + TOKENS_OVERHEAD
 
 
-def _as_variant(draft: DraftVariant) -> CopyVariant:
-    return CopyVariant(headline=draft.headline.strip(), body=draft.body.strip(), cta=draft.cta.strip())
+def _as_variant(draft: Any, channel: ChannelSpec | None = None, language: Language = "en") -> CopyVariant:
+    headline, body = draft.headline.strip(), draft.body.strip()
+    if channel is not None:
+        # Text of exactly the schema's maxLength was cut there by the grammar, usually mid-word: end it at
+        # a word boundary. Longer text came from a backend without a grammar; the rule checks judge it.
+        schema_headline, schema_body = _schema_limits(channel)
+        if len(draft.headline) == schema_headline:
+            headline = end_cut_text(draft.headline, language) or headline
+        if len(draft.body) == schema_body:
+            body = end_cut_text(draft.body, language) or body
+    return CopyVariant(headline=headline, body=body, cta=draft.cta.strip())
 
 
 def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellOutcome:
@@ -241,14 +281,14 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
         draft = invoke_structured(
             job.model,
             messages,
-            draft_schema(job.count),
+            channel_draft_schema(job.count, channel),
             max_tokens=_max_tokens(job, job.count),
             label=f"copy for {cell}",
         )
     except StructuredOutputError as exc:
         return _template_cell(job, segment, channel, reason=exc.error)
 
-    finished = [job.finish_and_check(_as_variant(v), channel) for v in draft.value.variants]  # type: ignore[attr-defined]
+    finished = [job.finish_and_check(_as_variant(v, channel, job.language), channel) for v in draft.value.variants]  # type: ignore[attr-defined]
     variants = [variant for variant, _ in finished]
     checks = [variant_checks for _, variant_checks in finished]
     first_try = not any(failed(c) for c in checks)
@@ -335,14 +375,14 @@ def _model_repair(
         rewrite = invoke_structured(
             job.model,
             conversation,
-            draft_schema(len(broken)),
+            channel_draft_schema(len(broken), channel),
             max_tokens=_max_tokens(job, len(broken)),
             label=f"copy repair for {channel.id}",
         )
     except StructuredOutputError:
         return
     for index, draft in zip(broken, rewrite.value.variants, strict=True):  # type: ignore[attr-defined]
-        candidate, candidate_checks = job.finish_and_check(_as_variant(draft), channel)
+        candidate, candidate_checks = job.finish_and_check(_as_variant(draft, channel, job.language), channel)
         if len(failed(candidate_checks)) <= len(failed(checks[index])):
             variants[index], checks[index] = candidate, candidate_checks
 

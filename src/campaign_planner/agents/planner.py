@@ -24,9 +24,11 @@ from campaign_planner.tools.registry import TOOL_DESCRIPTIONS, TOOL_ORDER, ToolA
 class PlannerTurn(BaseModel):
     """The planner's decision for one round."""
 
-    thought: str = Field(default="", max_length=400)
+    # Field order is generation order under a grammar: decide first, explain briefly after, so a
+    # long-winded model cannot spend its token cap before it has chosen anything.
     actions: list[ToolAction] = Field(default_factory=list, max_length=6)
     finished: bool = False
+    thought: str = Field(default="", max_length=160)
 
 
 class RationaleDraft(BaseModel):

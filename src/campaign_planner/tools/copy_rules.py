@@ -49,6 +49,15 @@ RULES: tuple[str, ...] = (
     "no_links_or_placeholders",
     "language",
     "banned_claims",
+    "no_prompt_echo",
+)
+
+# Wording of our own instructions that a small model sometimes copies into the ad ("This is the only
+# offer the copy may mention"): copy that talks about itself is unusable as written.
+_PROMPT_ECHO = re.compile(
+    r"\b(?:the copy|this copy|ad copy|invent(?:ed)?|variants?|character limit|\d+ characters|json|placeholders?|"
+    r"customer data|instructions?|the segment|this segment|call to action)\b|文案|占位符|字数|指令|变体",
+    re.IGNORECASE,
 )
 
 # A CTA is a button label; longer than this it stops being one.
@@ -148,7 +157,16 @@ def check_variant(
         _placeholder_check(text),
         _language_check(text, language),
         _banned_check(text, brand),
+        _echo_check(text),
     ]
+
+
+def _echo_check(text: str) -> RuleCheck:
+    match = _PROMPT_ECHO.search(text)
+    if match:
+        return RuleCheck(rule="no_prompt_echo", passed=False,
+                         detail=f"the copy repeats the brief's instructions ({match.group(0)!r})")
+    return RuleCheck(rule="no_prompt_echo", passed=True, detail="no instruction text in the copy")
 
 
 def failed(checks: Sequence[RuleCheck]) -> list[RuleCheck]:
@@ -268,6 +286,15 @@ def _banned_check(text: str, brand: BrandVoice | None) -> RuleCheck:
 _SENTENCE_END = re.compile(r"[.!?。！？]")
 _CLAUSE_END = re.compile(r"[,，;；:：、]")
 _TRAILING_JOINERS = " \t\n,，;；:：-–—、/|&+"
+
+
+def end_cut_text(text: str, language: Language) -> str:
+    """Return ``text`` that was cut at a length limit, ended cleanly: no partial last word (English),
+    no dangling joiner ("... with", "... 和")."""
+    if language == "en" and text and not text[-1].isspace() and " " in text.strip():
+        text = text.rsplit(" ", 1)[0]
+    text = text.strip().rstrip(_TRAILING_JOINERS)
+    return _DANGLING_END.sub("", text).rstrip(_TRAILING_JOINERS)
 
 
 def trim_to_limit(text: str, limit: int, language: Language) -> str:

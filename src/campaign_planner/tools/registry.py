@@ -160,31 +160,34 @@ def _fx(brief: Brief, ctx: PlanningContext) -> tuple[float, list[Assumption], li
 
 
 def _scaled_allocation(payload: dict[str, Any], rate: float, budget: float) -> dict[str, Any]:
-    """Express an allocation made in the shop's currency in the brief's (spends still sum exactly)."""
+    """Express an allocation made in the shop's currency in the brief's (spends still sum exactly).
+
+    Outcomes are money only for the revenue objective; conversions are counts and keep their values.
+    """
     if rate == 1.0:
         return payload
     from campaign_planner.tools.money import split_exactly
 
+    money = 1.0 / rate if payload.get("objective", "revenue") == "revenue" else 1.0
     allocations = payload["allocations"]
     spends = split_exactly([a["spend"] / rate for a in allocations], budget)
     for allocation, spend in zip(allocations, spends, strict=True):
         allocation["spend"] = spend
-        allocation["expected_outcome"] = allocation["expected_outcome"] / rate
+        allocation["expected_outcome"] = allocation["expected_outcome"] * money
     for outcome in payload.get("outcomes", []):
         outcome["spend"] = outcome["spend"] / rate
-        outcome["expected_outcome"] = outcome["expected_outcome"] / rate
+        outcome["expected_outcome"] = outcome["expected_outcome"] * money
         for key in ("interval_80", "interval_95"):
-            outcome[key] = [value / rate for value in outcome[key]]
+            outcome[key] = [value * money for value in outcome[key]]
         if outcome.get("spend_at_marginal_roi_1") is not None:
             outcome["spend_at_marginal_roi_1"] = outcome["spend_at_marginal_roi_1"] / rate
     payload["curves"] = {
-        channel: [{"spend": p["spend"] / rate, "outcome": p["outcome"] / rate} for p in points]
+        channel: [{"spend": p["spend"] / rate, "outcome": p["outcome"] * money} for p in points]
         for channel, points in payload.get("curves", {}).items()
     }
-    for key in ("total_expected",):
-        payload[key] = payload[key] / rate
+    payload["total_expected"] = payload["total_expected"] * money
     for key in ("total_interval_80", "total_interval_95"):
-        payload[key] = [value / rate for value in payload[key]]
+        payload[key] = [value * money for value in payload[key]]
     payload["budget"] = budget
     payload["shop_currency_rate"] = rate
     return payload
@@ -192,7 +195,8 @@ def _scaled_allocation(payload: dict[str, Any], rate: float, budget: float) -> d
 
 def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the channel optimizer; returns the state update (or flags when it cannot allocate)."""
-    from campaign_planner.tools.channel_optimizer import InfeasibleConstraintsError, allocate_budget
+    from campaign_planner.tools.channel_optimizer import AllocationError, InfeasibleConstraintsError, allocate_budget
+    from campaign_planner.tools.response_curves import ResponseCurveError
 
     brief = _brief(state)
     if state.get("budget_invalid"):
@@ -222,6 +226,10 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
     except InfeasibleConstraintsError as exc:
         flag = Flag(code=FlagCode.INFEASIBLE_CONSTRAINTS, message=str(exc))
         return {"allocation": {"skipped": "infeasible_constraints", "flags": [flag.model_dump(mode="json")]}}
+    except (AllocationError, ResponseCurveError) as exc:
+        # A channel without a curve or an objective the shop cannot measure: no split, said plainly.
+        flag = Flag(code=FlagCode.INFEASIBLE_CONSTRAINTS, message=f"The budget could not be split: {exc}")
+        return {"allocation": {"skipped": "allocation_failed", "flags": [flag.model_dump(mode="json")]}}
     payload = _scaled_allocation(result.model_dump(mode="json"), rate, budget)
     payload["budget_total"] = budget
     payload["assumed_budget"] = brief.budget is None
@@ -249,14 +257,21 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
     if "allocations" not in allocation or not profile.get("segments"):
         return {"forecast": {"skipped": "needs segments and a budget allocation", "lines": []}}
     rate = float(allocation.get("shop_currency_rate", 1.0))
-    # The forecaster works in the shop's currency; the plan shows the brief's.
+    # The forecaster reads expected outcomes as revenue in the shop's currency; the plan shows the
+    # brief's currency, and a conversions objective counts conversions (worth the average order value).
+    outcome_scale = rate
+    if allocation.get("objective") == "conversions":
+        # Conversions were never converted: they are worth the average order value in shop currency.
+        outcome_scale = _average_order_value(ctx) or 0.0
     allocations = [
-        Allocation.model_validate({**a, "spend": a["spend"] * rate, "expected_outcome": a["expected_outcome"] * rate})
+        Allocation.model_validate(
+            {**a, "spend": a["spend"] * rate, "expected_outcome": a["expected_outcome"] * outcome_scale}
+        )
         for a in allocation["allocations"]
     ]
     intervals = _allocation_intervals(allocation)
-    if intervals and rate != 1.0:
-        intervals = {c: (v[0] * rate, v[1] * rate, v[2] * rate, v[3] * rate) for c, v in intervals.items()}
+    if intervals and outcome_scale != 1.0:
+        intervals = {c: tuple(v * outcome_scale for v in values) for c, values in intervals.items()}
     segments = [Segment.model_validate(s) for s in profile["segments"]]
     brief = _brief(state)
     result = forecast_campaign(

@@ -1,0 +1,41 @@
+"""Channel limits travel in the copy schema, so a grammar-constrained model cannot overrun them."""
+
+from __future__ import annotations
+
+import json
+
+from campaign_planner.agents.copywriter import channel_draft_schema, write_copy
+from campaign_planner.data.catalog import default_catalog
+from campaign_planner.structured import constrain
+from campaign_planner.testing import ScriptedChatModel
+from tests.test_copywriter import BRIEF_EN, FIT_SEEKERS
+
+CATALOG = default_catalog()
+
+
+def test_schema_carries_the_channel_limits_without_enforcing_them() -> None:
+    schema = channel_draft_schema(2, CATALOG["search"]).model_json_schema()
+    variant = next(iter(schema["$defs"].values()))
+    assert variant["properties"]["headline"]["maxLength"] == 30
+    assert variant["properties"]["body"]["maxLength"] == 90
+    # Instagram keeps room for the hashtags the copywriter may append.
+    instagram = next(iter(channel_draft_schema(2, CATALOG["instagram"]).model_json_schema()["$defs"].values()))
+    assert instagram["properties"]["body"]["maxLength"] == CATALOG["instagram"].copy_rules.body_max - 30
+    model = ScriptedChatModel(supports_json_schema=True)
+    bound = constrain(model, channel_draft_schema(1, CATALOG["search"]), max_tokens=50)
+    assert "maxLength" in json.dumps(bound.kwargs["response_format"])
+
+
+def test_text_cut_by_the_grammar_ends_on_a_word_boundary() -> None:
+    cut = "Discover the Perfect Fit with "  # exactly 30 characters: where the grammar stopped
+    assert len(cut) == 30
+    reply = json.dumps({"variants": [
+        {"headline": cut, "body": "A cut made for real curves, in soft fabric.", "cta": "Shop now"},
+        {"headline": "Dresses that flatter", "body": "Reviewers love the soft fabric.", "cta": "Shop now"},
+    ]})
+    model = ScriptedChatModel(script=[reply])
+    result = write_copy(model, brief=BRIEF_EN, segments=[FIT_SEEKERS], channels=["search"], catalog=CATALOG,
+                        language="en")
+    headline = result.messaging[0].variants[0].headline
+    assert headline == "Discover the Perfect Fit"
+    assert result.first_try_pass == 1 and not result.messaging[0].degraded
