@@ -168,6 +168,20 @@ def hashtag_example(briefing: CopyBriefing) -> str:
     return make_hashtags(briefing.hashtag_words, briefing.language, count=1)
 
 
+# Segment names are built in English from the catalogue's departments; a Chinese prompt gets the Chinese
+# words, or the model copies "Tops" into Chinese copy.
+DEPARTMENTS_ZH = {"Dresses": "连衣裙", "Tops": "上衣", "Bottoms": "下装", "Jackets": "外套", "Intimate": "内衣",
+                  "Trend": "潮流单品"}
+
+
+def _segment_name(name: str, language: str) -> str:
+    if language != "zh":
+        return name
+    for english, chinese in DEPARTMENTS_ZH.items():
+        name = name.replace(english, chinese)
+    return name
+
+
 def cell_prompt(
     briefing: CopyBriefing, segment: Segment, channel: ChannelSpec, quotes: list[tuple[str, str]]
 ) -> str:
@@ -189,7 +203,7 @@ def cell_prompt(
     )
     return briefing.section(
         "cell",
-        segment=segment.name,
+        segment=_segment_name(segment.name, briefing.language),
         profile="\n".join(lines) or ("画像：暂无" if zh else "Profile: not known"),
         quotes="\n".join(f'[{rid}] "{quote}"' for rid, quote in quotes) or ("（无）" if zh else "(none)"),
         channel=channel_name(channel, briefing.language),

@@ -970,6 +970,10 @@ def _channel_history(rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
         frame[f"spend_{channel}"] = spend[channel]
     frame["revenue"] = revenue
     frame["conversions"] = conversions
+    # The shop's own calendar of promotional seasons, as a marketer would export it: the response-curve
+    # fit uses control_* columns as baseline regressors, so seasonal steps are not credited to media.
+    frame["control_holiday"] = holiday.astype(int)
+    frame["control_spring"] = spring.astype(int)
     total_revenue = float(revenue.sum())
     channels = {}
     for channel, params in CHANNEL_TRUTH.items():

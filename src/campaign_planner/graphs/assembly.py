@@ -138,6 +138,13 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     narrative = state.get("narrative") or {}
     rationale = [RationaleItem.model_validate(r) for r in narrative.get("rationale", [])]
     rationale += deterministic_rationale(segments, budget.allocations if budget else [])
+    dropped = (state.get("allocation") or {}).get("channels_dropped") or []
+    if dropped:
+        rationale.append(RationaleItem(
+            decision=f"Left out {', '.join(dropped)}: with the mix open, the optimum gave them only the minimum "
+            "share, so their marginal return is below the other channels'",
+            evidence_ids=[f"allocation:{channel}" for channel in dropped],
+        ))
     risks = list(narrative.get("risks", []))
     flags = collect_flags(state)
     for flag in flags:

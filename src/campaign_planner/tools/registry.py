@@ -7,6 +7,7 @@ dicts). The planner may choose arguments (channel mix, query wording, segment co
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -117,6 +118,13 @@ def english_query(brief: Brief) -> str | None:
     return " ".join(["women's", *departments, *terms]) + " review"
 
 
+def _retrieval_query(requested: str | None, brief: Brief) -> str | None:
+    # The planner's wording wins unless it is Chinese, which the English-only embeddings cannot match.
+    if requested and not re.search(r"[\u4e00-\u9fff]", requested):
+        return requested
+    return english_query(brief) or requested
+
+
 def run_profile_lookup(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the profile lookup tool; returns the state update."""
     from campaign_planner.tools.profile_lookup import lookup_profiles
@@ -129,7 +137,7 @@ def run_profile_lookup(action: ToolAction, state: PlanState, ctx: PlanningContex
         _brief(state),
         store=ctx.review_store,
         max_segments=action.max_segments or ctx.settings.max_segments,
-        query=action.query or english_query(_brief(state)),
+        query=_retrieval_query(action.query, _brief(state)),
     )
     return {"profile": result.model_dump(mode="json")}
 
@@ -210,12 +218,13 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
         return {"allocation": {"skipped": "no_channels", "flags": [flag.model_dump(mode="json")]}}
     rate, fx_assumptions, fx_questions = _fx(brief, ctx)
     bounds = {b.channel: b for b in brief.channel_bounds}
-    try:
-        result = allocate_budget(
+
+    def allocate(over: list[str]) -> Any:
+        return allocate_budget(
             _curves(ctx),
             budget=budget * rate,
             weeks=brief.weeks or 4,
-            channels=channels,
+            channels=over,
             min_spend={c: b.min_spend * rate for c, b in bounds.items() if b.min_spend is not None},
             max_spend={c: b.max_spend * rate for c, b in bounds.items() if b.max_spend is not None},
             excluded=brief.channels_excluded,
@@ -223,6 +232,18 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
             average_order_value=_average_order_value(ctx),
             currency=ctx.shop.currency,
         )
+
+    dropped: list[str] = []
+    try:
+        result = allocate(channels)
+        if not brief.channels_allowed and not action.channels:
+            # The brief left the mix open: channels that get spend only because of the minimum-share floor
+            # are worth less at the margin than the rest, so the mix is narrowed to the ones the optimum wants.
+            dropped = [a.channel for a in result.allocations if "min_share" in a.binding and a.channel not in bounds]
+            if dropped and len(channels) - len(dropped) >= 2:
+                result = allocate([c for c in channels if c not in dropped])
+            else:
+                dropped = []
     except InfeasibleConstraintsError as exc:
         flag = Flag(code=FlagCode.INFEASIBLE_CONSTRAINTS, message=str(exc))
         return {"allocation": {"skipped": "infeasible_constraints", "flags": [flag.model_dump(mode="json")]}}
@@ -234,6 +255,7 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
     payload["budget_total"] = budget
     payload["assumed_budget"] = brief.budget is None
     payload["channels_considered"] = channels
+    payload["channels_dropped"] = dropped
     update: dict[str, Any] = {"allocation": payload}
     assumptions = [*assumptions, *fx_assumptions]
     if assumptions:

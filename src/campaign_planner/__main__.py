@@ -1,0 +1,5 @@
+"""``python -m campaign_planner`` runs the CLI."""
+
+from campaign_planner.cli import app
+
+app()

@@ -1,0 +1,97 @@
+"""The CLI's plumbing with the scripted fake model: output formats, files, errors, review and resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from campaign_planner import cli
+from campaign_planner.domain import CampaignPlan
+from tests.conftest import dataset
+from tests.fake_planner_model import competent_model
+
+BRIEF = ("Summer dress launch for women 25-40, $50k over 4 weeks, email + Instagram + search, 15% off. "
+         "Tone: warm.")
+runner = CliRunner()
+
+
+@pytest.fixture
+def fake_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    handle = SimpleNamespace(model=competent_model(), backend="fake", model_name="scripted-fake")
+    monkeypatch.setattr(cli, "_model_handle", lambda settings: handle)
+
+
+def test_plan_writes_json_and_shows_markdown(fake_backend: None, demo_shop_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+    out = tmp_path / "plan.json"
+    result = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(demo_shop_dir), "--format", "json",
+                                     "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = CampaignPlan.model_validate(json.loads(out.read_text()))
+    assert abs(plan.budget.total - 50_000) < 0.01  # type: ignore[union-attr]
+    assert "# Campaign plan" in result.stdout
+    assert "→ tool profile_lookup" in result.stderr
+
+
+def test_plan_html_is_self_contained(fake_backend: None, demo_shop_dir: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+    out = tmp_path / "plan.html"
+    result = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(demo_shop_dir), "--format", "html",
+                                     "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
+    assert "<script" not in page and "<svg" in page
+
+
+def test_empty_brief_is_refused_clearly() -> None:
+    result = runner.invoke(cli.app, ["plan", "   "])
+    assert result.exit_code == 2
+    assert "the brief is empty" in result.stderr
+
+
+def test_missing_shop_is_refused_clearly(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "not a shop" in result.stderr
+
+
+def test_review_pauses_without_a_terminal_and_resumes(fake_backend: None, demo_shop_dir: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+    paused = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(demo_shop_dir), "--review",
+                                     "--thread-id", "review-1"])
+    assert paused.exit_code == 0, paused.output
+    assert "Paused for review" in paused.stderr
+    resumed = runner.invoke(cli.app, ["review", "review-1", "--approve", "--shop", str(demo_shop_dir),
+                                      "--format", "json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["status"] == "approved"
+    again = runner.invoke(cli.app, ["review", "review-1", "--approve", "--shop", str(demo_shop_dir)])
+    assert again.exit_code == 2 and "not waiting for a review" in again.stderr
+
+
+def test_shop_demo_and_import(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["shop", "demo", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "demo" / "reviews.csv").is_file()
+    again = runner.invoke(cli.app, ["shop", "demo", str(tmp_path / "demo")])
+    assert again.exit_code == 2  # no silent overwrite
+    reviews = dataset("womens_clothing_ecommerce_reviews.csv.gz")
+    imported = runner.invoke(cli.app, ["shop", "import", str(tmp_path / "real"), "--reviews", str(reviews)])
+    assert imported.exit_code == 0, imported.output
+    assert (tmp_path / "real" / "reviews.csv").is_file()
+
+
+def test_import_of_a_file_with_wrong_columns_names_them(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("foo,bar\n1,2\n")
+    result = runner.invoke(cli.app, ["shop", "import", str(tmp_path / "shop"), "--reviews", str(bad)])
+    assert result.exit_code == 2
+    assert "foo" in result.stderr
