@@ -43,3 +43,11 @@ def test_shop_dir_defaults_to_demo_shop(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path)
     assert settings.effective_shop_dir == tmp_path / "demo-shop"
     assert load_settings(data_dir=tmp_path, shop_dir=tmp_path / "mine").effective_shop_dir == tmp_path / "mine"
+
+
+def test_llm_threads_reach_the_local_server_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaign_planner.llm import _server_options
+
+    assert _server_options(load_settings()).n_threads == 2
+    monkeypatch.setenv("CAMPAIGN_PLANNER_LLM_THREADS", "1")
+    assert _server_options(load_settings()).n_threads == 1

@@ -220,8 +220,13 @@ def _models_dir(cache_dir: Path | None, settings: Settings | None) -> Path:
 def _server_options(settings: Settings | None) -> ServerOptions:
     # Parallel copywriter workers need parallel slots, but on 2 cores more than 2 only split the CPU.
     workers = settings.copy_workers if settings is not None else 1
+    threads = settings.llm_threads if settings is not None and settings.llm_threads else None
     return ServerOptions(
-        n_parallel=min(2, max(1, workers)), temperature=TEMPERATURE, seed=SEED, repeat_penalty=REPEAT_PENALTY
+        n_parallel=min(2, max(1, workers)),
+        n_threads=threads or ServerOptions().n_threads,
+        temperature=TEMPERATURE,
+        seed=SEED,
+        repeat_penalty=REPEAT_PENALTY,
     )
 
 

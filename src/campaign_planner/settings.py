@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     variants_per_cell: int = Field(default=2, ge=1, le=4)
     language: Literal["en", "zh"] | None = Field(default=None, description="Copy language; unset: the brief's.")
     copy_workers: int = Field(default=1, ge=1, le=8)
+    llm_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="llama.cpp decoding threads for local models; unset: 2. On a machine whose cores are busy "
+        "with other work, 1 is faster: threads that must meet at every token stall when one is descheduled.",
+    )
 
     @field_validator("data_dir", "cache_dir", "shop_dir", mode="after")
     @classmethod

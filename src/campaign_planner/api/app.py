@@ -1,0 +1,66 @@
+"""``create_app``: the FastAPI application serving planning runs, shaped after the Agent Protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from campaign_planner.api.auth import ApiKeyAuth, api_key_hashes_from_env
+from campaign_planner.api.config import ApiConfig
+from campaign_planner.api.errors import install_error_handlers
+from campaign_planner.api.limits import BodySizeLimitMiddleware, TokenBucketLimiter
+from campaign_planner.api.policy import RunPolicy
+from campaign_planner.api.routes import router
+from campaign_planner.api.runner import ModelFactory, RunManager
+from campaign_planner.api.state import ApiState
+from campaign_planner.api.store import ApiStore
+from campaign_planner.settings import Settings
+
+DESCRIPTION = """Turn plain-language marketing briefs into campaign plans.
+
+Create a thread, start a run on it with a brief, then poll `GET /runs/{run_id}`, fetch
+`GET /runs/{run_id}/plan`, or follow `GET /runs/{run_id}/stream` (server-sent events). Runs started with
+`"review": true` pause as `interrupted` until `POST /runs/{run_id}/resume`. Every endpoint but `/healthz`
+needs an `X-API-Key` header.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    model_factory: ModelFactory | None = None,
+    api_key_hashes: Iterable[str] | None = None,
+    config: ApiConfig | None = None,
+) -> FastAPI:
+    """Return the API application for ``settings``.
+
+    ``model_factory(settings)`` returns a ``ChatModelHandle``-like object for each run (default:
+    ``llm.make_chat_model(settings=...)``). ``api_key_hashes``: SHA-256 hashes of the accepted keys
+    (default: ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none.
+    Run records go to ``<data_dir>/api.sqlite``; runs left pending or running by a previous process are
+    marked failed when the app is created. The app's lifespan shutdown stops the workers.
+    """
+    config = config or ApiConfig()
+    auth = ApiKeyAuth(api_key_hashes if api_key_hashes is not None else api_key_hashes_from_env())
+    store = ApiStore(config.api_db or settings.data_dir / "api.sqlite")
+    policy = RunPolicy(settings, allowed_backends=config.allowed_backends, shop_roots=config.shop_roots)
+    manager = RunManager(settings, store, policy, model_factory=model_factory, workers=config.workers,
+                         shutdown_grace_s=config.shutdown_grace_s, event_logs_kept=config.event_logs_kept)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await run_in_threadpool(manager.shutdown)  # waits up to the grace period off the event loop
+
+    app = FastAPI(title="Campaign Planner API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.api = ApiState(store=store, manager=manager, auth=auth,
+                             limiter=TokenBucketLimiter(config.rate_per_minute, config.burst))
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.include_router(router)
+    return app

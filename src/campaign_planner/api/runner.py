@@ -1,0 +1,323 @@
+"""Runs executed in background worker threads in this process.
+
+:class:`RunManager` owns a bounded thread pool, the run records' status changes, the per-run event
+logs and cancellation. A run calls ``planning.run_plan`` with the shared LangGraph SQLite checkpointer
+(one ``SqliteSaver`` over one connection opened with ``check_same_thread=False``; the saver serialises
+its own access with a lock, so the workers can share it) and the API thread id as the LangGraph thread id.
+
+Cancellation is cooperative: ``cancel`` sets a flag that the run's ``on_event`` callback checks at every
+progress event and node completion, raising :class:`RunCancelled` there, so a running run stops at the
+next node boundary (a model call in flight is not interrupted). Checkpoints written so far stay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaign_planner.api.errors import ProblemError
+from campaign_planner.api.events import EventLog, EventLogs
+from campaign_planner.api.policy import RunPolicy
+from campaign_planner.api.schemas import ACTIVE_STATUSES, BLOCKING_STATUSES, RunCreate
+from campaign_planner.api.shops import ShopCache
+from campaign_planner.api.store import ApiStore, RunRecord
+from campaign_planner.planning import PlanOutcome, make_context, open_checkpointer, run_plan
+from campaign_planner.settings import Settings
+
+logger = logging.getLogger("campaign_planner.api")
+
+ModelFactory = Callable[[Settings], Any]
+"""Returns a ``ChatModelHandle``-like object (``.model``, ``.backend``, ``.model_name``) for a run's settings."""
+
+RESTART_REASON = ("the server stopped while this run was pending or running; start a new run "
+                  "(resuming a crashed run from its checkpoint is not supported yet)")
+SHUTDOWN_PENDING_REASON = "the server shut down before this run started; start a new run"
+SHUTDOWN_RUNNING_REASON = "the server shut down while this run was running; start a new run"
+CANCELLED_REASON = "cancelled by the client"
+_EXPECTED_ERRORS: tuple[type[Exception], ...] = (RuntimeError, ValueError, OSError)
+
+
+class RunCancelled(Exception):
+    """Raised inside a run's progress callback to stop it at the next node boundary."""
+
+
+@dataclass
+class _Ticket:
+    cancel: threading.Event = field(default_factory=threading.Event)
+    reason: str = "client"
+    future: Future[None] | None = None
+
+
+def request_fingerprint(request: RunCreate) -> str:
+    """Return a stable hash of a run request (an ``Idempotency-Key`` must come with the same body)."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _default_model_factory(settings: Settings) -> Any:
+    from campaign_planner.llm import make_chat_model
+
+    return make_chat_model(settings=settings)
+
+
+def _refusing_model_handle(settings: Settings) -> Any:
+    # Approving or rejecting a draft runs no model; a scripted model with no answers proves it.
+    from campaign_planner.llm import make_chat_model
+
+    return make_chat_model("fake", settings=settings, fake_script=[])
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, ProblemError):
+        return exc.detail
+    if isinstance(exc, _EXPECTED_ERRORS) and str(exc):
+        return str(exc)
+    return f"the run failed unexpectedly ({type(exc).__name__}); the server log has the details"
+
+
+class RunManager:
+    """Starts, resumes and cancels runs; executes them on ``workers`` background threads."""
+
+    def __init__(self, settings: Settings, store: ApiStore, policy: RunPolicy, *,
+                 model_factory: ModelFactory | None = None, workers: int = 2,
+                 shutdown_grace_s: float = 10.0, event_logs_kept: int = 500) -> None:
+        self._settings = settings
+        self._store = store
+        self._policy = policy
+        self._model_factory = model_factory or _default_model_factory
+        self.workers = workers
+        self._grace = shutdown_grace_s
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campaign-run")
+        self._tickets: dict[str, _Ticket] = {}
+        self._lock = threading.Lock()
+        self._logs = EventLogs(event_logs_kept)
+        self._shops = ShopCache()
+        self._exits = ExitStack()
+        self._checkpointer: Any = None
+        self._checkpointer_lock = threading.Lock()
+        self._closed = False
+        recovered = store.fail_unfinished(RESTART_REASON)
+        if recovered:
+            logger.warning("%d run(s) left unfinished by a previous process were marked failed", recovered)
+
+    # --- requests ------------------------------------------------------------------------------------
+
+    def start(self, owner: str, thread_id: str, request: RunCreate,
+              idempotency_key: str | None) -> tuple[RunRecord, bool]:
+        """Create and queue a run; return it and whether it is new (False: an idempotent replay).
+
+        Refuses with 422 when the ``Idempotency-Key`` was used with a different body, 409 while the thread
+        has a pending, running or interrupted run, 503 once the server is shutting down, and with the
+        policy's 403/422 for a backend or shop the server does not allow.
+        """
+        self._policy.run_settings(request)  # refuse what the server does not allow before queuing anything
+        fingerprint = request_fingerprint(request)
+        with self._lock:
+            if idempotency_key is not None:
+                existing = self._store.find_idempotent(owner, thread_id, idempotency_key)
+                if existing is not None:
+                    if existing.request_hash != fingerprint:
+                        raise ProblemError(422, "this Idempotency-Key was already used with a different request "
+                                                "body on this thread; use a new key for a new run")
+                    return existing, False
+            self._refuse_if_closed()
+            busy = self._store.blocking_run(thread_id, BLOCKING_STATUSES)
+            if busy is not None:
+                raise ProblemError(409, f"thread {thread_id} already has a {busy.status} run ({busy.run_id}); "
+                                        "wait for it, resume it or cancel it first", active_run_id=busy.run_id)
+            record = self._store.create_run(thread_id=thread_id, owner=owner,
+                                            request=request.model_dump(mode="json"), request_hash=fingerprint,
+                                            idempotency_key=idempotency_key)
+            self._logs.create(record.run_id)
+            self._enqueue(record.run_id, None)
+        return record, True
+
+    def resume(self, run: RunRecord, decision: dict[str, Any]) -> RunRecord:
+        """Queue an interrupted run to continue from its checkpoint with ``decision``; 409 otherwise."""
+        with self._lock:
+            self._refuse_if_closed()
+            if not self._store.transition(run.run_id, {"interrupted"}, status="pending", decision=decision,
+                                          error=None, cancel_requested=False):
+                current = self._store.get_run(run.run_id)
+                status = current.status if current else "unknown"
+                raise ProblemError(409, f"run {run.run_id} is {status}, not interrupted: only a run waiting for a "
+                                        "review decision can be resumed", run_status=status)
+            self._logs.create(run.run_id)
+            self._enqueue(run.run_id, decision)
+        return self._reload(run.run_id)
+
+    def cancel(self, run: RunRecord) -> RunRecord:
+        """Cancel a pending or interrupted run at once, or ask a running one to stop; 409 when finished."""
+        with self._lock:
+            ticket = self._tickets.get(run.run_id)
+            if self._store.transition(run.run_id, {"pending", "interrupted"}, status="cancelled",
+                                      error=CANCELLED_REASON, cancel_requested=True, finished_at=time.time()):
+                if ticket is not None and ticket.future is not None and ticket.future.cancel():
+                    del self._tickets[run.run_id]  # it never reached a worker
+            elif ticket is not None and self._store.transition(run.run_id, {"running"}, cancel_requested=True):
+                ticket.cancel.set()
+            else:
+                current = self._reload(run.run_id)
+                raise ProblemError(409, f"run {run.run_id} is already {current.status}; there is nothing to cancel",
+                                   run_status=current.status)
+        self._notify(run.run_id)
+        return self._reload(run.run_id)
+
+    def log(self, run_id: str) -> EventLog | None:
+        """Return the run's in-memory event log (None for runs from before a restart)."""
+        return self._logs.get(run_id)
+
+    @property
+    def active_runs(self) -> int:
+        """Return how many runs are queued or executing in this process."""
+        with self._lock:
+            return len(self._tickets)
+
+    def shutdown(self) -> None:
+        """Stop taking runs; fail pending ones; ask running ones to stop and wait up to the grace period."""
+        with self._lock:
+            self._closed = True
+            tickets = dict(self._tickets)
+        for run_id, ticket in tickets.items():
+            ticket.reason = "shutdown"
+            ticket.cancel.set()
+            self._store.transition(run_id, {"pending"}, status="failed", error=SHUTDOWN_PENDING_REASON,
+                                   finished_at=time.time())
+            self._notify(run_id)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        futures = [t.future for t in tickets.values() if t.future is not None]
+        if futures:
+            wait(futures, timeout=self._grace)
+        for run_id in tickets:
+            if self._store.transition(run_id, ACTIVE_STATUSES, status="failed", error=SHUTDOWN_RUNNING_REASON,
+                                      finished_at=time.time()):
+                self._notify(run_id)
+        with self._checkpointer_lock:
+            self._exits.close()
+            self._checkpointer = None
+
+    # --- execution -----------------------------------------------------------------------------------
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise ProblemError(503, "the server is shutting down and takes no new runs; retry shortly")
+
+    def _enqueue(self, run_id: str, decision: dict[str, Any] | None) -> None:
+        ticket = _Ticket()
+        self._tickets[run_id] = ticket
+        ticket.future = self._executor.submit(self._work, run_id, ticket, decision)
+
+    def _reload(self, run_id: str) -> RunRecord:
+        record = self._store.get_run(run_id)
+        assert record is not None, run_id
+        return record
+
+    def _notify(self, run_id: str) -> None:
+        log = self._logs.get(run_id)
+        if log is not None:
+            log.notify()
+
+    def _shared_checkpointer(self) -> Any:
+        with self._checkpointer_lock:
+            if self._checkpointer is None:
+                self._checkpointer = self._exits.enter_context(open_checkpointer(self._settings))
+            return self._checkpointer
+
+    def _work(self, run_id: str, ticket: _Ticket, decision: dict[str, Any] | None) -> None:
+        record = self._reload(run_id)
+        started = {"started_at": time.time()} if record.started_at is None else {}
+        if ticket.cancel.is_set() or not self._store.transition(run_id, {"pending"}, status="running", **started):
+            self._forget(run_id, ticket)
+            return  # cancelled (or failed by a shutdown) before a worker picked it up
+        log = self._logs.create(run_id)
+        log.notify()
+        try:
+            outcome, interrupt = self._execute(record, ticket, log, decision)
+        except RunCancelled:
+            shutdown = ticket.reason == "shutdown"
+            self._store.transition(run_id, {"running"}, status="failed" if shutdown else "cancelled",
+                                   error=SHUTDOWN_RUNNING_REASON if shutdown else CANCELLED_REASON,
+                                   finished_at=time.time())
+        except Exception as exc:
+            if not isinstance(exc, (ProblemError, *_EXPECTED_ERRORS)) or not str(exc):
+                logger.exception("run %s failed", run_id)
+            else:
+                logger.warning("run %s failed: %s", run_id, exc)
+            message = _error_text(exc)
+            log.append("error", {"detail": message})
+            self._store.transition(run_id, {"running"}, status="failed", error=message, finished_at=time.time())
+        else:
+            self._finish(run_id, outcome, interrupt, log)
+        finally:
+            self._forget(run_id, ticket)
+            log.notify()
+
+    def _forget(self, run_id: str, ticket: _Ticket) -> None:
+        with self._lock:
+            if self._tickets.get(run_id) is ticket:
+                del self._tickets[run_id]
+
+    def _finish(self, run_id: str, outcome: PlanOutcome, interrupt: dict[str, Any] | None, log: EventLog) -> None:
+        if outcome.plan is None:
+            message = "the run ended without a plan"
+            log.append("error", {"detail": message})
+            self._store.transition(run_id, {"running"}, status="failed", error=message, finished_at=time.time())
+            return
+        plan = outcome.plan.model_dump(mode="json")
+        log.append("plan", plan)
+        if outcome.awaiting_review:
+            log.append("interrupt", interrupt or {})
+            self._store.transition(run_id, {"running"}, status="interrupted", plan=plan, interrupt=interrupt)
+        else:
+            self._store.transition(run_id, {"running"}, status="succeeded", plan=plan, interrupt=None,
+                                   finished_at=time.time())
+
+    def _execute(self, record: RunRecord, ticket: _Ticket, log: EventLog,
+                 decision: dict[str, Any] | None) -> tuple[PlanOutcome, dict[str, Any] | None]:
+        request = RunCreate.model_validate(record.request)
+        settings = self._policy.run_settings(request)
+        log.append("progress", {"step": "prepare", "message": "Loading the shop and the model"})
+        shop = self._shops.get(settings)
+        replans = decision is None or decision.get("action") == "edit"
+        handle = self._model_factory(settings) if replans else _refusing_model_handle(settings)
+        context = make_context(settings, model_handle=handle, shop=shop, review=request.review)
+        if replans:
+            log.append("progress", {"step": "prepare", "message": "Updating the shop's review index (the first "
+                                                                  "run on a shop embeds its reviews)"})
+            context.review_store = self._shops.review_store(shop, settings)
+
+        def on_event(event: dict[str, Any]) -> None:
+            if ticket.cancel.is_set():
+                raise RunCancelled
+            if event.get("done"):
+                node = str(event.get("step", ""))
+                if not node.startswith("__"):
+                    log.append("node", {"node": node})
+            else:
+                log.append("progress", dict(event))
+
+        on_event({"step": "start", "message": "Resuming from the checkpoint" if decision else "Starting the plan"})
+        checkpointer = self._shared_checkpointer()
+        outcome = run_plan(request.brief if decision is None else None, context, checkpointer,
+                           thread_id=record.thread_id, on_event=on_event, resume=decision)
+        interrupt = self._interrupt_of(checkpointer, record.thread_id) if outcome.awaiting_review else None
+        return outcome, interrupt
+
+    @staticmethod
+    def _interrupt_of(checkpointer: Any, thread_id: str) -> dict[str, Any]:
+        from campaign_planner.graphs.graph import build_graph
+
+        snapshot = build_graph(checkpointer=checkpointer).get_state({"configurable": {"thread_id": thread_id}})
+        for pending in snapshot.interrupts:
+            if isinstance(pending.value, dict):
+                return {"question": str(pending.value.get("question", "")),
+                        "options": [str(o) for o in pending.value.get("options", [])]}
+        return {"question": "Approve this plan?", "options": ["approve", "reject", "edit"]}

@@ -1,0 +1,125 @@
+"""Request and response bodies of the HTTP API (pydantic; they are the OpenAPI document's schemas)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from campaign_planner.domain import CampaignPlan
+
+RunStatus = Literal["pending", "running", "interrupted", "succeeded", "failed", "cancelled"]
+ThreadStatus = Literal["idle", "busy", "interrupted"]
+
+ACTIVE_STATUSES: frozenset[str] = frozenset({"pending", "running"})
+"""A run in one of these is queued or executing."""
+BLOCKING_STATUSES: frozenset[str] = frozenset({"pending", "running", "interrupted"})
+"""A run in one of these keeps its thread busy: a second run on the thread is refused (409)."""
+
+MAX_BRIEF_CHARS = 20_000
+EMPTY_BRIEF = "the brief is empty: describe the product, audience, budget, period and channels"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ThreadCreate(_Strict):
+    """Body of ``POST /threads`` (optional)."""
+
+    metadata: dict[str, str] = Field(default_factory=dict, max_length=32,
+                                     description="Free-form labels kept with the thread.")
+
+
+class ThreadOut(BaseModel):
+    """A thread: one conversation about a campaign; its runs share the LangGraph checkpoint thread."""
+
+    thread_id: str
+    created_at: datetime
+    metadata: dict[str, str] = Field(default_factory=dict)
+    status: ThreadStatus = Field(description="busy while a run is pending or running; interrupted while one "
+                                             "waits for a review decision; idle otherwise.")
+    latest_run_id: str | None = None
+
+
+class RunSettings(_Strict):
+    """Per-run overrides of the server's planning settings."""
+
+    max_segments: int | None = Field(default=None, ge=2, le=6)
+    variants_per_cell: int | None = Field(default=None, ge=1, le=4)
+    language: Literal["en", "zh"] | None = None
+
+
+class RunCreate(_Strict):
+    """Body of ``POST /threads/{thread_id}/runs``."""
+
+    brief: str = Field(max_length=MAX_BRIEF_CHARS, description="The campaign brief in plain language (en or zh).",
+                       examples=["Spring dress launch for women 25-40, $50,000 over 4 weeks, email and Instagram."])
+    backend: str | None = Field(default=None, description="LLM backend spec; only the ones the server enables.")
+    shop: str | None = Field(default=None, description="Shop folder on the server, under an allowed root.")
+    review: bool = Field(default=False, description="Pause with status `interrupted` for approve/reject/edit.")
+    settings: RunSettings = Field(default_factory=RunSettings)
+
+    @field_validator("brief")
+    @classmethod
+    def _brief_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(EMPTY_BRIEF)
+        return value.strip()
+
+
+class ResumeRequest(_Strict):
+    """Body of ``POST /runs/{run_id}/resume``: the review decision."""
+
+    action: Literal["approve", "reject", "edit"]
+    amendment: str | None = Field(default=None, max_length=5_000,
+                                  description="Required for `edit`: text added to the brief before replanning.")
+
+    @model_validator(mode="after")
+    def _edit_needs_amendment(self) -> ResumeRequest:
+        if self.action == "edit" and not (self.amendment or "").strip():
+            raise ValueError("action 'edit' needs a non-empty amendment (what should change in the brief)")
+        return self
+
+    def decision(self) -> dict[str, Any]:
+        """Return the value the graph's review interrupt resumes with."""
+        if self.action == "edit":
+            return {"action": "edit", "amendment": (self.amendment or "").strip()}
+        return {"action": self.action}
+
+
+class InterruptOut(BaseModel):
+    """What a run paused for review is waiting on."""
+
+    question: str
+    options: list[str]
+
+
+class RunOut(BaseModel):
+    """A run record. ``plan`` (the plan JSON contract) is present once the run has one: when it succeeded,
+    or when it is interrupted with a draft; list endpoints leave it out."""
+
+    run_id: str
+    thread_id: str
+    status: RunStatus
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    brief: str
+    review: bool
+    backend: str | None = None
+    error: str | None = Field(default=None, description="Why the run failed or was stopped.")
+    cancel_requested: bool = False
+    interrupt: InterruptOut | None = None
+    decision: dict[str, Any] | None = Field(default=None, description="The last review decision applied.")
+    plan: CampaignPlan | None = None
+
+
+class Health(BaseModel):
+    """``GET /healthz``."""
+
+    status: Literal["ok"] = "ok"
+    workers: int
+    active_runs: int

@@ -1,0 +1,378 @@
+"""The HTTP API end to end: the real FastAPI app (TestClient, and uvicorn on loopback for live SSE), the
+real SQLite checkpointer and run store, the real tools on the demo shop, and the scripted fake model."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from campaign_planner.api import ApiConfig, create_app, hash_api_key
+from campaign_planner.api.runner import RESTART_REASON, request_fingerprint
+from campaign_planner.api.schemas import RunCreate
+from campaign_planner.api.store import ApiStore
+from campaign_planner.domain import CampaignPlan
+from campaign_planner.settings import Settings, load_settings
+from campaign_planner.testing import ScriptedChatModel
+from tests.fake_planner_model import competent_model, planner_responder
+
+KEY_A = "cpk_test-key-a"
+KEY_B = "cpk_test-key-b"
+A = {"X-API-Key": KEY_A}
+B = {"X-API-Key": KEY_B}
+BRIEF = ("We're launching our new summer dress collection. Target women aged 25-40 who care about fit. "
+         "Total budget $50,000 over 4 weeks. Use email, Instagram and paid search. Offer: 15% off first order.")
+TIMEOUT_S = 180.0  # a hang guard: the first run on the demo shop embeds 2,400 reviews (~1 min here)
+
+
+class Models:
+    """A model factory for the API. Gated: every model call waits until ``release()`` (so a run stays
+    ``running`` as long as a test needs), then answers like a competent model. Counts the runs it served."""
+
+    def __init__(self, gated: bool = False) -> None:
+        self.gate = threading.Event()
+        if not gated:
+            self.gate.set()
+        self.calls = 0
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def _respond(self, messages: list[Any]) -> str:
+        if not self.gate.wait(timeout=30):
+            raise RuntimeError("the test never opened the model gate")
+        return planner_responder(messages)
+
+    def __call__(self, settings: Settings) -> SimpleNamespace:
+        self.calls += 1
+        model = ScriptedChatModel(responder=self._respond) if not self.gate.is_set() else competent_model()
+        return SimpleNamespace(model=model, backend="fake", model_name="scripted-fake")
+
+
+def _settings(tmp_path: Path, shop: Path) -> Settings:
+    return load_settings(data_dir=tmp_path / "data", shop_dir=shop, backend="fake")
+
+
+def _app(tmp_path: Path, shop: Path, models: Models | None = None, **config: Any) -> FastAPI:
+    config.setdefault("shutdown_grace_s", 2.0)
+    return create_app(_settings(tmp_path, shop), model_factory=models or Models(),
+                      api_key_hashes=[hash_api_key(KEY_A), hash_api_key(KEY_B)], config=ApiConfig(**config))
+
+
+@contextmanager
+def _client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:  # runs the lifespan: shutdown stops the workers
+        yield client
+
+
+@contextmanager
+def _served(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port (real sockets: SSE arrives as it is sent)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _thread(client: Any, headers: dict[str, str] = A) -> str:
+    response = client.post("/threads", headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()["thread_id"]
+
+
+def _wait(client: Any, run_id: str, *statuses: str, headers: dict[str, str] = A) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        run = client.get(f"/runs/{run_id}", headers=headers).json()
+        if run["status"] in statuses:
+            return run
+        assert time.monotonic() < deadline, f"run stuck in {run['status']}: {run.get('error')}"
+        time.sleep(0.05)
+
+
+def _events(lines: Iterator[str], until: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Parse SSE lines into (event, data); stop after an event named ``until``."""
+    name, data = "message", ""
+    for line in lines:
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            data = line.split(":", 1)[1].strip()
+        elif line == "" and data:
+            yield name, json.loads(data)
+            if name == until:
+                return
+            name, data = "message", ""
+
+
+def _problem(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"] and "Traceback" not in response.text
+    return body["detail"]
+
+
+def test_openapi_document_and_health(tmp_path: Path, demo_shop_dir: Path) -> None:
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        assert client.get("/healthz").json() == {"status": "ok", "workers": 2, "active_runs": 0}
+        document = client.get("/openapi.json").json()
+    assert {"/threads", "/threads/{thread_id}", "/threads/{thread_id}/runs", "/runs/{run_id}",
+            "/runs/{run_id}/plan", "/runs/{run_id}/stream", "/runs/{run_id}/resume",
+            "/runs/{run_id}/cancel", "/healthz"} <= set(document["paths"])
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey", "in": "header", "name": "X-API-Key",
+        "description": document["components"]["securitySchemes"]["ApiKey"]["description"]}
+    assert document["paths"]["/threads/{thread_id}/runs"]["post"]["security"] == [{"ApiKey": []}]
+    assert "security" not in document["paths"]["/healthz"]["get"]
+    assert "CampaignPlan" in document["components"]["schemas"]
+
+
+def test_run_streams_live_then_succeeds_and_survives_a_restart(tmp_path: Path, demo_shop_dir: Path) -> None:
+    models = Models(gated=True)
+    app = _app(tmp_path, demo_shop_dir, models)
+    with _served(app) as base, httpx.Client(base_url=base, timeout=TIMEOUT_S) as client:
+        thread_id = _thread(client)
+        created = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF})
+        assert created.status_code == 202, created.text
+        run_id = created.json()["run_id"]
+        assert created.headers["location"] == f"/runs/{run_id}"
+        assert created.json()["status"] in ("pending", "running") and created.json()["plan"] is None
+        # The thread is busy: a second run is refused and names the active one.
+        busy = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF})
+        assert "already has a" in _problem(busy, 409) and busy.json()["active_run_id"] == run_id
+        assert _problem(client.get(f"/runs/{run_id}/plan", headers=A), 404).startswith(f"run {run_id} has no plan")
+
+        with client.stream("GET", f"/runs/{run_id}/stream", headers=A) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            events = _events(stream.iter_lines())
+            seen = []
+            for name, data in events:  # live: intake finishes while the planner's model call is held
+                seen.append((name, data))
+                if name == "node" and data["node"] == "intake":
+                    break
+            assert client.get(f"/runs/{run_id}", headers=A).json()["status"] == "running"
+            models.release()
+            seen.extend(events)
+        names = [n for n, _ in seen]
+        assert names[0] == "progress" and names[-2:] == ["plan", "end"], names
+        assert seen[-1][1] == {"status": "succeeded", "run_id": run_id}
+        assert any(n == "progress" and d.get("tool") == "profile_lookup" and d.get("caller") == "planner"
+                   for n, d in seen)
+        assert {"intake", "planner", "tools", "assemble", "validate"} <= {d["node"] for n, d in seen if n == "node"}
+        streamed_plan = CampaignPlan.model_validate(seen[-2][1])
+
+        run = client.get(f"/runs/{run_id}", headers=A).json()
+        assert run["status"] == "succeeded" and run["error"] is None and run["finished_at"]
+        plan = CampaignPlan.model_validate(run["plan"])
+        assert plan == streamed_plan and plan.status == "draft"
+        assert plan.budget is not None and abs(sum(a.spend for a in plan.budget.allocations) - 50_000) < 0.01
+        assert plan.segments and plan.messaging and plan.forecast and plan.measurement is not None
+        assert CampaignPlan.model_validate(client.get(f"/runs/{run_id}/plan", headers=A).json()) == plan
+        listed = client.get(f"/threads/{thread_id}/runs", headers=A).json()
+        assert [r["run_id"] for r in listed] == [run_id] and listed[0]["plan"] is None
+        assert client.get(f"/threads/{thread_id}", headers=A).json()["status"] == "idle"
+
+        # A late subscriber gets the same events replayed, and Last-Event-ID skips what it already has.
+        late = list(_events(client.get(f"/runs/{run_id}/stream", headers=A).iter_lines()))
+        assert [n for n, _ in late] == names
+        tail = client.get(f"/runs/{run_id}/stream", headers={**A, "Last-Event-ID": str(len(names) - 3)})
+        assert [n for n, _ in _events(tail.iter_lines())] == ["plan", "end"]
+
+    # A new process on the same data dir still answers for the run (the event log was in memory).
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        again = client.get(f"/runs/{run_id}", headers=A).json()
+        assert again["status"] == "succeeded" and CampaignPlan.model_validate(again["plan"]) == plan
+        replay = list(_events(client.get(f"/runs/{run_id}/stream", headers=A).iter_lines()))
+        assert [n for n, _ in replay] == ["plan", "end"]
+
+
+def test_review_pauses_then_resume_approves(tmp_path: Path, demo_shop_dir: Path) -> None:
+    models = Models()
+    with _client(_app(tmp_path, demo_shop_dir, models)) as client:
+        thread_id = _thread(client)
+        response = client.post(f"/threads/{thread_id}/runs", headers=A,
+                               json={"brief": BRIEF, "review": True, "settings": {"variants_per_cell": 1}})
+        assert response.status_code == 202, response.text
+        run_id = response.json()["run_id"]
+        run = _wait(client, run_id, "interrupted", "failed")
+        assert run["status"] == "interrupted", run["error"]
+        assert run["interrupt"] == {"question": "Approve this plan?", "options": ["approve", "reject", "edit"]}
+        draft = CampaignPlan.model_validate(client.get(f"/runs/{run_id}/plan", headers=A).json())
+        assert draft.status == "draft"
+        assert all(len(m.variants) == 1 for m in draft.messaging)  # the per-run settings override
+        assert client.get(f"/threads/{thread_id}", headers=A).json()["status"] == "interrupted"
+        _problem(client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF}), 409)
+        paused = list(_events(client.get(f"/runs/{run_id}/stream", headers=A).iter_lines()))
+        assert [n for n, _ in paused][-3:] == ["plan", "interrupt", "end"]
+        assert paused[-1][1]["status"] == "interrupted"
+
+        resumed = client.post(f"/runs/{run_id}/resume", headers=A, json={"action": "approve"})
+        assert resumed.status_code == 202, resumed.text
+        run = _wait(client, run_id, "succeeded", "failed")
+        assert run["status"] == "succeeded", run["error"]
+        assert run["decision"] == {"action": "approve"}
+        approved = CampaignPlan.model_validate(run["plan"])
+        assert approved.status == "approved" and approved.budget == draft.budget
+        assert models.calls == 1  # approving ran no model
+        assert "not interrupted" in _problem(client.post(f"/runs/{run_id}/resume", headers=A,
+                                                         json={"action": "approve"}), 409)
+        assert "amendment" in _problem(client.post(f"/runs/{run_id}/resume", headers=A, json={"action": "edit"}), 422)
+
+        # Cancelling a draft frees the thread; the next run starts over from its brief, not from the interrupt.
+        second = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF, "review": True}).json()
+        assert _wait(client, second["run_id"], "interrupted", "failed")["status"] == "interrupted"
+        dropped = client.post(f"/runs/{second['run_id']}/cancel", headers=A)
+        assert dropped.status_code == 200 and dropped.json()["status"] == "cancelled"
+        third = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF}).json()
+        run = _wait(client, third["run_id"], "succeeded", "failed", "interrupted")
+        assert run["status"] == "succeeded" and run["plan"]["status"] == "draft", run["error"]
+        assert [r["status"] for r in client.get(f"/threads/{thread_id}/runs", headers=A).json()] == [
+            "succeeded", "cancelled", "succeeded"]
+
+
+def test_keys_and_ownership(tmp_path: Path, demo_shop_dir: Path) -> None:
+    models = Models(gated=True)
+    with _client(_app(tmp_path, demo_shop_dir, models)) as client:
+        assert "missing X-API-Key" in _problem(client.post("/threads"), 401)
+        assert "unknown API key" in _problem(client.get("/threads/x", headers={"X-API-Key": "nope"}), 401)
+        thread_id = _thread(client, A)
+        run_id = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF}).json()["run_id"]
+        assert client.get(f"/threads/{thread_id}", headers=A).json()["status"] == "busy"
+        # Another key cannot see, use or even confirm the existence of A's thread and run.
+        for method, path, body in [
+            ("GET", f"/threads/{thread_id}", None), ("GET", f"/threads/{thread_id}/runs", None),
+            ("POST", f"/threads/{thread_id}/runs", {"brief": BRIEF}), ("GET", f"/runs/{run_id}", None),
+            ("GET", f"/runs/{run_id}/plan", None), ("GET", f"/runs/{run_id}/stream", None),
+            ("POST", f"/runs/{run_id}/resume", {"action": "approve"}), ("POST", f"/runs/{run_id}/cancel", None),
+        ]:
+            assert "not found" in _problem(client.request(method, path, headers=B, json=body), 404), path
+        # Cancel a running run: it stops at the next node boundary once the model call returns.
+        cancelling = client.post(f"/runs/{run_id}/cancel", headers=A)
+        assert cancelling.status_code == 202 and cancelling.json()["cancel_requested"] is True
+        models.release()
+        run = _wait(client, run_id, "cancelled", "succeeded", "failed")
+        assert run["status"] == "cancelled" and run["error"] == "cancelled by the client" and run["plan"] is None
+        assert _problem(client.post(f"/runs/{run_id}/cancel", headers=A), 409)
+
+
+def test_idempotent_retry_returns_the_same_run(tmp_path: Path, demo_shop_dir: Path) -> None:
+    models = Models(gated=True)
+    with _client(_app(tmp_path, demo_shop_dir, models)) as client:
+        thread_id = _thread(client)
+        headers = {**A, "Idempotency-Key": "order-42"}
+        first = client.post(f"/threads/{thread_id}/runs", headers=headers, json={"brief": BRIEF})
+        retry = client.post(f"/threads/{thread_id}/runs", headers=headers, json={"brief": BRIEF})
+        assert (first.status_code, retry.status_code) == (202, 200)
+        assert retry.json()["run_id"] == first.json()["run_id"]
+        assert len(client.get(f"/threads/{thread_id}/runs", headers=A).json()) == 1
+        assert "different request" in _problem(
+            client.post(f"/threads/{thread_id}/runs", headers=headers, json={"brief": BRIEF + " No TV."}), 422)
+        # Same key string on another thread is another request.
+        other = _thread(client)
+        assert client.post(f"/threads/{other}/runs", headers=headers, json={"brief": BRIEF}).status_code == 202
+        for run in client.get(f"/threads/{thread_id}/runs", headers=A).json() + \
+                client.get(f"/threads/{other}/runs", headers=A).json():
+            client.post(f"/runs/{run['run_id']}/cancel", headers=A)
+        models.release()
+        for thread in (thread_id, other):
+            run_id = client.get(f"/threads/{thread}/runs", headers=A).json()[0]["run_id"]
+            assert _wait(client, run_id, "cancelled", "succeeded", "failed")["status"] == "cancelled"
+
+
+def test_cancel_a_pending_run(tmp_path: Path, demo_shop_dir: Path) -> None:
+    models = Models(gated=True)
+    with _client(_app(tmp_path, demo_shop_dir, models, workers=1)) as client:
+        first = client.post(f"/threads/{_thread(client)}/runs", headers=A, json={"brief": BRIEF}).json()["run_id"]
+        _wait(client, first, "running")
+        second = client.post(f"/threads/{_thread(client)}/runs", headers=A, json={"brief": BRIEF}).json()
+        assert second["status"] == "pending"  # the only worker is busy
+        cancelled = client.post(f"/runs/{second['run_id']}/cancel", headers=A)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        stream = list(_events(client.get(f"/runs/{second['run_id']}/stream", headers=A).iter_lines()))
+        assert stream == [("end", {"status": "cancelled", "run_id": second["run_id"]})]
+        client.post(f"/runs/{first}/cancel", headers=A)
+        models.release()
+        assert _wait(client, first, "cancelled", "succeeded", "failed")["status"] == "cancelled"
+        assert client.get(f"/runs/{second['run_id']}", headers=A).json()["status"] == "cancelled"
+        assert models.calls == 1  # the cancelled pending run never started
+        deadline = time.monotonic() + 5
+        while client.get("/healthz").json()["active_runs"]:  # the worker lets go just after the status change
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, demo_shop_dir: Path) -> None:
+    with _client(_app(tmp_path, demo_shop_dir, rate_per_minute=3)) as client:
+        assert [client.post("/threads", headers=A).status_code for _ in range(3)] == [201, 201, 201]
+        limited = client.post("/threads", headers=A)
+        assert "rate limit" in _problem(limited, 429)
+        assert 1 <= int(limited.headers["retry-after"]) <= 20
+        assert client.post("/threads", headers=B).status_code == 201  # buckets are per key
+        assert client.get("/healthz").status_code == 200  # GETs are not limited
+
+
+def test_request_validation_and_limits(tmp_path: Path, demo_shop_dir: Path) -> None:
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        thread_id = _thread(client)
+        runs = f"/threads/{thread_id}/runs"
+        assert "413" not in _problem(client.post(runs, headers=A, json={"brief": "x" * 70_000}), 413)
+        assert "brief: the brief is empty" in _problem(client.post(runs, headers=A, json={"brief": "  \n "}), 422)
+        assert "max_segments" in _problem(
+            client.post(runs, headers=A, json={"brief": BRIEF, "settings": {"max_segments": 99}}), 422)
+        assert "colour" in _problem(client.post(runs, headers=A, json={"brief": BRIEF, "colour": "red"}), 422)
+        assert "not enabled" in _problem(
+            client.post(runs, headers=A, json={"brief": BRIEF, "backend": "gguf:/etc/passwd"}), 403)
+        assert "unknown backend spec" in _problem(
+            client.post(runs, headers=A, json={"brief": BRIEF, "backend": "nonsense"}), 422)
+        assert "outside the folders" in _problem(
+            client.post(runs, headers=A, json={"brief": BRIEF, "shop": "/etc"}), 403)
+        assert "not found" in _problem(client.get("/runs/nope", headers=A), 404)
+        assert client.get(runs, headers=A).json() == []  # nothing refused was queued
+
+
+def test_runs_left_running_by_a_dead_process_show_as_failed(tmp_path: Path, demo_shop_dir: Path) -> None:
+    store = ApiStore(tmp_path / "data" / "api.sqlite")
+    owner = hash_api_key(KEY_A)
+    thread = store.create_thread(owner)
+    request = RunCreate(brief=BRIEF)
+    run = store.create_run(thread_id=thread.thread_id, owner=owner, request=request.model_dump(mode="json"),
+                           request_hash=request_fingerprint(request), idempotency_key=None)
+    assert store.transition(run.run_id, {"pending"}, status="running", started_at=time.time())
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        record = client.get(f"/runs/{run.run_id}", headers=A).json()
+        assert record["status"] == "failed" and record["error"] == RESTART_REASON
+        stream = list(_events(client.get(f"/runs/{run.run_id}/stream", headers=A).iter_lines()))
+        assert stream == [("error", {"detail": RESTART_REASON})]
+        assert client.get(f"/threads/{thread.thread_id}", headers=A).json()["status"] == "idle"
+
+
+def test_an_app_needs_api_keys(tmp_path: Path, demo_shop_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CAMPAIGN_PLANNER_API_KEY_HASHES", raising=False)
+    with pytest.raises(ValueError, match="no API keys are configured"):
+        create_app(_settings(tmp_path, demo_shop_dir))
+    with pytest.raises(ValueError, match="not a SHA-256"):
+        create_app(_settings(tmp_path, demo_shop_dir), api_key_hashes=[KEY_A])
+    monkeypatch.setenv("CAMPAIGN_PLANNER_API_KEY_HASHES", f"{hash_api_key(KEY_A)}, {hash_api_key(KEY_B)}")
+    with _client(create_app(_settings(tmp_path, demo_shop_dir), model_factory=Models())) as client:
+        assert client.post("/threads", headers=B).status_code == 201
