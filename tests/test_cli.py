@@ -95,3 +95,19 @@ def test_import_of_a_file_with_wrong_columns_names_them(tmp_path: Path) -> None:
     result = runner.invoke(cli.app, ["shop", "import", str(tmp_path / "shop"), "--reviews", str(bad)])
     assert result.exit_code == 2
     assert "foo" in result.stderr
+
+
+def test_api_key_new_prints_a_key_and_its_hash() -> None:
+    from campaign_planner.api import hash_api_key
+
+    result = runner.invoke(cli.app, ["api-key", "new"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(":", 1) for line in result.stdout.strip().splitlines())
+    assert hash_api_key(lines["key"].strip()) == lines["hash"].strip()
+
+
+def test_serve_refuses_to_start_without_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+    result = runner.invoke(cli.app, ["serve", "--backend", "fake"])
+    assert result.exit_code == 2
+    assert "api key" in result.stderr.lower()

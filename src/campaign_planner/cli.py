@@ -260,6 +260,41 @@ def shop_ingest(
     console.print(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else str(report))
 
 
+api_key_app = typer.Typer(help="API keys for `campaign-planner serve`.", no_args_is_help=True)
+app.add_typer(api_key_app, name="api-key")
+
+
+@api_key_app.command("new")
+def api_key_new() -> None:
+    """Print a new API key (give it to the client) and its SHA-256 hash (add it to CAMPAIGN_PLANNER_API_KEY_HASHES)."""
+    from campaign_planner.api import generate_api_key
+
+    key, digest = generate_api_key()
+    out.print(f"key:  {key}\nhash: {digest}", markup=False, highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface; 127.0.0.1 keeps the API on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
+    shop: Annotated[Path | None, typer.Option(help="Default shop folder (default: the demo shop).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=32, help="Background run workers.")] = None,
+) -> None:
+    """Serve the HTTP API (docs/api.md). Needs CAMPAIGN_PLANNER_API_KEY_HASHES (`campaign-planner api-key new`)."""
+    import uvicorn
+
+    from campaign_planner.api import create_app
+
+    settings = load_settings(backend=backend, shop_dir=shop, api_workers=workers)
+    try:
+        api = create_app(settings)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"[green]Serving[/] http://{host}:{port} (OpenAPI: /docs) · data {settings.data_dir}")
+    uvicorn.run(api, host=host, port=port, workers=1, log_level="info")  # one process per data dir
+
+
 def main() -> None:  # pragma: no cover - console script shim
     """Run the CLI."""
     app()

@@ -9,13 +9,15 @@ what the CLI does with its flags — win over both.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -61,6 +63,20 @@ class Settings(BaseSettings):
         description="llama.cpp decoding threads for local models; unset: 2. On a machine whose cores are busy "
         "with other work, 1 is faster: threads that must meet at every token stall when one is descheduled.",
     )
+
+    api_key_hashes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="SHA-256 hex digests of the HTTP API's keys (env: comma-separated); "
+        "`campaign-planner api-key new` makes one.",
+    )
+    api_workers: int = Field(default=2, ge=1, le=32, description="HTTP API background worker threads.")
+    api_rate_per_minute: float = Field(default=30.0, gt=0, description="Per-key rate limit on POST endpoints.")
+    api_max_body_bytes: int = Field(default=65536, ge=1024)
+
+    @field_validator("api_key_hashes", mode="before")
+    @classmethod
+    def _split_hashes(cls, value: Any) -> Any:
+        return [part for part in re.split(r"[,\s]+", value) if part] if isinstance(value, str) else value
 
     @field_validator("data_dir", "cache_dir", "shop_dir", mode="after")
     @classmethod

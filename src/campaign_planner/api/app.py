@@ -39,12 +39,16 @@ def create_app(
 
     ``model_factory(settings)`` returns a ``ChatModelHandle``-like object for each run (default:
     ``llm.make_chat_model(settings=...)``). ``api_key_hashes``: SHA-256 hashes of the accepted keys
-    (default: ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none.
+    (default: ``settings.api_key_hashes`` where Settings has that field and it is set, else
+    ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none. ``config``
+    (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots.
     Run records go to ``<data_dir>/api.sqlite``; runs left pending or running by a previous process are
     marked failed when the app is created. The app's lifespan shutdown stops the workers.
     """
-    config = config or ApiConfig()
-    auth = ApiKeyAuth(api_key_hashes if api_key_hashes is not None else api_key_hashes_from_env())
+    config = config or ApiConfig.from_settings(settings)
+    if api_key_hashes is None:
+        api_key_hashes = getattr(settings, "api_key_hashes", None) or api_key_hashes_from_env()
+    auth = ApiKeyAuth(api_key_hashes)
     store = ApiStore(config.api_db or settings.data_dir / "api.sqlite")
     policy = RunPolicy(settings, allowed_backends=config.allowed_backends, shop_roots=config.shop_roots)
     manager = RunManager(settings, store, policy, model_factory=model_factory, workers=config.workers,

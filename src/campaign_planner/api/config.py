@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
@@ -37,3 +38,14 @@ class ApiConfig:
             raise ValueError("workers must be between 1 and 32")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ApiConfig:
+        """Return the config from ``settings.api_workers``, ``api_rate_per_minute`` and ``api_max_body_bytes``
+        where ``Settings`` has those fields, the defaults otherwise."""
+        defaults = cls()
+        return cls(
+            workers=int(getattr(settings, "api_workers", defaults.workers)),
+            rate_per_minute=float(getattr(settings, "api_rate_per_minute", defaults.rate_per_minute)),
+            max_body_bytes=int(getattr(settings, "api_max_body_bytes", defaults.max_body_bytes)),
+        )
