@@ -31,17 +31,19 @@ class PlannerTurn(BaseModel):
     thought: str = Field(default="", max_length=160)
 
 
+# The length caps are generation caps too (llama.cpp enforces maxLength/maxItems in its grammar): a
+# narrative that ran past max_tokens was cut mid-string and lost whole, so the schema keeps it short.
 class RationaleDraft(BaseModel):
-    decision: str = Field(max_length=400)
-    evidence_ids: list[str] = Field(default_factory=list, max_length=8)
+    decision: str = Field(max_length=200)
+    evidence_ids: list[str] = Field(default_factory=list, max_length=4)
 
 
 class PlanNarrative(BaseModel):
     """What the model writes about the plan: words only; numbers come from the tools."""
 
-    summary: str = Field(max_length=900)
-    rationale: list[RationaleDraft] = Field(default_factory=list, max_length=6)
-    risks: list[str] = Field(default_factory=list, max_length=5)
+    summary: str = Field(max_length=450)
+    rationale: list[RationaleDraft] = Field(default_factory=list, max_length=3)
+    risks: list[str] = Field(default_factory=list, max_length=3)
 
 
 def _template(name: str) -> Template:
@@ -104,7 +106,7 @@ def write_narrative(
         messages,
         PlanNarrative,
         fallback=lambda: PlanNarrative(summary="", rationale=[], risks=[]),
-        max_tokens=420,
+        max_tokens=460,
         label="plan narrative",
     )
 

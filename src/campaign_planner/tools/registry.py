@@ -236,7 +236,7 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
     dropped: list[str] = []
     try:
         result = allocate(channels)
-        if not brief.channels_allowed and not action.channels:
+        if not brief.channels_allowed:
             # The brief left the mix open: channels that get spend only because of the minimum-share floor
             # are worth less at the margin than the rest, so the mix is narrowed to the ones the optimum wants.
             dropped = [a.channel for a in result.allocations if "min_share" in a.binding and a.channel not in bounds]
