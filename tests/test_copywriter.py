@@ -359,3 +359,12 @@ def test_prompts_spell_out_no_phrase_the_checks_refuse(brief: Brief, language: s
         system = str(model.calls[0][0].content)
         kinds = {m.kind for m in find_discount_mentions(system)}
         assert not kinds & {"perk", "money_off"}, system
+
+
+def test_every_rule_has_a_repair_instruction_in_both_languages() -> None:
+    from campaign_planner.prompts import prompt_sections
+    from campaign_planner.tools.copy_rules import RULES
+
+    sections = prompt_sections("copywriter")
+    missing = [f"fix.{rule}.{lang}" for rule in RULES for lang in ("en", "zh") if f"fix.{rule}.{lang}" not in sections]
+    assert not missing, missing
