@@ -204,7 +204,10 @@ def test_repair_without_an_offer_removes_the_discount_and_keeps_chinese() -> Non
     repaired = repair_variant_deterministically(
         broken, XIAOHONGSHU, language="zh", offer_percent=None, hashtag_words=["连衣裙"]
     )
-    assert not failed(check_variant(repaired, channel=XIAOHONGSHU, language="zh", offer_percent=None))
+    # Removing the discount, the perk and the link leaves only the hashtag: the checks must say the body has
+    # no words left, so the copywriter replaces the variant with template copy instead of shipping it.
+    checks = failed(check_variant(repaired, channel=XIAOHONGSHU, language="zh", offer_percent=None))
+    assert [c.rule for c in checks] == ["body_length"] and "no words" in checks[0].detail
     assert "折" not in repaired.body and "包邮" not in repaired.body
     assert repaired.cta == "立即选购"
     assert "#连衣裙" in repaired.body
@@ -263,3 +266,9 @@ def test_copy_that_repeats_our_instructions_fails() -> None:
     leaked = GOOD_EN.model_copy(update={"body": "Get 15% off. This is the only offer the copy may mention."})
     assert "no_prompt_echo" in rules_failed(leaked)
     assert "no_prompt_echo" not in rules_failed(GOOD_EN)
+
+
+def test_fields_without_words_fail() -> None:
+    dots = GOOD_EN.model_copy(update={"headline": "...", "body": "... #NewIn", "cta": "…"})
+    failed_rules = rules_failed(dots)
+    assert {"headline_length", "body_length", "cta_present"} <= set(failed_rules)

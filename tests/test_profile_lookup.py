@@ -290,3 +290,13 @@ def test_attributes_sentences_and_names() -> None:
     assert all(s in text for s in seg.sentences(text))
     reviews = pd.DataFrame({"age": pd.array([30, None, 50], dtype="Int64"), "rating": [5, 5, 5]})
     assert seg.match_definition(reviews, {"age_min": 20, "age_max": 40}).tolist() == [True, False, False]
+
+
+def test_quotes_within_a_segment_are_distinct_sentences() -> None:
+    from campaign_planner.tools.segmentation import _distinct_best
+
+    options = [(0, "Runs small."), (1, "Runs small."), (1, "Soft fabric, lovely drape."), (2, "Runs  small."),
+               (3, "The colour is even better in person.")]
+    quotes = _distinct_best(options, [0.9, 0.95, 0.5, 0.8, 0.4], 3)
+    # Review 1's best sentence wins; reviews 0 and 2 only repeat it, so the next quote is review 3's.
+    assert quotes == [(1, "Runs small."), (3, "The colour is even better in person.")]

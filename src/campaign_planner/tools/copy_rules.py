@@ -174,10 +174,17 @@ def failed(checks: Sequence[RuleCheck]) -> list[RuleCheck]:
     return [check for check in checks if not check.passed]
 
 
+def _has_words(text: str) -> bool:
+    # "..." or "#新品" alone is not copy: a weak model fills fields with punctuation or a bare hashtag.
+    return bool(re.search(r"\w", re.sub(r"#\S+", "", text)))
+
+
 def _length_check(rule: str, label: str, text: str, limit: int) -> RuleCheck:
     length = len(text.strip())
     if length == 0:
         return RuleCheck(rule=rule, passed=False, detail=f"the {label} is empty")
+    if not _has_words(text):
+        return RuleCheck(rule=rule, passed=False, detail=f"the {label} has no words ({text.strip()[:20]!r})")
     if length > limit:
         return RuleCheck(
             rule=rule, passed=False, detail=f"the {label} has {length} characters; the limit is {limit}"
@@ -188,7 +195,7 @@ def _length_check(rule: str, label: str, text: str, limit: int) -> RuleCheck:
 def _cta_check(cta: str, rules: CopyRules, language: Language) -> RuleCheck:
     cta = cta.strip()
     limit = CTA_MAX_CHARS[language]
-    if not cta:
+    if not _has_words(cta):
         if rules.cta_required:
             return RuleCheck(rule="cta_present", passed=False, detail="the channel requires a call to action")
         return RuleCheck(rule="cta_present", passed=True, detail="no call to action; the channel needs none")

@@ -524,7 +524,7 @@ def representative_quotes(
     embed: Callable[[list[str]], np.ndarray],
     groups: Sequence[str | None] | None = None,
     n_quotes: int = 3,
-    n_candidates: int = 4,
+    n_candidates: int = 6,
     max_sentences: int = 4,
     topic: Sequence[re.Pattern[str]] = (),
 ) -> list[tuple[int, str]]:
@@ -570,9 +570,26 @@ def representative_quotes(
     # A sentence naming what the segment praises or complains about is the better illustration.
     bonus = np.array([TOPIC_BONUS * any(p.search(s) for p in topic) for _, s in options], dtype=float)
     scores = vectors @ centroid + bonus
-    best_per_review: dict[int, tuple[float, str]] = {}
-    for (i, s), score in zip(options, scores, strict=True):
-        if i not in best_per_review or score > best_per_review[i][0]:
-            best_per_review[i] = (float(score), s)
-    ranked = sorted(best_per_review.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    return [(i, s) for i, (_, s) in ranked[:n_quotes]]
+    return _distinct_best(options, [float(x) for x in scores], n_quotes)
+
+
+def _distinct_best(options: list[tuple[int, str]], scores: list[float], n_quotes: int) -> list[tuple[int, str]]:
+    """Return one sentence per review, best reviews first, never the same sentence twice.
+
+    Different customers often write the same sentence ("Runs small."): three copies of it are one piece
+    of evidence, so each quote must say something the others do not.
+    """
+    by_review: dict[int, list[tuple[float, str]]] = {}
+    for (i, sentence), score in zip(options, scores, strict=True):
+        by_review.setdefault(i, []).append((score, sentence))
+    ranked = sorted(by_review.items(), key=lambda kv: (-max(kv[1])[0], kv[0]))
+    quotes: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for i, candidates in ranked:
+        fresh = [c for c in sorted(candidates, key=lambda c: -c[0]) if " ".join(c[1].lower().split()) not in seen]
+        if fresh:
+            seen.add(" ".join(fresh[0][1].lower().split()))
+            quotes.append((i, fresh[0][1]))
+        if len(quotes) == n_quotes:
+            break
+    return quotes
