@@ -156,6 +156,13 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             "No spend history for " + ", ".join(prior_channels) + ": their response is a catalog prior with "
             "wide intervals; test before scaling."
         )
+    uplift_channels = sorted({line.channel for line in forecast if line.source == "uplift_model"})
+    if budget is not None and uplift_channels:
+        risks.append(
+            "For " + ", ".join(uplift_channels) + " the budget table's expected outcome comes from the channel's "
+            "response curve (all customers the spend reaches), while the forecast lines come from the uplift "
+            "model on the segments' own customers: they describe different audiences and need not add up."
+        )
     audience = sum(s.size.customers for s in segments)
     measurement = design_measurement(forecast, audience) if forecast else None
     usage = ctx.usage.snapshot()
