@@ -215,9 +215,17 @@ def test_reingest_skips_unchanged_and_forced_run_adds_nothing(ingested) -> None:
 
 
 def test_edited_review_replaces_its_vector_only(tmp_path: Path) -> None:
+    assert_edits_replace_only_their_vectors(tmp_path, chroma_url=None)
+
+
+def assert_edits_replace_only_their_vectors(tmp_path: Path, chroma_url: str | None) -> None:
+    """An edited text is re-embedded, a rating change only updates metadata, a removed review goes.
+
+    Shared by the embedded store's tests and the Chroma server's (tests/test_vectorstore_server.py).
+    """
     reviews = _reviews()
     shop = _shop(tmp_path, reviews)
-    store = open_review_store(shop)
+    store = open_review_store(shop, chroma_url)
     ingest_reviews(shop, store)
     before = store.get_embeddings(["r0", "r1"])
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.data.shop import Shop
 from campaign_planner.domain import Audience, Brief
 from campaign_planner.tools.profile_lookup import lookup_profiles
-from campaign_planner.vectorstore.ingest import ingest_reviews, reviews_fingerprint
+from campaign_planner.vectorstore.ingest import ingest_reviews
 from campaign_planner.vectorstore.store import STORE_DIRNAME, collection_name_for, open_review_store
 from tests.chroma_server import chroma_server_url  # noqa: F401  (pytest fixture)
 from tests.test_profile_lookup import _sample_reviews
-from tests.test_vectorstore import SWEATER, _reviews, _shop
+from tests.test_vectorstore import _reviews, _shop, assert_edits_replace_only_their_vectors
 
 
 @pytest.fixture(scope="module")
@@ -72,28 +71,7 @@ def test_reingest_skips_unchanged_and_forced_run_adds_nothing(chroma_server_url:
 
 
 def test_edited_review_replaces_its_vector_only(chroma_server_url: str, tmp_path: Path) -> None:  # noqa: F811
-    reviews = _reviews()
-    shop = _shop(tmp_path, reviews)
-    store = open_review_store(shop, chroma_server_url)
-    ingest_reviews(shop, store)
-    before = store.get_embeddings(["r0", "r1"])
-
-    edited = reviews.copy()
-    edited.loc[edited["review_id"] == "r0", "text"] = SWEATER
-    edited.loc[edited["review_id"] == "r1", "rating"] = 5
-    edited = edited[edited["review_id"] != "r2"]
-    shop2 = _shop(tmp_path, edited)
-    assert reviews_fingerprint(shop2) != reviews_fingerprint(shop)
-    report = ingest_reviews(shop2, store)
-    assert (report.updated, report.metadata_updated, report.deleted, report.added) == (1, 1, 1, 0)
-    assert report.embedded == 1
-    after = store.get_embeddings(["r0", "r1"])
-    assert not np.allclose(before[0], after[0])
-    np.testing.assert_allclose(before[1], after[1], atol=1e-6)
-    stored = store.get(["r0", "r1", "r2"])
-    assert stored["r0"][0] == SWEATER and stored["r1"][1]["rating"] == 5 and "r2" not in stored
-    assert store.query(SWEATER, n=1).ids == ["r0"]
-    assert ingest_reviews(shop2, store).skipped_unchanged
+    assert_edits_replace_only_their_vectors(tmp_path, chroma_server_url)
 
 
 def test_query_with_where_filter(ingested) -> None:
