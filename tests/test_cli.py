@@ -111,3 +111,11 @@ def test_serve_refuses_to_start_without_api_keys(tmp_path: Path, monkeypatch: py
     result = runner.invoke(cli.app, ["serve", "--backend", "fake"])
     assert result.exit_code == 2
     assert "api key" in result.stderr.lower()
+
+
+def test_shop_ingest_reports_and_skips_an_unchanged_shop(demo_shop_dir: Path) -> None:
+    first = runner.invoke(cli.app, ["shop", "ingest", str(demo_shop_dir)])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(cli.app, ["shop", "ingest", str(demo_shop_dir)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stderr[again.stderr.index("{"):])["skipped_unchanged"] is True

@@ -65,6 +65,20 @@ def _model_handle(settings: Settings) -> Any:
         raise _fail(str(exc)) from exc
 
 
+def _ingest_with_progress(shop: Any, store: Any) -> Any:
+    """Bring the shop's review index up to date, with a progress bar (a no-op when nothing changed)."""
+    from campaign_planner.vectorstore.ingest import ingest_reviews
+
+    with Progress(TextColumn("Embedding the shop's reviews"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("ingest", total=len(shop.reviews))
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return ingest_reviews(shop, store, progress=update)
+
+
 def _print_event(event: dict[str, Any]) -> None:
     if event.get("done"):
         return
@@ -132,6 +146,12 @@ def plan(
     console.print(f"[dim]backend {handle.backend} · model {handle.model_name} · shop {shop_data.root}[/]")
     thread = thread_id or uuid.uuid4().hex[:12]
     context = make_context(settings, model_handle=handle, shop=shop_data, review=review)
+    # Embedding a new shop's reviews takes a minute on 2 cores: do it here, with a progress bar, rather
+    # than silently inside the profile lookup.
+    from campaign_planner.vectorstore.store import open_review_store
+
+    context.review_store = open_review_store(shop_data, settings.chroma_url)
+    _ingest_with_progress(shop_data, context.review_store)
     with open_checkpointer(settings) as checkpointer:
         outcome = run_plan(brief, context, checkpointer, thread_id=thread, on_event=_print_event)
         while outcome.awaiting_review:
@@ -243,21 +263,12 @@ def shop_ingest(
 ) -> None:
     """Embed the shop's reviews into Chroma (idempotent; unchanged files are skipped)."""
     from campaign_planner.planning import resolve_shop
-    from campaign_planner.vectorstore.ingest import ingest_reviews
     from campaign_planner.vectorstore.store import open_review_store
 
     settings = load_settings(shop_dir=directory, chroma_url=chroma_url)
     shop = resolve_shop(settings)
-    store = open_review_store(shop, settings.chroma_url)
-    with Progress(TextColumn("Embedding reviews"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeRemainingColumn(), console=console) as progress:
-        task = progress.add_task("ingest", total=len(shop.reviews))
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        report = ingest_reviews(shop, store, progress=update)
-    console.print(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else str(report))
+    report = _ingest_with_progress(shop, open_review_store(shop, settings.chroma_url))
+    console.print(report.model_dump_json(indent=2))
 
 
 api_key_app = typer.Typer(help="API keys for `campaign-planner serve`.", no_args_is_help=True)
