@@ -109,6 +109,8 @@ def test_review_pauses_and_resumes_from_the_sqlite_checkpoint(shop, tmp_path: Pa
     resumed = run_plan(None, context, SqliteSaver(reopened), thread_id="t1", resume={"action": "approve"})
     assert not resumed.awaiting_review
     assert resumed.plan is not None and resumed.plan.status == "approved"
+    # The approved plan keeps the provenance of the run that made it, not the resume's empty usage.
+    assert resumed.plan.provenance.llm_calls == outcome.plan.provenance.llm_calls > 0
     assert context.model.calls == []  # approving reruns nothing
 
 

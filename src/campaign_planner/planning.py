@@ -110,10 +110,4 @@ def run_plan(
     values = dict(snapshot.values)
     awaiting = bool(snapshot.next)
     plan = CampaignPlan.model_validate(values["plan"]) if values.get("plan") else None
-    if plan is not None:
-        usage = context.usage.snapshot()
-        plan.provenance.llm_calls = int(usage["llm_calls"])
-        plan.provenance.prompt_tokens = int(usage["prompt_tokens"])
-        plan.provenance.completion_tokens = int(usage["completion_tokens"])
-        plan.provenance.llm_seconds = float(usage["llm_seconds"])
     return PlanOutcome(thread_id=thread_id, plan=plan, awaiting_review=awaiting, state=values)
