@@ -285,7 +285,6 @@ def _parse_bounds(
         for index, mention in enumerate(money):
             if not (clause_start < mention.start < clause_end):
                 continue
-            between = text[min(end, mention.start) : max(end, mention.start)]
             word = _BOUND_WORDS.search(text[clause_start + 1 : mention.start])
             if not word:
                 continue
@@ -296,7 +295,6 @@ def _parse_bounds(
             else:
                 bound.max_spend = mention.amount
             used_money.add(index)
-            del between
         percent = re.search(
             r"(at least|at most|no more than|up to|minimum|maximum|max|min)\s*(\d{1,2})\s*%",
             text[clause_start + 1 : clause_end],

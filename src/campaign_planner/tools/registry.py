@@ -319,7 +319,7 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
 
 
 def _allocation_intervals(allocation: dict[str, Any]) -> dict[str, tuple[float, float, float, float]] | None:
-    outcomes = allocation.get("outcomes") or allocation.get("channel_outcomes")
+    outcomes = allocation.get("outcomes")
     if not outcomes:
         return None
     intervals = {}
