@@ -55,8 +55,36 @@ def run_briefs(path: Path, *, backend: str | None, shop: Path | None, limit: int
                 "prompt_tokens": usage["prompt_tokens"],
                 "completion_tokens": usage["completion_tokens"],
                 "degraded": sum(1 for f in (plan or {}).get("flags", []) if f["code"] == "degraded_output"),
+                "copy_seconds": ((plan or {}).get("provenance", {}).get("tool_seconds") or {}).get("copywriter", 0.0),
+                "copy_cells": len((plan or {}).get("messaging", [])),
+                "copy_checks": (plan or {}).get("provenance", {}).get("copy_checks") or {},
+                "copy_language": [c.passed for c in checks if c.name == "copy_language"],
             })
     return rows
+
+
+def print_copy_figures(rows: list[dict[str, Any]]) -> None:
+    """The copywriter's figures: share of variants passing every rule at each stage, time per plan/cell."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        for stage, count in row["copy_checks"].items():
+            totals[stage] = totals.get(stage, 0) + count
+    variants = totals.get("variants", 0)
+    if variants:
+        for stage in ("first_try", "after_model_repair", "after_repair", "final"):
+            print(f"copy_rules_pass_{stage}={totals.get(stage, 0) / variants:.3f}")
+        print(f"copy_variants={variants}")
+        print(f"copy_variants_templated={totals.get('templated', 0)}")
+    language = [passed for row in rows for passed in row["copy_language"]]
+    if language:
+        print(f"copy_language_checks_passed={sum(language)}/{len(language)}")
+    timed = [row for row in rows if row["copy_cells"]]
+    if timed:
+        print(f"copy_seconds_per_plan_median={statistics.median(r['copy_seconds'] for r in timed):.1f}")
+        per_cell = statistics.median(r["copy_seconds"] / r["copy_cells"] for r in timed)
+        print(f"copy_seconds_per_cell_median={per_cell:.1f}")
+        for row in timed:
+            print(f"# {row['id']}: {row['copy_cells']} cells, copy {row['copy_seconds']:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plan_prompt_tokens_median={statistics.median(r['prompt_tokens'] for r in rows):.0f}")
     print(f"plan_completion_tokens_median={statistics.median(r['completion_tokens'] for r in rows):.0f}")
     print(f"degraded_share={sum(1 for r in rows if r['degraded']) / max(1, len(rows)):.2f}")
+    print_copy_figures(rows)
     return 0 if all_pass == len(rows) else 1
 
 

@@ -272,3 +272,46 @@ def test_fields_without_words_fail() -> None:
     dots = GOOD_EN.model_copy(update={"headline": "...", "body": "... #NewIn", "cta": "…"})
     failed_rules = rules_failed(dots)
     assert {"headline_length", "body_length", "cta_present"} <= set(failed_rules)
+
+
+FOOTED = BrandVoice(
+    legal_footer="Offer ends 30 June. Demo Boutique Ltd.",
+    legal_footer_zh="活动截至6月30日。",
+    footer_channels=["email", "wechat"],
+)
+
+
+def test_legal_footer_is_required_verbatim_only_where_the_brand_puts_one() -> None:
+    assert "legal_footer" in rules_failed(GOOD_EN, brand=FOOTED)
+    footed = GOOD_EN.model_copy(update={"footer": FOOTED.legal_footer})
+    assert rules_failed(footed, brand=FOOTED) == set()
+    altered = GOOD_EN.model_copy(update={"footer": "Offer ends 31 June."})
+    assert "legal_footer" in rules_failed(altered, brand=FOOTED)
+    # Instagram is not a footer channel: no footer needed, and one there is a mistake.
+    assert "legal_footer" not in rules_failed(GOOD_EN, channel=INSTAGRAM, brand=FOOTED)
+    assert "legal_footer" in rules_failed(footed, channel=INSTAGRAM, brand=FOOTED)
+    # Without a brand footer nothing is required.
+    assert "legal_footer" not in rules_failed(GOOD_EN, brand=BrandVoice())
+
+
+def test_the_copywriter_attaches_the_footer_in_the_copy_language() -> None:
+    finished, added = finish_variant(GOOD_EN, EMAIL, language="en", brand=FOOTED)
+    assert finished.footer == FOOTED.legal_footer and "legal_footer" in added
+    finished_zh, _ = finish_variant(GOOD_ZH, CATALOG["wechat"], language="zh", brand=FOOTED)
+    assert finished_zh.footer == "活动截至6月30日。"
+    # The deterministic repair rebuilds a variant and keeps the footer.
+    repaired = repair_variant_deterministically(
+        GOOD_EN.model_copy(update={"body": "Visit www.example.com for 40% off"}),
+        EMAIL, language="en", offer_percent=15.0, brand=FOOTED,
+    )
+    assert repaired.footer == FOOTED.legal_footer
+    assert not failed(check_variant(repaired, channel=EMAIL, language="en", offer_percent=15.0, brand=FOOTED))
+
+
+def test_brand_yaml_reads_footer_settings(tmp_path: Path) -> None:
+    (tmp_path / "brand.yaml").write_text(
+        "legal_footer: Terms apply.\nfooter_channels: email, sms\n", encoding="utf-8"
+    )
+    brand = load_brand_voice(tmp_path)
+    assert brand is not None and brand.footer_channels == ["email", "sms"]
+    assert brand.legal_footer == "Terms apply."

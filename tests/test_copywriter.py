@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableLambda
 
 from campaign_planner.agents.copy_prompts import brief_forbids_discount
-from campaign_planner.agents.copywriter import write_copy
+from campaign_planner.agents.copywriter import VariantCounts, write_copy
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.domain import (
     Brief,
@@ -86,6 +86,8 @@ def test_passing_copy_first_try_with_a_stable_prompt_prefix() -> None:
         language="en",
     )
     assert (result.cells, result.first_try_pass, result.after_repair_pass) == (2, 2, 2)
+    assert result.variant_checks == VariantCounts(variants=4, first_try=4, after_model_repair=4, after_repair=4,
+                                                  final=4)
     assert result.flags == []
     email, search = result.messaging
     assert (email.channel, search.channel) == ("email", "search")
@@ -104,6 +106,7 @@ def test_passing_copy_first_try_with_a_stable_prompt_prefix() -> None:
             "language",
             "banned_claims",
             "no_prompt_echo",
+            "legal_footer",
         ]
     }
     assert all(check.passed for check in email.checks)
@@ -139,6 +142,8 @@ def test_model_repair_is_asked_only_for_failing_variants() -> None:
         model, brief=BRIEF_EN, segments=[FIT_SEEKERS], channels=["search"], catalog=CATALOG, language="en"
     )
     assert (result.first_try_pass, result.after_repair_pass) == (0, 1)
+    assert result.variant_checks == VariantCounts(variants=2, first_try=1, after_model_repair=2, after_repair=2,
+                                                  final=2)
     [messaging] = result.messaging
     assert not messaging.degraded and result.flags == []
     assert messaging.variants[0].headline == "Dresses made for curves"
@@ -183,6 +188,9 @@ def test_still_failing_after_model_repair_goes_deterministic_and_is_flagged() ->
     [messaging] = result.messaging
     assert messaging.degraded
     assert (result.first_try_pass, result.after_repair_pass) == (0, 0)
+    # Variant 2 passed from the start; variant 1 needed the deterministic repair, not a template.
+    assert result.variant_checks == VariantCounts(variants=2, first_try=1, after_model_repair=1, after_repair=2,
+                                                  final=2)
     assert all(check.passed for check in messaging.checks)
     assert "15%" in messaging.variants[0].body and "25%" not in messaging.variants[0].body
     assert messaging.variants[1].body == "15% off your first order."  # the passing variant is untouched
@@ -210,6 +218,7 @@ def test_unusable_json_falls_back_to_labelled_template_copy_in_chinese() -> None
     [flag] = result.flags
     assert "the model's output was unusable" in flag.message
     assert result.first_try_pass == 0 and result.cells == 1
+    assert result.variant_checks == VariantCounts(variants=2, final=2, templated=2)
 
 
 def test_chinese_brief_gets_chinese_instructions() -> None:

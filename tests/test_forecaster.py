@@ -19,6 +19,7 @@ from campaign_planner.domain import Allocation, Segment, SegmentSize
 from campaign_planner.tools.forecaster import (
     ForecasterDataError,
     ForecastInputError,
+    _targeting_advice,
     forecast_campaign,
     segment_mask,
     targeting,
@@ -253,6 +254,27 @@ def test_targeting_top_groups_beat_the_average(shop):
     assert rows[0].predicted_lift >= rows[2].predicted_lift
     with pytest.raises(ForecastInputError, match="known"):
         targeting(shop, "Radio promo")
+    # A top group whose whole 95% interval beats everyone is worth targeting; the rest is not.
+    for row in rows:
+        beats_everyone = row.observed_lift_interval_95[0] > row.overall_lift
+        assert row.recommendation == ("target_top" if beats_everyone else "send_to_all")
+        assert f"top {row.top_share:.0%}" in row.reason
+
+
+def test_targeting_advice_needs_the_whole_interval_above_everyone() -> None:
+    assert _targeting_advice(0.1, 0.021, 0.05, 0.02, "conversion", True)[0] == "target_top"
+    assert _targeting_advice(0.1, 0.019, 0.05, 0.02, "conversion", True)[0] == "send_to_all"
+    assert _targeting_advice(1.0, 0.5, 0.6, 0.02, "conversion", True)[0] == "send_to_all"
+    assert "+2.10 points" in _targeting_advice(0.1, 0.021, 0.05, 0.02, "conversion", True)[1]
+
+
+def test_forecast_carries_the_targeting_of_the_channels_it_forecasts(shop) -> None:
+    result = forecast_campaign(
+        shop, segments=SEGMENTS, channels=["email"], allocation=ALLOCATION, weeks=4, currency="USD"
+    )
+    assert [row.top_share for row in result.targeting] == [0.1, 0.3, 0.5]
+    assert {row.channel for row in result.targeting} == {"email"}
+    assert all(row.outcome == "conversion" for row in result.targeting)
 
 
 # --------------------------------------------------------------------------------------------- Hillstrom

@@ -54,6 +54,9 @@ def test_complete_plan_with_a_competent_model(shop, tmp_path: Path) -> None:
     review_ids = set(shop.reviews["review_id"])
     assert all(e.review_id in review_ids for s in plan.segments for e in s.evidence)
     assert plan.forecast and plan.messaging and plan.measurement is not None
+    # The demo shop's e-mail history ranks customers by uplift: the plan says whom to include.
+    assert {row.channel for row in plan.targeting} == {"email"}
+    assert any(r.evidence_ids == ["targeting:email"] for r in plan.rationale)
     # The agent chose every tool itself; the guard had nothing to fill.
     assert [t.split("(")[1] for t in plan.provenance.tool_calls] == ["planner)"] * 4
     assert any(e.get("tool") == "profile_lookup" for e in events)
@@ -63,6 +66,16 @@ def test_complete_plan_with_a_competent_model(shop, tmp_path: Path) -> None:
     # Evidence ids the model made up never reach the plan.
     assert all("does-not-exist" not in r.evidence_ids for r in plan.rationale)
     assert plan.provenance.llm_calls >= 3 and plan.provenance.completion_tokens > 0
+    # The demo shop's brand.yaml puts its legal footer on every e-mail variant, and the check says so.
+    email = [m for m in plan.messaging if m.channel == "email"]
+    footers = {v.footer for m in email for v in m.variants}
+    assert email and len(footers) == 1 and footers.pop().startswith("Demo Clothing Shop, 100 Market Street")
+    assert all(c.passed for m in email for c in m.checks if c.rule.endswith(":legal_footer"))
+    # Time per tool and the copy rule tally travel with the plan (the evals read them from there).
+    assert set(plan.provenance.tool_seconds) == {"profile_lookup", "channel_optimizer", "forecaster", "copywriter"}
+    checks = plan.provenance.copy_checks
+    assert checks["variants"] == sum(len(m.variants) for m in plan.messaging) > 0
+    assert checks["first_try"] <= checks["after_model_repair"] <= checks["after_repair"] <= checks["final"]
 
 
 def test_weak_model_still_yields_a_complete_labelled_plan(shop, tmp_path: Path) -> None:

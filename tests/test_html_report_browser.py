@@ -28,6 +28,7 @@ HEADINGS = [
     "Segments",
     "Messaging",
     "Forecast",
+    "Whom to target",
     "Budget",
     "Measurement",
     "Risks",

@@ -30,6 +30,7 @@ from campaign_planner.domain import (
     Segment,
     SegmentProfile,
     SegmentSize,
+    Targeting,
 )
 from campaign_planner.render import escape_md, render_plan
 
@@ -174,6 +175,24 @@ def full_plan(flags: list[Flag] | None = None) -> CampaignPlan:
         segments=[fit, value],
         messaging=messaging,
         forecast=forecast,
+        targeting=[
+            Targeting(
+                treatment="Spring promo",
+                channel="email",
+                outcome="conversion",
+                top_share=share,
+                customers=customers,
+                predicted_lift=lift,
+                observed_lift=lift,
+                observed_lift_interval_95=(lift - 0.01, lift + 0.01),
+                overall_lift=0.012,
+                model="x_learner",
+                profile={"age": "mean 31 vs 42 overall", "department": f"Dresses {SCRIPT}"},
+                recommendation=advice,
+                reason="why",
+            )
+            for share, customers, lift, advice in ((0.1, 800, 0.041, "target_top"), (0.5, 4000, 0.018, "send_to_all"))
+        ],
         budget=budget,
         measurement=Measurement(
             design="Randomised 10% holdout per segment",
@@ -216,6 +235,7 @@ MD_SECTIONS = [
     "## Segments",
     "## Messaging",
     "## Forecast",
+    "## Whom to target",
     "## Budget",
     "## Measurement",
     "## Risks",
@@ -230,6 +250,7 @@ HTML_SECTIONS = [
     "segments",
     "messaging",
     "forecast",
+    "targeting",
     "budget",
     "measurement",
     "risks",
@@ -264,6 +285,10 @@ def test_markdown_has_every_section_in_order_and_escapes_reviews() -> None:
     assert "Fallback — the model's output was unusable" in markdown
     assert "Target fit-focused women first — evidence: `1043`, `666`" in markdown
     assert "9f2c1e0d4b5a" in markdown and "qwen2.5" in markdown
+    # The targeting table: lifts in percentage points, the recommendation in words.
+    row = "| E-mail | conversion | 10% | 800 | +4.10 pts | +3.10 pts – +5.10 pts | +1.20 pts | Target the top share"
+    assert row in markdown and "| age: mean 31 vs 42 overall; department: Dresses &lt;script&gt;" in markdown
+    assert "| 50% | 4,000 | +1.80 pts |" in markdown and "Send to all" in markdown
 
 
 def test_markdown_puts_flags_first() -> None:
@@ -334,3 +359,5 @@ def test_minimal_plan_renders_without_optional_sections() -> None:
     assert "No budget allocation" in markdown and "missing (see flags)" in markdown
     page = render_plan(plan, "html")
     assert "No budget allocation" in page and "missing_budget" in page and "<svg" not in page
+    # Without campaign history there is no targeting table at all (not an empty one).
+    assert "Whom to target" not in markdown and 'id="targeting"' not in page

@@ -90,6 +90,27 @@ def test_canonical_shop_loads_with_types_hashes_and_report(tmp_path: Path) -> No
     assert not report.degraded and report.rows_skipped == 0
 
 
+@pytest.mark.parametrize(
+    ("brand", "expected"),
+    [
+        ("tone: [warm\n", "not valid YAML"),
+        ("tone: warm\nvoice: loud\n", "voice"),
+        ("legal_footer: Terms apply.\nfooter_channels: [email, fax]\n", "['fax']"),
+    ],
+)
+def test_a_brand_yaml_the_copywriter_cannot_use_is_refused_at_load(tmp_path: Path, brand: str, expected: str) -> None:
+    root = write_shop(tmp_path / "shop", brand__yaml=brand)
+    with pytest.raises(ShopDataError, match=r"brand\.yaml") as error:
+        load_shop(root)
+    assert expected in str(error.value)
+
+
+def test_a_valid_brand_yaml_is_hashed_with_the_shop(tmp_path: Path) -> None:
+    root = write_shop(tmp_path / "shop", brand__yaml="tone: warm\nlegal_footer: Terms apply.\n")
+    shop = load_shop(root)
+    assert shop.data_hashes["brand.yaml"] == hashlib.sha256((root / "brand.yaml").read_bytes()).hexdigest()
+
+
 def test_missing_required_column_names_file_column_and_columns_found(tmp_path: Path) -> None:
     root = write_shop(tmp_path / "shop", reviews__csv="review_id,text,stars\n1,Nice,5\n")
     with pytest.raises(ShopDataError) as error:

@@ -115,6 +115,7 @@ class CopyVariant(Contract):
     headline: str
     body: str
     cta: str
+    footer: str = Field(default="", description="The brand's legal footer, verbatim, where the channel needs it.")
 
 
 class RuleCheck(Contract):
@@ -151,6 +152,26 @@ class ForecastLine(Contract):
     baseline_rate: float | None = None
     lift: float | None = None
     model: str = ""
+
+
+class Targeting(Contract):
+    """Whom to include: the uplift among the top share of customers ranked by predicted uplift, against the
+    uplift among everyone, from the shop's campaign history (cross-fitted, so the observed figure is honest).
+    """
+
+    treatment: str
+    channel: str
+    outcome: str
+    top_share: float = Field(gt=0.0, le=1.0)
+    customers: int = Field(description="History customers this share of the whole history amounts to.")
+    predicted_lift: float
+    observed_lift: float
+    observed_lift_interval_95: tuple[float, float]
+    overall_lift: float
+    model: str
+    profile: dict[str, str] = Field(default_factory=dict, description="How the top group differs, by feature.")
+    recommendation: Literal["target_top", "send_to_all"] = "send_to_all"
+    reason: str = ""
 
 
 class Allocation(Contract):
@@ -203,6 +224,14 @@ class Provenance(Contract):
     llm_seconds: float = 0.0
     data: dict[str, str] = Field(default_factory=dict)
     tool_calls: list[str] = Field(default_factory=list)
+    tool_seconds: dict[str, float] = Field(
+        default_factory=dict, description="Seconds spent in each tool (summed over its calls)."
+    )
+    copy_checks: dict[str, int] = Field(
+        default_factory=dict,
+        description="Copy variants passing every rule at each stage: variants, first_try, after_model_repair, "
+        "after_repair (templates not counted), final, templated.",
+    )
 
 
 class CampaignPlan(Contract):
@@ -212,6 +241,7 @@ class CampaignPlan(Contract):
     segments: list[Segment] = Field(default_factory=list)
     messaging: list[Messaging] = Field(default_factory=list)
     forecast: list[ForecastLine] = Field(default_factory=list)
+    targeting: list[Targeting] = Field(default_factory=list)
     budget: Budget | None = None
     measurement: Measurement | None = None
     risks: list[str] = Field(default_factory=list)

@@ -54,6 +54,7 @@ class CopyResult(BaseModel):
     ``first_try_pass`` counts cells whose first draft passed every rule; ``after_repair_pass`` counts
     cells passing without the deterministic path (first try or after the one model repair), so it is
     at least ``first_try_pass``; ``cells`` is the number of segment × channel cells written.
+    ``variant_checks`` counts variants the same way (see :class:`VariantCounts`).
     """
 
     messaging: list[Messaging] = Field(default_factory=list)
@@ -61,6 +62,26 @@ class CopyResult(BaseModel):
     first_try_pass: int = 0
     after_repair_pass: int = 0
     cells: int = 0
+    variant_checks: VariantCounts = Field(default_factory=lambda: VariantCounts())
+
+
+class VariantCounts(BaseModel):
+    """How many copy variants passed every rule at each stage of the copywriter.
+
+    ``first_try``: the model's first draft (with a missing CTA or hashtag filled in, which its check
+    notes); ``after_model_repair``: after the one model repair; ``after_repair``: after the deterministic
+    repair too, template replacements not counted; ``final``: in the plan, templates included.
+    """
+
+    variants: int = 0
+    first_try: int = 0
+    after_model_repair: int = 0
+    after_repair: int = 0
+    final: int = 0
+    templated: int = 0
+
+    def __add__(self, other: VariantCounts) -> VariantCounts:
+        return VariantCounts(**{name: getattr(self, name) + getattr(other, name) for name in type(self).model_fields})
 
 
 # One variant as the model writes it. No docstring on purpose: pydantic would put it in the JSON schema
@@ -142,7 +163,11 @@ class _CopyJob:
     ) -> tuple[CopyVariant, list[RuleCheck]]:
         """Fill in a missing CTA or hashtag (``finish_variant``), then check; checks note what was added."""
         finished, added = finish_variant(
-            variant, channel, language=self.language, hashtag_words=self.briefing.hashtag_words
+            variant,
+            channel,
+            language=self.language,
+            hashtag_words=self.briefing.hashtag_words,
+            brand=self.briefing.brand,
         )
         checks = [
             check.model_copy(update={"detail": f"{check.detail} (added by the copywriter)"})
@@ -185,6 +210,11 @@ class _CellOutcome:
     flags: list[Flag] = field(default_factory=list)
     first_try_pass: bool = False
     after_repair_pass: bool = False
+    counts: VariantCounts = field(default_factory=VariantCounts)
+
+
+def _passing(checks: list[list[RuleCheck]], skip: frozenset[int] = frozenset()) -> int:
+    return sum(1 for index, c in enumerate(checks) if index not in skip and not failed(c))
 
 
 def write_copy(
@@ -228,6 +258,7 @@ def write_copy(
         first_try_pass=sum(outcome.first_try_pass for outcome in outcomes),
         after_repair_pass=sum(outcome.after_repair_pass for outcome in outcomes),
         cells=len(outcomes),
+        variant_checks=sum((outcome.counts for outcome in outcomes), VariantCounts()),
     )
 
 
@@ -292,17 +323,27 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
     variants = [variant for variant, _ in finished]
     checks = [variant_checks for _, variant_checks in finished]
     first_try = not any(failed(c) for c in checks)
+    passed_first = _passing(checks)
     if not first_try:
         _model_repair(job, messages, channel, variants, checks)
     after_repair = not any(failed(c) for c in checks)
+    passed_model_repair = _passing(checks)
 
     mechanical, templated = _repair_mechanically(job, segment, channel, variants, checks)
+    counts = VariantCounts(
+        variants=len(variants),
+        first_try=passed_first,
+        after_model_repair=passed_model_repair,
+        after_repair=_passing(checks, skip=frozenset(templated)),
+        final=_passing(checks),
+        templated=len(templated),
+    )
     flags: list[Flag] = []
     if mechanical:
         message = (
             f"Copy for {cell} is partly a deterministic fallback: after one model repair the variants still "
             f"broke {', '.join(mechanical)}; they were repaired mechanically"
-            + (f" ({templated} replaced by template copy)." if templated else ".")
+            + (f" ({len(templated)} replaced by template copy)." if templated else ".")
         )
         flags.append(Flag(code=FlagCode.DEGRADED_OUTPUT, message=message + _still_failing(checks)))
     return _CellOutcome(
@@ -313,11 +354,12 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
             variants,
             checks,
             degraded=bool(mechanical),
-            inspired_by=[rid for rid, _ in quotes] if templated < len(variants) else [],
+            inspired_by=[rid for rid, _ in quotes] if len(templated) < len(variants) else [],
         ),
         flags=flags,
         first_try_pass=first_try,
         after_repair_pass=after_repair,
+        counts=counts,
     )
 
 
@@ -327,14 +369,14 @@ def _repair_mechanically(
     channel: ChannelSpec,
     variants: list[CopyVariant],
     checks: list[list[RuleCheck]],
-) -> tuple[list[str], int]:
+) -> tuple[list[str], list[int]]:
     """Repair each still-failing variant deterministically, or replace it by a template where that fails.
 
     Updates ``variants`` and ``checks`` in place; returns the rules that needed it ("v1:hashtags", ...)
-    and how many variants became template copy.
+    and the indices of the variants that became template copy.
     """
     mechanical: list[str] = []
-    templated = 0
+    templated: list[int] = []
     for index, variant_checks in enumerate(checks):
         broken = failed(variant_checks)
         if not broken:
@@ -345,7 +387,7 @@ def _repair_mechanically(
         if failed(repaired_checks):
             repaired = job.template(index, segment, channel)
             repaired_checks = job.check(repaired, channel)
-            templated += 1
+            templated.append(index)
         variants[index], checks[index] = repaired, repaired_checks
     return mechanical, templated
 
@@ -397,6 +439,7 @@ def _template_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec, *, rea
     return _CellOutcome(
         messaging=_messaging(job, segment, channel, variants, checks, degraded=True, inspired_by=[]),
         flags=[Flag(code=FlagCode.DEGRADED_OUTPUT, message=message)],
+        counts=VariantCounts(variants=len(variants), final=_passing(checks), templated=len(variants)),
     )
 
 

@@ -1010,6 +1010,20 @@ def _channel_history(rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
 # --- the folder ------------------------------------------------------------------------------------
 
 
+# The demo shop's brand voice (brand.yaml): what every copy variant is written toward and checked against.
+DEMO_BRAND = {
+    "name": DEMO_NAME,
+    "tone": ["warm", "confident", "plain-spoken"],
+    "words_to_use": ["fit", "comfortable", "made to last"],
+    "words_to_avoid": ["cheap", "slimming", "flawless"],
+    "banned_claims": ["best in the world", "guaranteed fit", "lose weight", "cures"],
+    "legal_footer": "Demo Clothing Shop, 100 Market Street, Springfield. You receive this e-mail because you "
+    "shop with us; unsubscribe any time in your account settings.",
+    "legal_footer_zh": "Demo Clothing Shop 服装店。您收到此邮件是因为您曾在本店购物；可随时在账户设置中退订。",
+    "footer_channels": ["email"],
+}
+
+
 def demo_files(seed: int = 7) -> dict[str, bytes]:
     """Return the demo shop's files (name -> bytes) for ``seed``; the same seed gives the same bytes."""
     rng = np.random.default_rng(seed)
@@ -1044,6 +1058,7 @@ def demo_files(seed: int = 7) -> dict[str, bytes]:
         "campaign_history.csv": csv(campaigns),
         "channel_history.csv": csv(channels),
         "shop.yaml": yaml.safe_dump(config, sort_keys=False).encode("utf-8"),
+        "brand.yaml": yaml.safe_dump(DEMO_BRAND, sort_keys=False, allow_unicode=True).encode("utf-8"),
         TRUTH_FILE: (json.dumps(truth, indent=1, ensure_ascii=False) + "\n").encode("utf-8"),
     }
 

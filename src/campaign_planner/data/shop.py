@@ -82,6 +82,7 @@ CAMPAIGN_FILE = "campaign_history.csv"
 CHANNEL_FILE = "channel_history.csv"
 SHOP_FILE = "shop.yaml"
 CATALOG_FILE = "channels.yaml"
+BRAND_FILE = "brand.yaml"
 
 REVIEW_REQUIRED: tuple[str, ...] = ("review_id", "text", "rating")
 REVIEW_OPTIONAL: tuple[str, ...] = ("title", "age", "department", "category", "product_id", "recommended")
@@ -651,6 +652,9 @@ def load_shop_with_report(root: Path) -> tuple[Shop, LoadReport]:
         raise ShopDataError(str(exc)) from exc
     if (root / CATALOG_FILE).is_file():
         hashes[CATALOG_FILE] = hashlib.sha256((root / CATALOG_FILE).read_bytes()).hexdigest()
+    if (root / BRAND_FILE).is_file():
+        _check_brand_voice(root, catalog)
+        hashes[BRAND_FILE] = hashlib.sha256((root / BRAND_FILE).read_bytes()).hexdigest()
     report = LoadReport(root=str(root))
 
     if not (root / REVIEWS_FILE).is_file():
@@ -693,6 +697,19 @@ def load_shop_with_report(root: Path) -> tuple[Shop, LoadReport]:
         data_hashes=hashes,
     )
     return shop, report
+
+
+def _check_brand_voice(root: Path, catalog: ChannelCatalog) -> None:
+    """Refuse a ``brand.yaml`` the copywriter could not use, before any planning starts."""
+    from campaign_planner.tools.copy_rules import BrandVoiceError, load_brand_voice
+
+    try:
+        brand = load_brand_voice(root)
+    except BrandVoiceError as exc:
+        raise ShopDataError(str(exc)) from exc
+    unknown = [channel for channel in (brand.footer_channels if brand else []) if channel not in catalog]
+    if unknown:
+        raise ShopDataError(f"{root / BRAND_FILE}: footer_channels names channels not in the catalog: {unknown}")
 
 
 def load_shop(root: Path) -> Shop:

@@ -20,6 +20,7 @@ from campaign_planner.domain import (
     RationaleItem,
     ResponseCurvePoint,
     Segment,
+    Targeting,
 )
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.state import PlanState
@@ -127,6 +128,21 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
     )
 
 
+def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:
+    """One decision per channel: target its smallest top share that reliably beats everyone, or send to all."""
+    items = []
+    for channel in dict.fromkeys(row.channel for row in rows):
+        own = sorted((row for row in rows if row.channel == channel), key=lambda row: row.top_share)
+        best = next((row for row in own if row.recommendation == "target_top"), None)
+        decision = (
+            f"For {channel}, prioritise the top {best.top_share:.0%} of customers by predicted uplift: {best.reason}"
+            if best
+            else f"For {channel}, send to the whole audience: ranking by predicted uplift showed no reliable gain"
+        )
+        items.append(RationaleItem(decision=decision, evidence_ids=[f"targeting:{channel}"]))
+    return items
+
+
 def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     """Build the plan from the state's tool outputs and the vetted narrative."""
     brief = Brief.model_validate(state["brief"])
@@ -134,6 +150,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     segments = [Segment.model_validate(s) for s in profile.get("segments", [])]
     messaging = [Messaging.model_validate(m) for m in (state.get("copy") or {}).get("messaging", [])]
     forecast = [ForecastLine.model_validate(f) for f in (state.get("forecast") or {}).get("lines", [])]
+    targeting = [Targeting.model_validate(t) for t in (state.get("forecast") or {}).get("targeting", [])]
     budget = _budget(state, brief, ctx)
     narrative = state.get("narrative") or {}
     rationale = [RationaleItem.model_validate(r) for r in narrative.get("rationale", [])]
@@ -145,6 +162,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             "share, so their marginal return is below the other channels'",
             evidence_ids=[f"allocation:{channel}" for channel in dropped],
         ))
+    rationale += targeting_rationale(targeting)
     risks = list(narrative.get("risks", []))
     flags = collect_flags(state)
     for flag in flags:
@@ -171,6 +189,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
         segments=segments,
         messaging=messaging,
         forecast=forecast,
+        targeting=targeting,
         budget=budget,
         measurement=measurement,
         risks=risks,
@@ -190,8 +209,17 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             llm_seconds=float(usage["llm_seconds"]),
             data=dict(ctx.shop.data_hashes),
             tool_calls=[f"{r['tool']}({r['caller']})" for r in state.get("tool_log", [])],
+            tool_seconds=_tool_seconds(state),
+            copy_checks=dict((state.get("copy") or {}).get("variant_checks") or {}),
         ),
     )
+
+
+def _tool_seconds(state: PlanState) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    for record in state.get("tool_log", []):
+        seconds[record["tool"]] = round(seconds.get(record["tool"], 0.0) + float(record["seconds"]), 3)
+    return seconds
 
 
 def validate_plan(plan: CampaignPlan, state: PlanState, ctx: PlanningContext) -> list[str]:

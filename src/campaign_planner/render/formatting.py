@@ -52,6 +52,15 @@ def format_percent(share: float | None, digits: int = 0) -> str:
     return "—" if share is None else f"{share * 100:.{digits}f}%"
 
 
+def format_lift(value: float | None, outcome: str) -> str:
+    """Return a lift: percentage points for a rate outcome ("+1.23 pts"), a signed number for an amount."""
+    if value is None:
+        return "—"
+    if any(word in outcome for word in ("revenue", "spend", "amount")):
+        return f"{value:+,.2f}"
+    return f"{value * 100:+.2f} pts"
+
+
 def format_ratio(value: float | None) -> str:
     """Return a return-on-spend ratio ("2.35×"); "—" for None."""
     return "—" if value is None else f"{value:.2f}×"

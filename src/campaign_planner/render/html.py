@@ -20,6 +20,7 @@ from campaign_planner.render.formatting import (
     brief_fields,
     channel_name,
     checks_by_variant,
+    format_lift,
     format_money,
     format_number,
     format_percent,
@@ -57,6 +58,7 @@ def _environment() -> Environment:
         money=format_money,
         num=format_number,
         pct=format_percent,
+        lift=format_lift,
         ratio=format_ratio,
         channel_name=channel_name,
     )

@@ -17,6 +17,7 @@ from campaign_planner.render.formatting import (
     brief_fields,
     channel_name,
     checks_by_variant,
+    format_lift,
     format_money,
     format_number,
     format_percent,
@@ -78,14 +79,16 @@ def render_markdown(plan: CampaignPlan) -> str:
         _segments,
         _messaging,
         _forecast,
+        _targeting,
         _budget,
         _measurement,
         _risks,
         _rationale,
         _provenance,
     ):
-        lines += section(plan)
-        lines.append("")
+        part = section(plan)
+        if part:
+            lines += [*part, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -183,6 +186,7 @@ def _messaging_cell(messaging: Messaging, names: dict[str, str]) -> list[str]:
             f"- **{escape_md(label)}:** {escape_md(variant.headline)}",
             f"- **Body:** {escape_md(variant.body)}",
             f"- **CTA:** {escape_md(variant.cta) or '—'}",
+            *([f"- **Legal footer:** {escape_md(variant.footer)}"] if variant.footer else []),
             f"- **Checks:** {_check_line(messaging, f'v{index}')}",
             "",
         ]
@@ -234,6 +238,35 @@ def _forecast(plan: CampaignPlan) -> list[str]:
     if any(line.source == "prior" for line in plan.forecast):
         lines += ["", "_Lines sourced from a prior are assumptions, not fitted to this shop's data._"]
     return lines
+
+
+def _targeting(plan: CampaignPlan) -> list[str]:
+    if not plan.targeting:
+        return []
+    lines = [
+        "## Whom to target",
+        "",
+        "Customers of the campaign history ranked by predicted uplift (cross-fitted): the lift observed in the "
+        "top share against the lift across everyone.",
+        "",
+    ]
+    header = ["Channel", "Outcome", "Top share", "Customers", "Lift in top share", "95% interval"]
+    header += ["Lift, everyone", "Recommendation", "How the top group differs"]
+    rows = [
+        [
+            escape_md(channel_name(row.channel)),
+            escape_md(row.outcome),
+            format_percent(row.top_share),
+            f"{row.customers:,}",
+            format_lift(row.observed_lift, row.outcome),
+            " – ".join(format_lift(v, row.outcome) for v in row.observed_lift_interval_95),
+            format_lift(row.overall_lift, row.outcome),
+            "Target the top share" if row.recommendation == "target_top" else "Send to all",
+            escape_md("; ".join(f"{k}: {v}" for k, v in row.profile.items())) or "—",
+        ]
+        for row in plan.targeting
+    ]
+    return lines + _table(header, rows)
 
 
 def _budget(plan: CampaignPlan) -> list[str]:

@@ -50,6 +50,7 @@ RULES: tuple[str, ...] = (
     "language",
     "banned_claims",
     "no_prompt_echo",
+    "legal_footer",
 )
 
 # Wording of our own instructions that a small model sometimes copies into the ad ("This is the only
@@ -83,9 +84,11 @@ class BrandVoice(BaseModel):
     words_to_use: list[str] = Field(default_factory=list)
     words_to_avoid: list[str] = Field(default_factory=list, description="Checked like banned claims.")
     banned_claims: list[str] = Field(default_factory=list, description="Shop-specific claims never to make.")
-    legal_footer: str = ""
+    legal_footer: str = Field(default="", description="Appended verbatim to every variant on footer_channels.")
+    legal_footer_zh: str = Field(default="", description="The footer for Chinese copy; legal_footer if empty.")
+    footer_channels: list[str] = Field(default_factory=lambda: ["email"], description="Catalog channel ids.")
 
-    @field_validator("tone", "words_to_use", "words_to_avoid", "banned_claims", mode="before")
+    @field_validator("tone", "words_to_use", "words_to_avoid", "banned_claims", "footer_channels", mode="before")
     @classmethod
     def _split_comma_string(cls, value: object) -> object:
         # People write `tone: warm, playful` as often as a YAML list.
@@ -118,6 +121,32 @@ def load_brand_voice(shop_dir: Path) -> BrandVoice | None:
         return BrandVoice.model_validate(document)
     except ValidationError as exc:
         raise BrandVoiceError(f"{path}: {exc}") from exc
+
+
+def legal_footer_for(brand: BrandVoice | None, channel: ChannelSpec, language: Language) -> str:
+    """Return the legal footer every variant on ``channel`` must carry ("" where none is required)."""
+    if brand is None or channel.id not in brand.footer_channels:
+        return ""
+    return (brand.legal_footer_zh if language == "zh" and brand.legal_footer_zh else brand.legal_footer).strip()
+
+
+def attach_legal_footer(
+    variant: CopyVariant, channel: ChannelSpec, language: Language, brand: BrandVoice | None
+) -> CopyVariant:
+    """Return ``variant`` carrying exactly the footer the brand requires on ``channel`` (none where none is)."""
+    footer = legal_footer_for(brand, channel, language)
+    return variant if variant.footer == footer else variant.model_copy(update={"footer": footer})
+
+
+def _footer_check(
+    variant: CopyVariant, channel: ChannelSpec, language: Language, brand: BrandVoice | None
+) -> RuleCheck:
+    required = legal_footer_for(brand, channel, language)
+    if variant.footer == required:
+        return RuleCheck(rule="legal_footer", passed=True, detail="" if required else "none required")
+    if not required:
+        return RuleCheck(rule="legal_footer", passed=False, detail="a footer the brand does not use on this channel")
+    return RuleCheck(rule="legal_footer", passed=False, detail="the brand's legal footer is missing or altered")
 
 
 def variant_text(variant: CopyVariant) -> str:
@@ -158,6 +187,7 @@ def check_variant(
         _language_check(text, language),
         _banned_check(text, brand),
         _echo_check(text),
+        _footer_check(variant, channel, language, brand),
     ]
 
 
@@ -415,16 +445,26 @@ def _scrub(
 
 
 def finish_variant(
-    variant: CopyVariant, channel: ChannelSpec, *, language: Language, hashtag_words: Sequence[str] = ()
+    variant: CopyVariant,
+    channel: ChannelSpec,
+    *,
+    language: Language,
+    hashtag_words: Sequence[str] = (),
+    brand: BrandVoice | None = None,
 ) -> tuple[CopyVariant, list[str]]:
     """Return ``variant`` with the required parts that carry no claim filled in, and the rules they satisfy.
 
-    Adds a default CTA where the channel requires one and the CTA is empty, and a hashtag (from
-    ``hashtag_words``) where the channel uses hashtags, the body has none and the tag still fits. Nothing
-    the copy says is changed, so this is not a repair: it spares a slow model call for a missing "#tag".
+    Adds a default CTA where the channel requires one and the CTA is empty, a hashtag (from
+    ``hashtag_words``) where the channel uses hashtags, the body has none and the tag still fits, and the
+    brand's legal footer where the channel needs one. Nothing the copy says is changed, so this is not a
+    repair: it spares a slow model call for a missing "#tag".
     """
     rules = channel.copy_rules
     added: list[str] = []
+    footed = attach_legal_footer(variant, channel, language, brand)
+    if footed is not variant and footed.footer:
+        added.append("legal_footer")
+    variant = footed
     cta, body = variant.cta, variant.body
     if rules.cta_required and not cta.strip():
         cta = DEFAULT_CTA[language]
@@ -477,7 +517,7 @@ def repair_variant_deterministically(
         body = _with_hashtags(body, rules.body_max, language, hashtag_words)
     else:
         body = trim_to_limit(body, rules.body_max, language)
-    return CopyVariant(headline=headline, body=body, cta=cta)
+    return attach_legal_footer(CopyVariant(headline=headline, body=body, cta=cta), channel, language, brand)
 
 
 def _with_hashtags(body: str, body_max: int, language: Language, hashtag_words: Sequence[str]) -> str:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from campaign_planner.data.shop import Shop
-from campaign_planner.domain import Allocation, Flag, FlagCode, ForecastLine, Segment
+from campaign_planner.domain import Allocation, Flag, FlagCode, ForecastLine, Segment, Targeting
 from campaign_planner.tools.uplift import (
     ForecasterDataError,
     PairFit,
@@ -64,28 +64,13 @@ class ForecastResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[ForecastLine]
+    targeting: list[Targeting] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
     model_report: dict[str, Any] = Field(default_factory=dict)
 
 
-class TargetingRow(BaseModel):
-    """Uplift among the top share of customers ranked by predicted uplift ("whom to include")."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    treatment: str
-    channel: str
-    outcome: str
-    top_share: float
-    customers: int = Field(description="History customers this share of the whole history amounts to.")
-    predicted_lift: float
-    observed_lift: float
-    observed_lift_interval_95: tuple[float, float]
-    overall_lift: float
-    model: str
-    profile: dict[str, str] = Field(
-        default_factory=dict, description="How the top group differs, by feature."
-    )
+# Rows of the targeting table ("whom to include") are the plan's own contract type.
+TargetingRow = Targeting
 
 
 @dataclass(frozen=True)
@@ -270,13 +255,29 @@ def forecast_campaign(
             lines.append(line)
             flags.extend(line_flags)
             report["lines"].append(entry)
+    advice = _targeting_for_channels(shop, models, channels, config, seed) if models is not None else []
     report["seconds"] = round(time.perf_counter() - started, 4)
     if predict_ms:
         report["predict_ms_per_segment"] = {
             "max": round(max(predict_ms), 2),
             "median": round(float(np.median(predict_ms)), 2),
         }
-    return ForecastResult(lines=lines, flags=_dedupe(flags), model_report=report)
+    return ForecastResult(lines=lines, targeting=advice, flags=_dedupe(flags), model_report=report)
+
+
+def _targeting_for_channels(
+    shop: Shop, models: UpliftModels, channels: list[str], config: UpliftConfig | None, seed: int
+) -> list[Targeting]:
+    """The targeting table of every treatment whose channel the plan uses, on its conversion outcome (or
+    the first outcome where conversion is not recorded)."""
+    rows: list[Targeting] = []
+    for treatment, channel in models.treatment_channels.items():
+        if channel not in channels or not models.fits.get(treatment):
+            continue
+        outcomes = models.fits[treatment]
+        outcome = "conversion" if "conversion" in outcomes else next(iter(outcomes))
+        rows.extend(targeting(shop, treatment, outcome=outcome, config=config, seed=seed))
+    return rows
 
 
 def _check_inputs(
@@ -724,6 +725,8 @@ def targeting(
             raise ForecastInputError(f"top {k:.0%} holds only one arm; choose a larger share")
         draws = _boot_diff(y1, y0, fit.binary, n_boot, rng)
         lo, hi = np.percentile(draws, [2.5, 97.5])
+        observed = float(y1.mean() - y0.mean())
+        recommendation, reason = _targeting_advice(k, float(lo), float(hi), overall, outcome, fit.binary)
         rows.append(
             TargetingRow(
                 treatment=treatment,
@@ -732,14 +735,36 @@ def targeting(
                 top_share=k,
                 customers=round(k * models.n_rows),
                 predicted_lift=float(fit.oof_tau[top].mean()),
-                observed_lift=float(y1.mean() - y0.mean()),
+                observed_lift=observed,
                 observed_lift_interval_95=(float(lo), float(hi)),
                 overall_lift=overall,
                 model=f"{fit.chosen} ranking from cross-fitted predictions; {fit.reason}",
                 profile=_profile(pair, top, models.features),
+                recommendation=recommendation,
+                reason=reason,
             )
         )
     return rows
+
+
+def _targeting_advice(
+    share: float, lo: float, hi: float, overall: float, outcome: str, binary: bool
+) -> tuple[str, str]:
+    """``target_top`` only where the whole 95% interval of the top group's lift lies above everyone's lift."""
+
+    def show(value: float) -> str:
+        return f"{value * 100:+.2f} points" if binary else f"{value:+.2f}"
+
+    span = f"{show(lo)} to {show(hi)}"
+    if share < 1 and lo > overall:
+        return "target_top", (
+            f"the top {share:.0%} by predicted uplift respond more than everyone: their {outcome} lift "
+            f"({span}, 95%) lies above the all-customer lift ({show(overall)})"
+        )
+    return "send_to_all", (
+        f"the top {share:.0%}'s {outcome} lift ({span}, 95%) is not reliably above the all-customer lift "
+        f"({show(overall)}): no targeting gain shown"
+    )
 
 
 def _boot_diff(
