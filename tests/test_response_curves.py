@@ -178,6 +178,36 @@ def test_pymc_marketing_example_holdout_r2() -> None:
     assert curves["x1"].decay > curves["x2"].decay
 
 
+def test_a_control_seen_only_in_the_holdout_does_not_wreck_the_holdout_score() -> None:
+    history = make_history(weeks=120, seed=4)
+    history["control_promo"] = 0.0
+    history.loc[115, "control_promo"] = 1.0  # inside the last 10% (the holdout) only
+    history.loc[115, "revenue"] += 20000.0
+    _, report = fit_channel_history(history, ["search", "facebook"], controls=["control_promo"])
+    # The unseen promo is predicted as "no effect": one week missed, not an arbitrary coefficient.
+    assert report.r2_holdout is not None and report.r2_holdout > 0.3
+    assert report.mape_holdout is not None and report.mape_holdout < 0.1
+
+
+def test_a_prior_in_other_units_is_set_aside_and_said(tmp_path: Path) -> None:
+    # Spend exported scaled down 10,000x (as in the PyMC-Marketing example's 0-1 spend): the catalog's
+    # currency priors (half-saturation ~8,000) cannot describe it and would pin the fit to a box bound.
+    history = make_history(seed=6)
+    spend = [c for c in history.columns if c.startswith("spend_")]
+    history[spend] = history[spend] / 10000.0
+    catalog = default_catalog()
+    priors = {c: catalog[c].prior for c in TRUTH}
+    curves, report = fit_channel_history(history, list(TRUTH), priors=priors)
+    assert {note.split(":")[0] for note in report.notes if "catalog prior set aside" in note} == set(TRUTH)
+    for channel, (_, half, _, _) in TRUTH.items():
+        assert curves[channel].half_saturation == pytest.approx(half / 10000.0, rel=0.5)
+    shop_curves = fit_response_curves(make_shop(tmp_path, history))
+    assert any("catalog prior set aside" in note for note in shop_curves.notes)
+    # Priors on the data's own scale are kept.
+    _, kept = fit_channel_history(make_history(seed=6), list(TRUTH), priors=priors)
+    assert kept.notes == []
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [

@@ -54,7 +54,7 @@ Outcome = Literal["revenue", "conversions"]
 CurveSource = Literal["response_curve", "prior"]
 
 #: Bump when the model or the cache layout changes, so stale cache files are never read.
-FIT_VERSION = "adstock-hill-map-v1"
+FIT_VERSION = "adstock-hill-map-v2"
 #: Fewer weeks than this cannot separate a baseline with trend and seasonality from channel effects.
 MIN_WEEKS = 26
 #: A channel needs this many weeks with spend before its own curve is fitted rather than the prior used.
@@ -330,6 +330,9 @@ class FitReport(BaseModel):
     starts: int
     seconds: float
     noise_sd: float = Field(description="Residual sd of the weekly outcome, in outcome units.")
+    notes: list[str] = Field(
+        default_factory=list, description="Priors set aside as inconsistent with the data's scale, in words."
+    )
 
 
 class CurveSet(BaseModel):
@@ -631,8 +634,16 @@ def fit_channel_history(
 
     prior_mean = np.empty((len(channels), 4))
     prior_sd = np.empty((len(channels), 4))
+    fit_notes: list[str] = []
     for i, channel in enumerate(channels):
         prior = priors.get(channel)
+        mismatch = _prior_scale_mismatch(prior, y_scale, s_scale[i], outcome_column) if prior else None
+        if mismatch:
+            # A prior in other units (e.g. spend in currency against an export scaled to 0-1) would pin
+            # the fit to a box bound; the data-scaled default below describes this data instead.
+            fit_notes.append(f"{channel}: catalog prior set aside, {mismatch}; data-scaled default used")
+            log.warning("response curves: %s", fit_notes[-1])
+            prior = None
         if prior is not None:
             prior_mean[i] = [
                 math.log(prior.beta / y_scale),
@@ -690,7 +701,12 @@ def fit_channel_history(
         if best is None or result.cost < best.cost:
             best = result
     assert best is not None
-    theta_train = best.x
+    theta_train = best.x.copy()
+    # A control that is zero in every training week (an event seen only in the holdout) leaves its
+    # coefficient unidentified: the solver may leave it anywhere, which would wreck the held-out
+    # prediction. It has no effect on the training fit, so it is set to "no effect" (0).
+    unseen = np.nonzero(~np.any(base[:fit_rows] != 0.0, axis=0))[0]
+    theta_train[unseen] = 0.0
 
     r2_holdout = mape_holdout = None
     if n_holdout:
@@ -754,8 +770,30 @@ def fit_channel_history(
         starts=len(starts),
         seconds=round(time.perf_counter() - started, 3),
         noise_sd=noise_sd,
+        notes=fit_notes,
     )
     return curves, report
+
+
+def _prior_scale_mismatch(
+    prior: PriorCurve, y_scale: float, s_scale: float, outcome_column: str
+) -> str | None:
+    """Return why ``prior`` cannot describe data on this scale (its mean outside the fit's box), else None.
+
+    The box spans 1e-3..1e3 x the mean positive weekly spend for the half-saturation (and 1e-5..50 x the
+    mean outcome for a revenue beta); a prior centred outside it is in other units, not merely off.
+    """
+    half = math.log(prior.half_saturation / s_scale)
+    if not _BOUNDS_LOG_HALF[0] <= half <= _BOUNDS_LOG_HALF[1]:
+        return (
+            f"its half-saturation {prior.half_saturation:,.4g} is {math.exp(half):.3g} x the mean weekly "
+            f"spend {s_scale:,.4g}"
+        )
+    if outcome_column == "revenue":
+        beta = math.log(prior.beta / y_scale)
+        if not _BOUNDS_LOG_BETA[0] <= beta <= _BOUNDS_LOG_BETA[1]:
+            return f"its beta {prior.beta:,.4g} is {math.exp(beta):.3g} x the mean weekly revenue {y_scale:,.4g}"
+    return None
 
 
 def _laplace_draws(
@@ -849,6 +887,7 @@ def fit_response_curves(shop: Shop, *, outcome: Outcome = "revenue", use_cache: 
                 )
                 if use_cache:
                     _write_cache(shop, key, fitted, report)
+            notes.extend(report.notes)
 
     prior_divisor = 1.0
     if outcome == "conversions" and any(c not in fitted for c in catalog.ids()):
