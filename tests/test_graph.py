@@ -54,6 +54,12 @@ def test_complete_plan_with_a_competent_model(shop, tmp_path: Path) -> None:
     review_ids = set(shop.reviews["review_id"])
     assert all(e.review_id in review_ids for s in plan.segments for e in s.evidence)
     assert plan.forecast and plan.messaging and plan.measurement is not None
+    # One measurement test per forecast channel: e-mail (owned, with history) a customer holdout sized on the
+    # forecast's lift; paid channels a geo holdout on a stated assumption.
+    tests = {test.channel: test for test in plan.measurement.channels}
+    assert set(tests) == {line.channel for line in plan.forecast}
+    assert (tests["email"].design, tests["email"].lift_source) == ("customer_holdout", "forecast")
+    assert all(t.design == "geo_holdout" and t.lift_source == "assumption" for c, t in tests.items() if c != "email")
     # The demo shop's e-mail history ranks customers by uplift: the plan says whom to include.
     assert {row.channel for row in plan.targeting} == {"email"}
     assert any(r.evidence_ids == ["targeting:email"] for r in plan.rationale)

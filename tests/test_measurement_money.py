@@ -47,3 +47,46 @@ def test_conversion_rates() -> None:
     assert conversion_rate("USD", "CNY") == pytest.approx(1 / 0.14)
     with pytest.raises(CurrencyError, match="XYZ"):
         conversion_rate("XYZ", "USD")
+
+
+def _line(channel: str, **update) -> ForecastLine:
+    base = ForecastLine(segment_id="seg-1", channel=channel, metric="incremental_conversions", expected=40,
+                        interval_80=(20, 60), interval_95=(10, 70), incremental_revenue=3200, roi=1.0,
+                        source="uplift_model", baseline_rate=0.03, lift=0.01)
+    return base.model_copy(update=update)
+
+
+def test_each_channel_gets_its_own_test_sized_from_its_own_lift() -> None:
+    forecast = [
+        _line("email"),
+        _line("email", segment_id="seg-2", expected=10, baseline_rate=0.05, lift=0.005),
+        _line("instagram", source="prior", baseline_rate=None, lift=None),
+    ]
+    design = design_measurement(forecast, audience=100_000, channel_kinds={"email": "owned", "instagram": "paid"})
+    email, instagram = design.channels
+    # E-mail: a customer holdout on the forecast's lift, pooled by reachable customers (4,000 and 2,000).
+    assert (email.design, email.lift_source) == ("customer_holdout", "forecast")
+    assert email.baseline_rate == pytest.approx((4000 * 0.03 + 2000 * 0.05) / 6000, abs=1e-6)
+    assert email.expected_lift == pytest.approx((4000 * 0.01 + 2000 * 0.005) / 6000, abs=1e-6)
+    assert email.sample_size_per_arm == sample_size_per_arm((4000 * 0.03 + 2000 * 0.05) / 6000, 50 / 6000)
+    assert email.powered and email.minimum_detectable_lift <= email.expected_lift * 1.01
+    assert email.variant_test_mde is not None and email.variant_test_mde > 0
+    # Instagram: paid reach cannot be randomised per customer, and its lift is an assumption, said so.
+    assert (instagram.design, instagram.lift_source) == ("geo_holdout", "assumption")
+    assert "assumed 20% relative lift" in instagram.description
+    assert "email customer holdout" in design.design and "instagram geo holdout" in design.design
+
+
+def test_a_small_audience_is_not_powered_and_says_what_it_can_detect() -> None:
+    design = design_measurement([_line("email")], audience=2_000, channel_kinds={"email": "owned"})
+    [email] = design.channels
+    assert not email.powered and email.holdout_share == 0.5
+    # 1,000 per arm can only detect a lift well above the forecast's 1 point.
+    assert email.minimum_detectable_lift == pytest.approx(minimum_detectable_lift(0.03, 1000), rel=1e-3)
+    assert email.minimum_detectable_lift > 0.02
+
+
+def test_unequal_arms_detect_less_than_equal_ones() -> None:
+    equal = minimum_detectable_lift(0.03, 5000)
+    unequal = minimum_detectable_lift(0.03, 1000, treated_arm=9000)
+    assert equal is not None and unequal is not None and unequal > equal

@@ -14,6 +14,7 @@ from campaign_planner.domain import (
     Brief,
     Budget,
     CampaignPlan,
+    ChannelTest,
     CopyVariant,
     Evidence,
     Flag,
@@ -199,6 +200,35 @@ def full_plan(flags: list[Flag] | None = None) -> CampaignPlan:
             holdout_share=0.1,
             sample_size=3120,
             minimum_detectable_lift=0.02,
+            channels=[
+                ChannelTest(
+                    channel="email",
+                    design="customer_holdout",
+                    description="randomised customer holdout",
+                    audience=12_000,
+                    baseline_rate=0.03,
+                    expected_lift=0.01,
+                    lift_source="forecast",
+                    sample_size_per_arm=5298,
+                    holdout_share=0.442,
+                    minimum_detectable_lift=0.0098,
+                    powered=True,
+                    variant_test_mde=0.021,
+                ),
+                ChannelTest(
+                    channel="instagram",
+                    design="geo_holdout",
+                    description="geo holdout: run in matched regions",
+                    audience=12_000,
+                    baseline_rate=0.02,
+                    expected_lift=0.004,
+                    lift_source="assumption",
+                    sample_size_per_arm=21_082,
+                    holdout_share=0.5,
+                    minimum_detectable_lift=0.0108,
+                    powered=False,
+                ),
+            ],
         ),
         risks=["Instagram spend rests on a catalog prior, not shop history."],
         flags=flags or [],
@@ -287,6 +317,10 @@ def test_markdown_has_every_section_in_order_and_escapes_reviews() -> None:
     assert "9f2c1e0d4b5a" in markdown and "qwen2.5" in markdown
     # The targeting table: lifts in percentage points, the recommendation in words.
     row = "| E-mail | conversion | 10% | 800 | +4.10 pts | +3.10 pts – +5.10 pts | +1.20 pts | Target the top share"
+    # Measurement: a test per channel, the assumed lift and an under-powered test called out.
+    email = "| E-mail | customer holdout | 12,000 | 3.00% | +1.00 pts | 5,298 | 44.2% | +0.98 pts | yes | +2.10 pts |"
+    instagram = "| Instagram | geo holdout | 12,000 | 2.00% | +0.40 pts (assumed) | 21,082 | 50.0% | +1.08 pts | **no**"
+    assert email in markdown and instagram in markdown
     assert row in markdown and "| age: mean 31 vs 42 overall; department: Dresses &lt;script&gt;" in markdown
     assert "| 50% | 4,000 | +1.80 pts |" in markdown and "Send to all" in markdown
 

@@ -196,11 +196,31 @@ class Budget(Contract):
     curves: dict[str, list[ResponseCurvePoint]] = Field(default_factory=dict)
 
 
+class ChannelTest(Contract):
+    """How one channel's incremental effect is measured: the design, its size and what it can detect."""
+
+    channel: str
+    design: Literal["customer_holdout", "geo_holdout"]
+    description: str
+    audience: int = Field(ge=0, description="Customers (or people reached) the test can randomise.")
+    baseline_rate: float
+    expected_lift: float = Field(description="Absolute conversion-rate lift the test is sized to detect.")
+    lift_source: Literal["forecast", "assumption"]
+    sample_size_per_arm: int | None = Field(description="Per arm, for 80% power at 5% two-sided significance.")
+    holdout_share: float = Field(ge=0.0, le=1.0)
+    minimum_detectable_lift: float | None = Field(description="With this audience and holdout share.")
+    powered: bool = Field(description="The audience is large enough to detect the expected lift.")
+    variant_test_mde: float | None = Field(
+        default=None, description="Smallest difference an even A/B split of the copy variants can detect."
+    )
+
+
 class Measurement(Contract):
     design: str
     holdout_share: float = Field(ge=0.0, le=1.0)
     sample_size: int | None = None
     minimum_detectable_lift: float | None = None
+    channels: list[ChannelTest] = Field(default_factory=list)
 
 
 class Flag(Contract):

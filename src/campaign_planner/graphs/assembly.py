@@ -182,7 +182,8 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             "model on the segments' own customers: they describe different audiences and need not add up."
         )
     audience = sum(s.size.customers for s in segments)
-    measurement = design_measurement(forecast, audience) if forecast else None
+    kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
+    measurement = design_measurement(forecast, audience, channel_kinds=kinds) if forecast else None
     usage = ctx.usage.snapshot()
     return CampaignPlan(
         brief=brief,

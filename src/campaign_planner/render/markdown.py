@@ -321,6 +321,30 @@ def _measurement(plan: CampaignPlan) -> list[str]:
         f"- **Sample size:** {'—' if measurement.sample_size is None else f'{measurement.sample_size:,}'}",
         f"- **Minimum detectable lift:** {format_percent(measurement.minimum_detectable_lift, 1)}",
     ]
+    if measurement.channels:
+        header = ["Channel", "Design", "Audience", "Baseline", "Sized for lift", "Per arm (80% power, 5%)"]
+        header += ["Holdout", "Detectable lift", "Powered", "Copy A/B detects"]
+        rows = [
+            [
+                escape_md(channel_name(test.channel)),
+                escape_md(test.design.replace("_", " ")),
+                f"{test.audience:,}",
+                format_percent(test.baseline_rate, 2),
+                format_lift(test.expected_lift, "conversion")
+                + (" (assumed)" if test.lift_source == "assumption" else ""),
+                "—" if test.sample_size_per_arm is None else f"{test.sample_size_per_arm:,}",
+                format_percent(test.holdout_share, 1),
+                format_lift(test.minimum_detectable_lift, "conversion"),
+                "yes" if test.powered else "**no**",
+                format_lift(test.variant_test_mde, "conversion"),
+            ]
+            for test in measurement.channels
+        ]
+        lines += ["", *_table(header, rows), ""]
+        lines += [
+            f"- **{escape_md(channel_name(test.channel))}:** {escape_md(test.description)}"
+            for test in measurement.channels
+        ]
     return lines
 
 

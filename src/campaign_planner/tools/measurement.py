@@ -10,7 +10,7 @@ import math
 
 from scipy.stats import norm
 
-from campaign_planner.domain import ForecastLine, Measurement
+from campaign_planner.domain import ChannelTest, ForecastLine, Measurement
 
 ALPHA = 0.05
 POWER = 0.80
@@ -27,23 +27,108 @@ def sample_size_per_arm(baseline: float, lift: float, *, alpha: float = ALPHA, p
 
 
 def minimum_detectable_lift(
-    baseline: float, per_arm: int, *, alpha: float = ALPHA, power: float = POWER
+    baseline: float, per_arm: int, *, alpha: float = ALPHA, power: float = POWER, treated_arm: int | None = None
 ) -> float | None:
-    """Return the smallest absolute lift detectable with ``per_arm`` customers in each arm."""
-    if per_arm <= 0 or not 0 < baseline < 1:
+    """Return the smallest absolute lift detectable with ``per_arm`` customers in the control arm and
+    ``treated_arm`` (default: as many) in the treated one."""
+    treated_arm = per_arm if treated_arm is None else treated_arm
+    if per_arm <= 0 or treated_arm <= 0 or not 0 < baseline < 1:
         return None
     z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
     # Solve with the baseline variance on both arms, then one fixed-point step with the treated arm.
-    lift = z * math.sqrt(2 * baseline * (1 - baseline) / per_arm)
+    lift = z * math.sqrt(baseline * (1 - baseline) * (1 / per_arm + 1 / treated_arm))
     treated = min(0.999, baseline + lift)
-    return z * math.sqrt((baseline * (1 - baseline) + treated * (1 - treated)) / per_arm)
+    return z * math.sqrt(baseline * (1 - baseline) / per_arm + treated * (1 - treated) / treated_arm)
 
 
-def design_measurement(forecast: list[ForecastLine], audience: int, *, fallback_baseline: float = 0.02) -> Measurement:
-    """Return a holdout design sized from the forecast lines that carry a baseline rate and lift.
+# Where no customer-level history gives a lift, tests are sized for this: a 20% relative lift on a 2%
+# conversion rate, stated as an assumption on the test.
+FALLBACK_BASELINE = 0.02
+FALLBACK_RELATIVE_LIFT = 0.20
+MIN_HOLDOUT, MAX_HOLDOUT = 0.05, 0.5
+VARIANTS_PER_TEST = 2
 
-    ``audience`` is the number of customers the campaign can reach (the segments' total size).
+
+def design_channel_test(
+    channel: str, kind: str, lines: list[ForecastLine], audience: int, *, variants: int = VARIANTS_PER_TEST
+) -> ChannelTest:
+    """Return the test that measures ``channel``'s incremental effect on ``audience`` customers.
+
+    Owned channels with an uplift forecast get a randomised customer holdout sized from the forecast's
+    own baseline and lift (pooled over segments, weighted by reachable customers); paid channels, and
+    channels without customer-level history, get a geo holdout sized on the stated fallback assumption.
+    The holdout is the share that gives the needed sample per arm (5-50%); ``powered`` says whether the
+    audience suffices for the expected lift.
     """
+    measured = [line for line in lines if line.baseline_rate and line.lift and line.lift > 0]
+    if kind == "owned" and measured:
+        weights = [max(1.0, line.expected / line.lift) for line in measured]
+        baseline = sum(w * (line.baseline_rate or 0) for w, line in zip(weights, measured, strict=True)) / sum(weights)
+        lift = sum(w * (line.lift or 0) for w, line in zip(weights, measured, strict=True)) / sum(weights)
+        design, source = "customer_holdout", "forecast"
+        description = (
+            "randomised customer holdout: hold back a random share of every segment from this channel and "
+            "compare conversion rates"
+        )
+    else:
+        baseline, lift, source = FALLBACK_BASELINE, FALLBACK_BASELINE * FALLBACK_RELATIVE_LIFT, "assumption"
+        design = "customer_holdout" if kind == "owned" else "geo_holdout"
+        description = (
+            "randomised customer holdout" if kind == "owned" else
+            "geo holdout: run in matched regions and hold out the others (or the platform's conversion-lift "
+            "study), since paid reach cannot be randomised per customer"
+        ) + (
+            f"; sized on an assumed {FALLBACK_RELATIVE_LIFT:.0%} relative lift over a "
+            f"{FALLBACK_BASELINE:.0%} conversion rate (no customer-level history for this channel)"
+        )
+    needed = sample_size_per_arm(baseline, lift)
+    powered = needed is not None and audience >= 2 * needed
+    if needed is not None and audience > 0:
+        share = min(MAX_HOLDOUT, max(MIN_HOLDOUT, needed / audience))
+    else:
+        share = 0.1
+    holdout = int(audience * share)
+    treated = audience - holdout
+    mde = minimum_detectable_lift(baseline, holdout, treated_arm=treated) if holdout and treated else None
+    per_variant = treated // variants
+    variant_mde = minimum_detectable_lift(baseline + lift, per_variant) if per_variant and variants > 1 else None
+    return ChannelTest(
+        channel=channel,
+        design=design,  # type: ignore[arg-type]
+        description=description,
+        audience=audience,
+        baseline_rate=round(baseline, 6),
+        expected_lift=round(lift, 6),
+        lift_source=source,  # type: ignore[arg-type]
+        sample_size_per_arm=needed,
+        holdout_share=round(share, 3),
+        minimum_detectable_lift=round(mde, 5) if mde is not None else None,
+        powered=powered,
+        variant_test_mde=round(variant_mde, 5) if variant_mde is not None else None,
+    )
+
+
+def design_measurement(
+    forecast: list[ForecastLine],
+    audience: int,
+    *,
+    channel_kinds: dict[str, str] | None = None,
+    fallback_baseline: float = FALLBACK_BASELINE,
+) -> Measurement:
+    """Return the plan's measurement design: one test per forecast channel, and a summary sized from the
+    forecast lines that carry a baseline rate and lift.
+
+    ``audience`` is the number of customers the campaign can reach (the segments' total size);
+    ``channel_kinds`` maps channel ids to "owned" or "paid" (unknown channels count as paid).
+    """
+    kinds = channel_kinds or {}
+    channels = list(dict.fromkeys(line.channel for line in forecast))
+    tests = [
+        design_channel_test(
+            channel, kinds.get(channel, "paid"), [line for line in forecast if line.channel == channel], audience
+        )
+        for channel in channels
+    ]
     measured = [line for line in forecast if line.baseline_rate and line.lift and line.lift > 0]
     if measured:
         baseline = sum(line.baseline_rate or 0 for line in measured) / len(measured)
@@ -51,19 +136,22 @@ def design_measurement(forecast: list[ForecastLine], audience: int, *, fallback_
         design = "randomised holdout per channel: hold back a random share of each segment from the campaign"
     else:
         baseline = fallback_baseline
-        lift = baseline * 0.2
+        lift = baseline * FALLBACK_RELATIVE_LIFT
         design = (
             "geo or time-based holdout (no customer-level history for these channels): assumes a 20% relative "
             "lift over a 2% baseline conversion rate"
         )
+    if tests:
+        design += "; per channel: " + "; ".join(f"{t.channel} {t.design.replace('_', ' ')}" for t in tests)
     needed = sample_size_per_arm(baseline, lift)
     holdout_share = 0.1
     if needed is not None and audience > 0:
-        holdout_share = min(0.5, max(0.05, needed / audience))
+        holdout_share = min(MAX_HOLDOUT, max(MIN_HOLDOUT, needed / audience))
     holdout = int(audience * holdout_share)
     return Measurement(
         design=design,
         holdout_share=round(holdout_share, 3),
         sample_size=needed,
         minimum_detectable_lift=round(minimum_detectable_lift(baseline, holdout) or 0.0, 5) if holdout else None,
+        channels=tests,
     )
