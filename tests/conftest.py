@@ -19,7 +19,7 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name in ("CAMPAIGN_PLANNER_BACKEND", "CAMPAIGN_PLANNER_SHOP_DIR", "CAMPAIGN_PLANNER_CHROMA_URL",
-                 "CAMPAIGN_PLANNER_DATA_DIR", "CAMPAIGN_PLANNER_CACHE_DIR"):
+                 "CAMPAIGN_PLANNER_DATA_DIR", "CAMPAIGN_PLANNER_CACHE_DIR", "CAMPAIGN_PLANNER_CHECKPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     config_dir = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("CAMPAIGN_PLANNER_CONFIG", str(config_dir / "absent.toml"))

@@ -1,5 +1,7 @@
 """The HTTP API end to end: the real FastAPI app (TestClient, and uvicorn on loopback for live SSE), the
-real SQLite checkpointer and run store, the real tools on the demo shop, and the scripted fake model."""
+real SQLite run store, the real tools on the demo shop, and the scripted fake model. The tests that run
+plans do so twice: with the SQLite checkpointer (the default) and with the Postgres one on a real
+PostgreSQL server on loopback (``tests/postgres_server.py``; skipped, saying why, where it cannot start)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from campaign_planner.domain import CampaignPlan
 from campaign_planner.settings import Settings, load_settings
 from campaign_planner.testing import ScriptedChatModel
 from tests.fake_planner_model import competent_model, planner_responder
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401  (pytest fixtures)
 
 KEY_A = "cpk_test-key-a"
 KEY_B = "cpk_test-key-b"
@@ -58,6 +61,16 @@ class Models:
         self.calls += 1
         model = ScriptedChatModel(responder=self._respond) if not self.gate.is_set() else competent_model()
         return SimpleNamespace(model=model, backend="fake", model_name="scripted-fake")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def checkpoints(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test with the checkpoints in SQLite (in the data dir) and in a new Postgres database."""
+    if request.param == "postgres":
+        monkeypatch.setenv("CAMPAIGN_PLANNER_CHECKPOINT_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.delenv("CAMPAIGN_PLANNER_CHECKPOINT_URL", raising=False)
+    return str(request.param)
 
 
 def _settings(tmp_path: Path, shop: Path) -> Settings:
@@ -148,7 +161,8 @@ def test_openapi_document_and_health(tmp_path: Path, demo_shop_dir: Path) -> Non
     assert "CampaignPlan" in document["components"]["schemas"]
 
 
-def test_run_streams_live_then_succeeds_and_survives_a_restart(tmp_path: Path, demo_shop_dir: Path) -> None:
+def test_run_streams_live_then_succeeds_and_survives_a_restart(tmp_path: Path, demo_shop_dir: Path,
+                                                               checkpoints: str) -> None:
     models = Models(gated=True)
     app = _app(tmp_path, demo_shop_dir, models)
     with _served(app) as base, httpx.Client(base_url=base, timeout=TIMEOUT_S) as client:
@@ -207,7 +221,7 @@ def test_run_streams_live_then_succeeds_and_survives_a_restart(tmp_path: Path, d
         assert [n for n, _ in replay] == ["plan", "end"]
 
 
-def test_review_pauses_then_resume_approves(tmp_path: Path, demo_shop_dir: Path) -> None:
+def test_review_pauses_then_resume_approves(tmp_path: Path, demo_shop_dir: Path, checkpoints: str) -> None:
     models = Models()
     with _client(_app(tmp_path, demo_shop_dir, models)) as client:
         thread_id = _thread(client)
@@ -235,6 +249,7 @@ def test_review_pauses_then_resume_approves(tmp_path: Path, demo_shop_dir: Path)
         approved = CampaignPlan.model_validate(run["plan"])
         assert approved.status == "approved" and approved.budget == draft.budget
         assert models.calls == 1  # approving ran no model
+        assert (tmp_path / "data" / "checkpoints.sqlite").exists() == (checkpoints == "sqlite")
         assert "not interrupted" in _problem(client.post(f"/runs/{run_id}/resume", headers=A,
                                                          json={"action": "approve"}), 409)
         assert "amendment" in _problem(client.post(f"/runs/{run_id}/resume", headers=A, json={"action": "edit"}), 422)
@@ -251,7 +266,7 @@ def test_review_pauses_then_resume_approves(tmp_path: Path, demo_shop_dir: Path)
             "succeeded", "cancelled", "succeeded"]
 
 
-def test_keys_and_ownership(tmp_path: Path, demo_shop_dir: Path) -> None:
+def test_keys_and_ownership(tmp_path: Path, demo_shop_dir: Path, checkpoints: str) -> None:
     models = Models(gated=True)
     with _client(_app(tmp_path, demo_shop_dir, models)) as client:
         assert "missing X-API-Key" in _problem(client.post("/threads"), 401)
@@ -351,20 +366,32 @@ def test_request_validation_and_limits(tmp_path: Path, demo_shop_dir: Path) -> N
         assert client.get(runs, headers=A).json() == []  # nothing refused was queued
 
 
-def test_runs_left_running_by_a_dead_process_show_as_failed(tmp_path: Path, demo_shop_dir: Path) -> None:
+def test_runs_left_running_by_a_dead_process_show_as_failed_and_continue(tmp_path: Path, demo_shop_dir: Path,
+                                                                          checkpoints: str) -> None:
     store = ApiStore(tmp_path / "data" / "api.sqlite")
     owner = hash_api_key(KEY_A)
     thread = store.create_thread(owner)
     request = RunCreate(brief=BRIEF)
-    run = store.create_run(thread_id=thread.thread_id, owner=owner, request=request.model_dump(mode="json"),
-                           request_hash=request_fingerprint(request), idempotency_key=None)
-    assert store.transition(run.run_id, {"pending"}, status="running", started_at=time.time())
+    older, run = (store.create_run(thread_id=thread.thread_id, owner=owner, request=request.model_dump(mode="json"),
+                                   request_hash=request_fingerprint(request), idempotency_key=None) for _ in range(2))
+    for record in (older, run):
+        assert store.transition(record.run_id, {"pending"}, status="running", started_at=time.time())
     with _client(_app(tmp_path, demo_shop_dir)) as client:
         record = client.get(f"/runs/{run.run_id}", headers=A).json()
         assert record["status"] == "failed" and record["error"] == RESTART_REASON
         stream = list(_events(client.get(f"/runs/{run.run_id}/stream", headers=A).iter_lines()))
         assert stream == [("error", {"detail": RESTART_REASON})]
         assert client.get(f"/threads/{thread.thread_id}", headers=A).json()["status"] == "idle"
+        # Asked to, the thread's latest run continues; it died before its first checkpoint, so from its brief.
+        newer = _problem(client.post(f"/runs/{older.run_id}/resume", headers=A, json={"action": "continue"}), 409)
+        assert f"has a newer run ({run.run_id})" in newer
+        continued = client.post(f"/runs/{run.run_id}/resume", headers=A, json={"action": "continue"})
+        assert continued.status_code == 202 and continued.json()["error"] is None, continued.text
+        done = _wait(client, run.run_id, "succeeded", "failed")
+        assert done["status"] == "succeeded", done["error"]
+        assert CampaignPlan.model_validate(done["plan"]).budget is not None
+        assert "only a run that failed because the server stopped" in _problem(
+            client.post(f"/runs/{run.run_id}/resume", headers=A, json={"action": "continue"}), 409)
 
 
 def test_an_app_needs_api_keys(tmp_path: Path, demo_shop_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -77,6 +77,19 @@ def test_review_pauses_without_a_terminal_and_resumes(fake_backend: None, demo_s
     assert again.exit_code == 2 and "not waiting for a review" in again.stderr
 
 
+@pytest.mark.parametrize("url", ["mysql://127.0.0.1/plans", "postgresql://planner:secret@127.0.0.1:1/plans?connect_timeout=2"])
+def test_a_bad_checkpoint_url_is_one_clear_line_not_a_trace(fake_backend: None, demo_shop_dir: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CAMPAIGN_PLANNER_CHECKPOINT_URL", url)
+    shop = ["--shop", str(demo_shop_dir)]
+    for args in (["plan", BRIEF, *shop], ["review", "t1", "--approve", *shop]):
+        result = runner.invoke(cli.app, args)
+        assert result.exit_code == 2, result.output
+        assert "error" in result.stderr.lower() and "Traceback" not in result.output
+        assert "secret" not in result.output  # the password never reaches the terminal
+
+
 def test_shop_demo_and_import(tmp_path: Path) -> None:
     result = runner.invoke(cli.app, ["shop", "demo", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output

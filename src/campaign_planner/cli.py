@@ -152,17 +152,20 @@ def plan(
 
     context.review_store = open_review_store(shop_data, settings.chroma_url)
     _ingest_with_progress(shop_data, context.review_store)
-    with open_checkpointer(settings) as checkpointer:
-        outcome = run_plan(brief, context, checkpointer, thread_id=thread, on_event=_print_event)
-        while outcome.awaiting_review:
-            if outcome.plan is not None:
-                _write_plan(outcome.plan, OutputFormat.md, None)
-            if not sys.stdin.isatty():
-                console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread} "
-                              "--approve | --reject | --edit TEXT")
-                return
-            outcome = run_plan(None, context, checkpointer, thread_id=thread, on_event=_print_event,
-                               resume=_ask_review(outcome))
+    try:
+        with open_checkpointer(settings) as checkpointer:
+            outcome = run_plan(brief, context, checkpointer, thread_id=thread, on_event=_print_event)
+            while outcome.awaiting_review:
+                if outcome.plan is not None:
+                    _write_plan(outcome.plan, OutputFormat.md, None)
+                if not sys.stdin.isatty():
+                    console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread} "
+                                  "--approve | --reject | --edit TEXT")
+                    return
+                outcome = run_plan(None, context, checkpointer, thread_id=thread, on_event=_print_event,
+                                   resume=_ask_review(outcome))
+    except PlanningError as exc:  # e.g. a bad checkpoint_url or an unreachable Postgres server
+        raise _fail(str(exc)) from exc
     if outcome.plan is None:
         raise _fail("the run ended without a plan")
     console.print(f"[dim]thread {thread} · {outcome.plan.provenance.seconds:.1f}s · "
@@ -182,7 +185,7 @@ def review_command(
     out_file: Annotated[Path | None, typer.Option("--out")] = None,
 ) -> None:
     """Resume a plan paused for review, from its checkpoint."""
-    from campaign_planner.planning import make_context, open_checkpointer, resolve_shop, run_plan
+    from campaign_planner.planning import PlanningError, make_context, open_checkpointer, resolve_shop, run_plan
 
     if sum([approve, reject, edit is not None]) != 1:
         raise _fail("give exactly one of --approve, --reject or --edit TEXT")
@@ -193,14 +196,17 @@ def review_command(
     settings = load_settings(backend=backend, shop_dir=shop)
     handle = _model_handle(settings) if edit is not None else _fake_handle_for_resume(settings)
     context = make_context(settings, model_handle=handle, shop=resolve_shop(settings), review=True)
-    with open_checkpointer(settings) as checkpointer:
-        from campaign_planner.graphs.graph import build_graph
+    try:
+        with open_checkpointer(settings) as checkpointer:
+            from campaign_planner.graphs.graph import build_graph
 
-        snapshot = build_graph(checkpointer).get_state({"configurable": {"thread_id": thread_id}})
-        if not snapshot.next:
-            raise _fail(f"thread {thread_id} is not waiting for a review (unknown id, or already decided)")
-        outcome = run_plan(None, context, checkpointer, thread_id=thread_id, on_event=_print_event,
-                           resume=decision)
+            snapshot = build_graph(checkpointer).get_state({"configurable": {"thread_id": thread_id}})
+            if not snapshot.next:
+                raise _fail(f"thread {thread_id} is not waiting for a review (unknown id, or already decided)")
+            outcome = run_plan(None, context, checkpointer, thread_id=thread_id, on_event=_print_event,
+                               resume=decision)
+    except PlanningError as exc:  # e.g. a bad checkpoint_url or an unreachable Postgres server
+        raise _fail(str(exc)) from exc
     if outcome.plan is not None:
         console.print(f"[green]Plan {outcome.plan.status}.[/]")
         _write_plan(outcome.plan, output_format, out_file)

@@ -1,17 +1,21 @@
-"""Running the planning graph: one entry point shared by the CLI, the evals and (later) the API.
+"""Running the planning graph: one entry point shared by the CLI, the evals and the API.
 
-It resolves the shop (writing the demo shop on first use), the model, the checkpointer, and streams
-progress events to a callback while the graph runs.
+It resolves the shop (writing the demo shop on first use), the model, the checkpointer (SQLite by default,
+Postgres with a connection pool when ``checkpoint_url`` is a ``postgresql://`` URL), and streams progress
+events to a callback while the graph runs. A run whose process died continues from its last checkpoint
+with :func:`continue_plan`.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.types import Command
 
@@ -43,22 +47,168 @@ def resolve_shop(settings: Settings) -> Any:
     return load_shop(shop_dir)
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+SQLITE_PREFIX = "sqlite:///"
+CONNECT_TIMEOUT_S = 10
+"""libpq ``connect_timeout`` used when the Postgres URL sets none (an unreachable host fails this fast)."""
+_SETUP_LOCK_KEY = 7_210_431_977
+"""The Postgres advisory lock held around ``PostgresSaver.setup()`` so that processes starting together do
+not race on creating the checkpoint tables."""
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """Return ``text`` with the password of any ``scheme://user:password@`` URL in it replaced by ``***``."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
+@dataclass
+class Checkpoints:
+    """Where this process's LangGraph checkpoints live; :meth:`saver` returns the checkpointer for one run.
+
+    SQLite: every call returns the same ``SqliteSaver`` over one connection (it serialises access with its
+    own lock). Postgres: every call returns a new ``PostgresSaver`` over the shared connection pool, so
+    concurrent runs use separate pooled connections (one saver serialises its own calls with a lock).
+    """
+
+    kind: Literal["sqlite", "postgres"]
+    location: str
+    """The SQLite file, or the Postgres URL with its password redacted."""
+    _make_saver: Callable[[], Any]
+    pool: Any = None
+    """The ``psycopg_pool.ConnectionPool`` (Postgres only)."""
+
+    def saver(self) -> Any:
+        """Return a checkpointer (``BaseCheckpointSaver``) for one run."""
+        return self._make_saver()
+
+
+@contextmanager
+def open_checkpoints(settings: Settings, *, max_connections: int = 2) -> Iterator[Checkpoints]:
+    """Open the checkpoint store that ``settings.checkpoint_url`` names, for the life of the block.
+
+    Unset: SQLite in ``<data_dir>/checkpoints.sqlite``; ``sqlite:///PATH`` (or a plain path): SQLite there;
+    ``postgresql://…`` (or ``postgres://…``): Postgres through a ``psycopg_pool.ConnectionPool`` of at most
+    ``max_connections`` connections, the tables created (``PostgresSaver.setup()``) once on opening.
+    Anything else, a malformed URL, an unreachable server or a refused login raises :class:`PlanningError`
+    whose message says what to fix (never the password).
+    """
+    url = (settings.checkpoint_url or "").strip()
+    if url.lower().startswith(POSTGRES_SCHEMES):
+        with _postgres_checkpoints(url, max_connections=max_connections) as checkpoints:
+            yield checkpoints
+    else:
+        with _sqlite_checkpoints(_sqlite_path(url, settings)) as checkpoints:
+            yield checkpoints
+
+
+def _sqlite_path(url: str, settings: Settings) -> Path:
+    if not url:
+        return settings.checkpoint_path
+    if url.lower().startswith(SQLITE_PREFIX):
+        return Path(url[len(SQLITE_PREFIX):])
+    if "://" not in url:
+        return Path(url)
+    raise PlanningError(
+        f"checkpoint_url {redact_url(url)!r} is not supported: use postgresql://USER:PASSWORD@HOST:PORT/DB "
+        f"for Postgres or {SQLITE_PREFIX}PATH for SQLite, or unset it (SQLite in the data dir)."
+    )
+
+
 @contextmanager
 def open_checkpointer(settings: Settings) -> Iterator[Any]:
-    """Yield the LangGraph checkpointer: SQLite in the data dir unless a Postgres URL is configured."""
-    if settings.checkpoint_url and settings.checkpoint_url.startswith(("postgres://", "postgresql://")):
-        raise PlanningError("Postgres checkpoints are not available in this version; unset checkpoint_url.")
+    """Yield one LangGraph checkpointer: SQLite in the data dir unless ``checkpoint_url`` names another store.
+
+    A shortcut for :func:`open_checkpoints` for a process that runs one plan at a time (the CLI, the evals).
+    """
+    with open_checkpoints(settings) as checkpoints:
+        yield checkpoints.saver()
+
+
+@contextmanager
+def _sqlite_checkpoints(path: Path) -> Iterator[Checkpoints]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path = Path(settings.checkpoint_url.removeprefix("sqlite:///")) if settings.checkpoint_url else (
-        settings.checkpoint_path
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), check_same_thread=False)
+    path = path.expanduser()
     try:
-        yield SqliteSaver(connection)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise PlanningError(f"cannot open the SQLite checkpoint database {path}: {exc}") from exc
+    saver = SqliteSaver(connection)
+    try:
+        yield Checkpoints("sqlite", str(path), lambda: saver)
     finally:
         connection.close()
+
+
+@contextmanager
+def _postgres_checkpoints(url: str, *, max_connections: int) -> Iterator[Checkpoints]:
+    try:
+        import psycopg
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.conninfo import conninfo_to_dict
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool, PoolTimeout
+    except ImportError as exc:  # pragma: no cover - they are dependencies; a broken install lacks them
+        raise PlanningError(f"Postgres checkpoints need langgraph-checkpoint-postgres, psycopg and psycopg-pool "
+                            f"({exc}); reinstall campaign-planner") from exc
+
+    shown = redact_url(url)
+    hint = ("check that the server is running and that checkpoint_url (CAMPAIGN_PLANNER_CHECKPOINT_URL) is right, "
+            "or unset it to keep checkpoints in SQLite")
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        raise PlanningError(f"checkpoint_url {shown} is not a valid PostgreSQL URL: "
+                            f"{_one_line(redact_url(str(exc)))}") from exc
+    # The settings PostgresSaver needs on every connection (see langgraph-checkpoint-postgres' README).
+    kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    if not params.get("connect_timeout"):
+        kwargs["connect_timeout"] = CONNECT_TIMEOUT_S
+    try:
+        connect_timeout = float(kwargs.get("connect_timeout") or params["connect_timeout"])
+    except ValueError as exc:
+        raise PlanningError(f"checkpoint_url {shown}: connect_timeout must be a number of seconds") from exc
+    try:
+        with psycopg.connect(url, **kwargs) as connection:
+            _lock_for_setup(connection)
+            PostgresSaver(connection).setup()
+    except psycopg.Error as exc:
+        raise PlanningError(f"cannot use the Postgres checkpoint database {shown}: "
+                            f"{_one_line(redact_url(str(exc)))}; {hint}") from exc
+    # check_connection on every checkout: a connection the server dropped (a restart) is replaced, not used.
+    pool = ConnectionPool(url, min_size=1, max_size=max(1, max_connections), kwargs=kwargs, open=False,
+                          check=ConnectionPool.check_connection, name="campaign-planner-checkpoints",
+                          timeout=60.0)
+    try:
+        pool.open(wait=True, timeout=connect_timeout + 5.0)
+    except PoolTimeout as exc:
+        pool.close()
+        raise PlanningError(f"cannot open a connection pool to the Postgres checkpoint database {shown}; "
+                            f"{hint}") from exc
+    try:
+        yield Checkpoints("postgres", shown, lambda: PostgresSaver(pool), pool=pool)
+    finally:
+        pool.close()
+
+
+def _lock_for_setup(connection: Any, timeout_s: float = 120.0) -> None:
+    """Take the setup advisory lock (released when ``connection`` closes), polling with ``pg_try_advisory_lock``.
+
+    Not ``pg_advisory_lock``: a migration's ``CREATE INDEX CONCURRENTLY`` waits for every open transaction,
+    including a statement blocked on that lock, which would deadlock two processes setting up at once.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not connection.execute("SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK_KEY,)).fetchone()["locked"]:
+        if time.monotonic() > deadline:
+            raise PlanningError(f"another process has been setting up the Postgres checkpoint tables for over "
+                                f"{timeout_s:.0f}s; try again later")
+        time.sleep(0.2)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
 
 
 @dataclass
@@ -84,6 +234,10 @@ def make_context(settings: Settings, *, model_handle: Any, shop: Any, review: bo
     )
 
 
+RUN_TAG_KEY = "campaign_run_id"
+"""Checkpoint metadata key holding the ``run_tag`` of the call that wrote the checkpoint."""
+
+
 def run_plan(
     brief_text: str | None,
     context: PlanningContext,
@@ -92,13 +246,67 @@ def run_plan(
     thread_id: str,
     on_event: ProgressCallback | None = None,
     resume: Any = None,
+    run_tag: str | None = None,
 ) -> PlanOutcome:
-    """Run (or resume, with ``resume``) the planning graph on ``thread_id`` and return its outcome."""
+    """Run (or resume, with ``resume``) the planning graph on ``thread_id`` and return its outcome.
+
+    Every node's checkpoint is written before the next node starts (``durability="sync"``), so a process
+    killed mid-run loses at most the node it was in: :func:`continue_plan` picks the run up from there.
+    ``run_tag`` (e.g. the API's run id) is stored in the metadata of every checkpoint this call writes
+    (see :func:`latest_run_tag`).
+    """
+    graph_input: Any = Command(resume=resume) if resume is not None else {"brief_text": brief_text or ""}
+    return _stream(build_graph(checkpointer=checkpointer), graph_input, context, thread_id, on_event, run_tag)
+
+
+def continue_plan(
+    context: PlanningContext,
+    checkpointer: Any,
+    *,
+    thread_id: str,
+    on_event: ProgressCallback | None = None,
+    run_tag: str | None = None,
+) -> PlanOutcome:
+    """Continue the run on ``thread_id`` from its last checkpoint, e.g. after its process was killed.
+
+    Nodes that finished before the crash are not run again (their outputs are in the checkpoint); the node
+    that was running when the process died runs again from its start. A run that already finished, or that
+    is waiting for a review decision, is returned as it is without running anything (resume a review with
+    :func:`run_plan` and ``resume=``). Raises :class:`PlanningError` when the thread has no checkpoint.
+    """
     graph = build_graph(checkpointer=checkpointer)
+    snapshot = graph.get_state(_config(thread_id, context, run_tag))
+    if not snapshot.values and not snapshot.next:
+        raise PlanningError(f"thread {thread_id} has no checkpoint to continue from (unknown thread id, or the "
+                            "checkpoints are in another database)")
+    if not snapshot.next or snapshot.interrupts:
+        return _outcome(thread_id, snapshot)
+    return _stream(graph, None, context, thread_id, on_event, run_tag)
+
+
+def latest_run_tag(checkpointer: Any, thread_id: str) -> str | None:
+    """Return the ``run_tag`` of the call that wrote the thread's latest checkpoint (None: no checkpoint, or
+    written without a tag). Tells whether a run that stopped got as far as its first checkpoint."""
+    checkpoint = checkpointer.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
+    if checkpoint is None:
+        return None
+    tag = (checkpoint.metadata or {}).get(RUN_TAG_KEY)
+    return str(tag) if tag is not None else None
+
+
+def _config(thread_id: str, context: PlanningContext, run_tag: str | None) -> dict[str, Any]:
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id}, "callbacks": [context.usage],
                               "recursion_limit": 40}
-    graph_input: Any = Command(resume=resume) if resume is not None else {"brief_text": brief_text or ""}
-    for mode, chunk in graph.stream(graph_input, config, context=context, stream_mode=["updates", "custom"]):
+    if run_tag is not None:
+        config["metadata"] = {RUN_TAG_KEY: run_tag}
+    return config
+
+
+def _stream(graph: Any, graph_input: Any, context: PlanningContext, thread_id: str,
+            on_event: ProgressCallback | None, run_tag: str | None) -> PlanOutcome:
+    config = _config(thread_id, context, run_tag)
+    for mode, chunk in graph.stream(graph_input, config, context=context, stream_mode=["updates", "custom"],
+                                    durability="sync"):
         if on_event is None:
             continue
         if mode == "custom":
@@ -106,8 +314,10 @@ def run_plan(
         elif isinstance(chunk, dict):
             for node in chunk:
                 on_event({"step": node, "done": True})
-    snapshot = graph.get_state(config)
+    return _outcome(thread_id, graph.get_state(config))
+
+
+def _outcome(thread_id: str, snapshot: Any) -> PlanOutcome:
     values = dict(snapshot.values)
-    awaiting = bool(snapshot.next)
     plan = CampaignPlan.model_validate(values["plan"]) if values.get("plan") else None
-    return PlanOutcome(thread_id=thread_id, plan=plan, awaiting_review=awaiting, state=values)
+    return PlanOutcome(thread_id=thread_id, plan=plan, awaiting_review=bool(snapshot.next), state=values)

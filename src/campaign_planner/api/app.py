@@ -17,6 +17,7 @@ from campaign_planner.api.routes import router
 from campaign_planner.api.runner import ModelFactory, RunManager
 from campaign_planner.api.state import ApiState
 from campaign_planner.api.store import ApiStore
+from campaign_planner.planning import PlanningError
 from campaign_planner.settings import Settings
 
 DESCRIPTION = """Turn plain-language marketing briefs into campaign plans.
@@ -43,7 +44,10 @@ def create_app(
     ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none. ``config``
     (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots.
     Run records go to ``<data_dir>/api.sqlite``; runs left pending or running by a previous process are
-    marked failed when the app is created. The app's lifespan shutdown stops the workers.
+    marked failed when the app is created (they can be continued from their checkpoints). The checkpoint
+    store (``settings.checkpoint_url``: SQLite by default, Postgres with a connection pool for a
+    ``postgresql://`` URL) is opened here: refuses (ValueError, saying why) when it cannot be. The app's
+    lifespan shutdown stops the workers and closes the store.
     """
     config = config or ApiConfig.from_settings(settings)
     if api_key_hashes is None:
@@ -51,8 +55,11 @@ def create_app(
     auth = ApiKeyAuth(api_key_hashes)
     store = ApiStore(config.api_db or settings.data_dir / "api.sqlite")
     policy = RunPolicy(settings, allowed_backends=config.allowed_backends, shop_roots=config.shop_roots)
-    manager = RunManager(settings, store, policy, model_factory=model_factory, workers=config.workers,
-                         shutdown_grace_s=config.shutdown_grace_s, event_logs_kept=config.event_logs_kept)
+    try:
+        manager = RunManager(settings, store, policy, model_factory=model_factory, workers=config.workers,
+                             shutdown_grace_s=config.shutdown_grace_s, event_logs_kept=config.event_logs_kept)
+    except PlanningError as exc:  # e.g. an unreachable Postgres server: `serve` shows this line, not a trace
+        raise ValueError(str(exc)) from exc
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

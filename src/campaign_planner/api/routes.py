@@ -192,13 +192,18 @@ async def stream_run(
 
 @router.post(
     "/runs/{run_id}/resume", status_code=202, response_model=RunOut, tags=["runs"],
-    responses={**_POST_ERRORS, 409: {"description": "The run is not interrupted", **_PROBLEM}},
+    responses={**_POST_ERRORS, 409: {"description": "The run is not interrupted (or, for `continue`, was not "
+                                                   "stopped by the server)", **_PROBLEM}},
 )
 def resume_run(run_id: str, body: ResumeRequest, state: State, owner: LimitedOwner) -> RunOut:
-    """Continue an interrupted run from its checkpoint with a review decision; 202 with the run (``pending``).
+    """Continue a run from its checkpoint; 202 with the run (``pending``).
 
-    ``approve``/``reject`` finish the run (the plan's status becomes approved/rejected; no model is called);
-    ``edit`` adds ``amendment`` to the brief and replans (pausing for review again). 409 unless interrupted.
+    For an interrupted run, a review decision: ``approve``/``reject`` finish the run (the plan's status
+    becomes approved/rejected; no model is called); ``edit`` adds ``amendment`` to the brief and replans
+    (pausing for review again). 409 unless interrupted. ``continue``: a run that failed because the server
+    stopped while it was pending or running (its process died, or shut down) continues from its last
+    checkpoint, without redoing the steps it finished; 409 for any other run, or once the thread has a
+    newer run.
     """
     record = _owned_run(state, run_id, owner)
     return run_out(state.manager.resume(record, body.decision()))

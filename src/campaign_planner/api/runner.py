@@ -1,9 +1,12 @@
 """Runs executed in background worker threads in this process.
 
 :class:`RunManager` owns a bounded thread pool, the run records' status changes, the per-run event
-logs and cancellation. A run calls ``planning.run_plan`` with the shared LangGraph SQLite checkpointer
-(one ``SqliteSaver`` over one connection opened with ``check_same_thread=False``; the saver serialises
-its own access with a lock, so the workers can share it) and the API thread id as the LangGraph thread id.
+logs and cancellation. A run calls ``planning.run_plan`` with a checkpointer from the process's one
+:class:`planning.Checkpoints` (opened with the manager, closed at shutdown) and the API thread id as the
+LangGraph thread id: SQLite by default (one ``SqliteSaver`` over one connection opened with
+``check_same_thread=False``, shared by the workers; it serialises its own access with a lock), or, when
+``checkpoint_url`` is a ``postgresql://`` URL, a ``PostgresSaver`` per run over a connection pool of
+``workers + 1`` connections, so the workers' checkpoint writes do not wait for each other.
 
 Cancellation is cooperative: ``cancel`` sets a flag that the run's ``on_event`` callback checks at every
 progress event and node completion, raising :class:`RunCancelled` there, so a running run stops at the
@@ -29,7 +32,15 @@ from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.schemas import ACTIVE_STATUSES, BLOCKING_STATUSES, RunCreate
 from campaign_planner.api.shops import ShopCache
 from campaign_planner.api.store import ApiStore, RunRecord
-from campaign_planner.planning import PlanOutcome, make_context, open_checkpointer, run_plan
+from campaign_planner.planning import (
+    Checkpoints,
+    PlanOutcome,
+    continue_plan,
+    latest_run_tag,
+    make_context,
+    open_checkpoints,
+    run_plan,
+)
 from campaign_planner.settings import Settings
 
 logger = logging.getLogger("campaign_planner.api")
@@ -37,10 +48,13 @@ logger = logging.getLogger("campaign_planner.api")
 ModelFactory = Callable[[Settings], Any]
 """Returns a ``ChatModelHandle``-like object (``.model``, ``.backend``, ``.model_name``) for a run's settings."""
 
-RESTART_REASON = ("the server stopped while this run was pending or running; start a new run "
-                  "(resuming a crashed run from its checkpoint is not supported yet)")
-SHUTDOWN_PENDING_REASON = "the server shut down before this run started; start a new run"
-SHUTDOWN_RUNNING_REASON = "the server shut down while this run was running; start a new run"
+_CONTINUE_HINT = 'continue it from its last checkpoint (resume with {"action": "continue"}) or start a new run'
+RESTART_REASON = f"the server stopped while this run was pending or running; {_CONTINUE_HINT}"
+SHUTDOWN_PENDING_REASON = f"the server shut down before this run started; {_CONTINUE_HINT}"
+SHUTDOWN_RUNNING_REASON = f"the server shut down while this run was running; {_CONTINUE_HINT}"
+CONTINUABLE_REASONS = frozenset({RESTART_REASON, SHUTDOWN_PENDING_REASON, SHUTDOWN_RUNNING_REASON})
+"""A failed run whose error is one of these was stopped by the server, not by its own fault: it can continue."""
+CONTINUE = {"action": "continue"}
 CANCELLED_REASON = "cancelled by the client"
 _EXPECTED_ERRORS: tuple[type[Exception], ...] = (RuntimeError, ValueError, OSError)
 
@@ -101,9 +115,10 @@ class RunManager:
         self._logs = EventLogs(event_logs_kept)
         self._shops = ShopCache()
         self._exits = ExitStack()
-        self._checkpointer: Any = None
-        self._checkpointer_lock = threading.Lock()
+        self._checkpoints: Checkpoints | None = None
+        self._checkpoints_lock = threading.Lock()
         self._closed = False
+        self._checkpointer()  # open the checkpoint store now: a bad checkpoint_url fails at start-up (PlanningError)
         recovered = store.fail_unfinished(RESTART_REASON)
         if recovered:
             logger.warning("%d run(s) left unfinished by a previous process were marked failed", recovered)
@@ -141,7 +156,13 @@ class RunManager:
         return record, True
 
     def resume(self, run: RunRecord, decision: dict[str, Any]) -> RunRecord:
-        """Queue an interrupted run to continue from its checkpoint with ``decision``; 409 otherwise."""
+        """Queue an interrupted run to continue from its checkpoint with ``decision``; 409 otherwise.
+
+        ``{"action": "continue"}`` instead continues a run that the server stopped (a restart after the
+        process died, or a shutdown) from its last checkpoint; see :meth:`continue_run`.
+        """
+        if decision.get("action") == "continue":
+            return self.continue_run(run)
         with self._lock:
             self._refuse_if_closed()
             if not self._store.transition(run.run_id, {"interrupted"}, status="pending", decision=decision,
@@ -152,6 +173,32 @@ class RunManager:
                                         "review decision can be resumed", run_status=status)
             self._logs.create(run.run_id)
             self._enqueue(run.run_id, decision)
+        return self._reload(run.run_id)
+
+    def continue_run(self, run: RunRecord) -> RunRecord:
+        """Queue a run that failed because the server stopped to continue from its last checkpoint.
+
+        The nodes it finished are not run again. 409 unless the run failed with one of
+        :data:`CONTINUABLE_REASONS` and is still its thread's latest run (a newer run has moved the thread's
+        checkpoint on). A run that stopped before writing its first checkpoint starts from its brief.
+        """
+        with self._lock:
+            self._refuse_if_closed()
+            current = self._reload(run.run_id)
+            if current.status != "failed" or current.error not in CONTINUABLE_REASONS:
+                why = f"{current.status}" + (f" ({current.error})" if current.error else "")
+                raise ProblemError(409, f"run {run.run_id} is {why}: only a run that failed because the server "
+                                        "stopped can be continued", run_status=current.status)
+            latest = self._store.latest_run(current.thread_id)
+            if latest is not None and latest.run_id != current.run_id:
+                raise ProblemError(409, f"thread {current.thread_id} has a newer run ({latest.run_id}); run "
+                                        f"{run.run_id} can no longer be continued: start a new run",
+                                   run_status=current.status)
+            if not self._store.transition(run.run_id, {"failed"}, status="pending", error=None, finished_at=None,
+                                          cancel_requested=False):
+                raise ProblemError(409, f"run {run.run_id} changed while it was being continued; try again")
+            self._logs.create(run.run_id)
+            self._enqueue(run.run_id, CONTINUE)
         return self._reload(run.run_id)
 
     def cancel(self, run: RunRecord) -> RunRecord:
@@ -200,9 +247,9 @@ class RunManager:
             if self._store.transition(run_id, ACTIVE_STATUSES, status="failed", error=SHUTDOWN_RUNNING_REASON,
                                       finished_at=time.time()):
                 self._notify(run_id)
-        with self._checkpointer_lock:
+        with self._checkpoints_lock:
             self._exits.close()
-            self._checkpointer = None
+            self._checkpoints = None
 
     # --- execution -----------------------------------------------------------------------------------
 
@@ -225,11 +272,14 @@ class RunManager:
         if log is not None:
             log.notify()
 
-    def _shared_checkpointer(self) -> Any:
-        with self._checkpointer_lock:
-            if self._checkpointer is None:
-                self._checkpointer = self._exits.enter_context(open_checkpointer(self._settings))
-            return self._checkpointer
+    def _checkpointer(self) -> Any:
+        """Return a checkpointer for one run. The store is opened when the manager is created, and again by the
+        next run after a shutdown closed it (a failure then fails that run with the reason)."""
+        with self._checkpoints_lock:
+            if self._checkpoints is None:
+                self._checkpoints = self._exits.enter_context(
+                    open_checkpoints(self._settings, max_connections=self.workers + 1))
+            return self._checkpoints.saver()
 
     def _work(self, run_id: str, ticket: _Ticket, decision: dict[str, Any] | None) -> None:
         record = self._reload(run_id)
@@ -286,7 +336,8 @@ class RunManager:
         settings = self._policy.run_settings(request)
         log.append("progress", {"step": "prepare", "message": "Loading the shop and the model"})
         shop = self._shops.get(settings)
-        replans = decision is None or decision.get("action") == "edit"
+        continuing = decision == CONTINUE
+        replans = decision is None or continuing or decision.get("action") == "edit"
         handle = self._model_factory(settings) if replans else _refusing_model_handle(settings)
         context = make_context(settings, model_handle=handle, shop=shop, review=request.review)
         if replans:
@@ -304,10 +355,17 @@ class RunManager:
             else:
                 log.append("progress", dict(event))
 
-        on_event({"step": "start", "message": "Resuming from the checkpoint" if decision else "Starting the plan"})
-        checkpointer = self._shared_checkpointer()
-        outcome = run_plan(request.brief if decision is None else None, context, checkpointer,
-                           thread_id=record.thread_id, on_event=on_event, resume=decision)
+        checkpointer = self._checkpointer()
+        if continuing and latest_run_tag(checkpointer, record.thread_id) == record.run_id:
+            on_event({"step": "start", "message": "Continuing from the last checkpoint"})
+            outcome = continue_plan(context, checkpointer, thread_id=record.thread_id, on_event=on_event,
+                                    run_tag=record.run_id)
+        else:  # a new run, a review decision, or a run that stopped before its first checkpoint
+            on_event({"step": "start", "message": "Resuming from the checkpoint" if decision and not continuing
+                      else "Starting the plan"})
+            outcome = run_plan(request.brief if decision is None or continuing else None, context, checkpointer,
+                               thread_id=record.thread_id, on_event=on_event,
+                               resume=None if continuing else decision, run_tag=record.run_id)
         interrupt = self._interrupt_of(checkpointer, record.thread_id) if outcome.awaiting_review else None
         return outcome, interrupt
 

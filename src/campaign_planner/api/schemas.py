@@ -70,9 +70,11 @@ class RunCreate(_Strict):
 
 
 class ResumeRequest(_Strict):
-    """Body of ``POST /runs/{run_id}/resume``: the review decision."""
+    """Body of ``POST /runs/{run_id}/resume``: a review decision for an interrupted run (``approve``, ``reject``,
+    ``edit``), or ``continue`` for a run that failed because the server stopped (its process died or shut
+    down): it continues from its last checkpoint without redoing the steps it finished."""
 
-    action: Literal["approve", "reject", "edit"]
+    action: Literal["approve", "reject", "edit", "continue"]
     amendment: str | None = Field(default=None, max_length=5_000,
                                   description="Required for `edit`: text added to the brief before replanning.")
 
@@ -83,7 +85,7 @@ class ResumeRequest(_Strict):
         return self
 
     def decision(self) -> dict[str, Any]:
-        """Return the value the graph's review interrupt resumes with."""
+        """Return the value the graph's review interrupt resumes with (``{"action": "continue"}`` for continue)."""
         if self.action == "edit":
             return {"action": "edit", "amendment": (self.amendment or "").strip()}
         return {"action": self.action}
