@@ -8,6 +8,7 @@ from campaign_planner.agents.copywriter import channel_draft_schema, write_copy
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.structured import constrain
 from campaign_planner.testing import ScriptedChatModel
+from campaign_planner.tools.copy_rules import end_cut_text
 from tests.test_copywriter import BRIEF_EN, FIT_SEEKERS
 
 CATALOG = default_catalog()
@@ -39,3 +40,15 @@ def test_text_cut_by_the_grammar_ends_on_a_word_boundary() -> None:
     headline = result.messaging[0].variants[0].headline
     assert headline == "Discover the Perfect Fit"
     assert result.first_try_pass == 1 and not result.messaging[0].degraded
+
+
+def test_text_cut_by_the_grammar_ends_at_its_last_sentence_where_that_keeps_most_of_it() -> None:
+    # The local model's search body, cut at 90 characters by the grammar mid-phrase.
+    cut = "Experience the ultimate summer dress with our new wrap dress. It features a flattering sil"
+    assert len(cut) == 90
+    assert end_cut_text(cut, "en") == "Experience the ultimate summer dress with our new wrap dress."
+    # A sentence end early on would throw most of the text away: the word boundary wins then.
+    early = "Wow. A cut made for real curves in fabric reviewers love for its soft drape and colo"
+    assert end_cut_text(early, "en") == "Wow. A cut made for real curves in fabric reviewers love for its soft drape"
+    sentence = "面料柔软亲肤，上身显瘦，通勤约会都能穿。"
+    assert end_cut_text(sentence + "搭配凉鞋", "zh") == sentence

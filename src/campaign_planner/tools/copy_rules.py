@@ -326,8 +326,13 @@ _TRAILING_JOINERS = " \t\n,，;；:：-–—、/|&+"
 
 
 def end_cut_text(text: str, language: Language) -> str:
-    """Return ``text`` that was cut at a length limit, ended cleanly: no partial last word (English),
-    no dangling joiner ("... with", "... 和")."""
+    """Return ``text`` that was cut at a length limit, ended cleanly: at its last sentence end where that
+    keeps more than half of it, else without a partial last word (English) or a dangling joiner
+    ("... with", "... 和")."""
+    stripped = text.strip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(stripped)]
+    if ends and ends[-1] < len(stripped) and ends[-1] >= len(stripped) * 0.5:
+        return stripped[: ends[-1]]
     if language == "en" and text and not text[-1].isspace() and " " in text.strip():
         text = text.rsplit(" ", 1)[0]
     text = text.strip().rstrip(_TRAILING_JOINERS)
