@@ -403,3 +403,65 @@ def test_an_app_needs_api_keys(tmp_path: Path, demo_shop_dir: Path, monkeypatch:
     monkeypatch.setenv("CAMPAIGN_PLANNER_API_KEY_HASHES", f"{hash_api_key(KEY_A)}, {hash_api_key(KEY_B)}")
     with _client(create_app(_settings(tmp_path, demo_shop_dir), model_factory=Models())) as client:
         assert client.post("/threads", headers=B).status_code == 201
+
+
+def _refusing_model(settings: Settings) -> SimpleNamespace:
+    raise RuntimeError("this test plans nothing")
+
+
+def test_input_the_fuzz_found_is_refused_not_a_server_error(tmp_path: Path, demo_shop_dir: Path) -> None:
+    """Each of these answered 500 before. Found by hand-made boundary inputs while writing the API fuzz (schemathesis'
+    generators did not produce them: it writes UTF-8 and seldom a NUL in the one field that is a path)."""
+    app = create_app(_settings(tmp_path, demo_shop_dir), model_factory=_refusing_model,
+                     api_key_hashes=[hash_api_key(KEY_A)], config=ApiConfig(shutdown_grace_s=2.0))
+    with _client(app) as client:
+        thread_id = _thread(client)
+        runs = f"/threads/{thread_id}/runs"
+        # A NUL byte in a shop path: resolving it raised ValueError.
+        assert "is not a valid path" in _problem(
+            client.post(runs, headers=A, json={"brief": BRIEF, "shop": "/srv/shops/a\x00b"}), 422)
+        # Lone surrogates: JSON can carry "\ud800", UTF-8 cannot. Thread metadata was stored and its every read
+        # (this response, then GET /threads/{id}) failed to encode; a shop path failed in the os calls.
+        for path, body in [("/threads", b'{"metadata": {"label": "\\ud800"}}'),
+                           (runs, b'{"brief": "Summer launch", "shop": "/srv/\\udc80"}')]:
+            response = client.post(path, headers={**A, "Content-Type": "application/json"}, content=body)
+            assert "valid Unicode" in _problem(response, 422)
+        assert client.get(runs, headers=A).json() == []
+        # Last-Event-ID values that str.isdigit() accepts but int() refuses: "²", and over 4,300 digits.
+        run_id = client.post(runs, headers=A, json={"brief": BRIEF}).json()["run_id"]
+        assert _wait(client, run_id, "failed")["error"] == "this test plans nothing"
+        replay = client.get(f"/runs/{run_id}/stream", headers={**A, "Last-Event-ID": "²".encode("latin-1")})
+        assert replay.status_code == 200 and [n for n, _ in _events(replay.iter_lines())][-1] == "error"
+        past_all = client.get(f"/runs/{run_id}/stream", headers={**A, "Last-Event-ID": "9" * 5000})
+        assert past_all.status_code == 200 and list(_events(past_all.iter_lines())) == []
+
+
+def test_stream_sees_a_status_change_notified_during_its_status_check() -> None:
+    """The worker sets the final status, then notifies. A subscriber that read the status just before (still
+    running) and began waiting just after used to miss that notify and hang until the 15 s heartbeat: at
+    concurrency 8, ~10% of runs reached their client 15 s late (found by bench/bench_api.py)."""
+    import asyncio
+
+    from campaign_planner.api.events import EventLog
+    from campaign_planner.api.streaming import run_events
+
+    log = EventLog()
+    log.append("plan", {"status": "draft"})
+    record = SimpleNamespace(run_id="r1", status="running", error=None)
+
+    def get_run(run_id: str) -> SimpleNamespace:
+        snapshot = SimpleNamespace(**vars(record))  # read while still running, then the worker finishes
+        record.status = "succeeded"
+        log.notify()
+        return snapshot
+
+    async def follow() -> list[str]:
+        async with asyncio.timeout(5):
+            return [text async for text in run_events(SimpleNamespace(get_run=get_run),  # type: ignore[arg-type]
+                                                      SimpleNamespace(log=lambda run_id: log),  # type: ignore[arg-type]
+                                                      "r1", heartbeat_s=60)]
+
+    texts = asyncio.run(follow())
+    assert [t.split("\n")[1] if t.startswith("id:") else t.split("\n")[0] for t in texts] == [
+        "event: plan", "event: end"], texts
+    assert '"status": "succeeded"' in texts[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from campaign_planner.data.shop import load_shop
 from campaign_planner.domain import CampaignPlan
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.graph import build_graph
-from campaign_planner.planning import run_plan
+from campaign_planner.graphs.plan_diff import PlanDiff
+from campaign_planner.planning import PlanningError, revise_plan, run_plan
 from campaign_planner.settings import load_settings
 from tests.fake_planner_model import broken_model, competent_model
 
@@ -146,3 +148,159 @@ def test_graph_shape_snapshot() -> None:
     mermaid = build_graph().get_graph().draw_mermaid()
     snapshot = Path(__file__).parent / "snapshots" / "graph.mmd"
     assert mermaid == snapshot.read_text(), "the graph's shape changed: review it and update the snapshot"
+
+
+# --- follow-ups: replan only what the change affects -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def drafted(shop, tmp_path_factory: pytest.TempPathFactory):
+    """One draft of BRIEF paused for review, checkpointed in SQLite; each test revises its own copy."""
+    directory = tmp_path_factory.mktemp("drafted")
+    context = _context(shop, competent_model(), directory, review=True)
+    connection = sqlite3.connect(str(directory / "checkpoints.sqlite"), check_same_thread=False)
+    outcome = run_plan(BRIEF, context, SqliteSaver(connection), thread_id="t1")
+    connection.close()
+    assert outcome.awaiting_review and outcome.plan is not None
+    return directory / "checkpoints.sqlite", outcome.plan
+
+
+def _saver(drafted, tmp_path: Path) -> SqliteSaver:
+    copy = tmp_path / "checkpoints.sqlite"
+    shutil.copy(drafted[0], copy)
+    return SqliteSaver(sqlite3.connect(str(copy), check_same_thread=False))
+
+
+def _revise(shop, drafted, tmp_path: Path, text: str):
+    context = _context(shop, competent_model(), tmp_path, review=True)
+    events: list[dict] = []
+    outcome = run_plan(None, context, _saver(drafted, tmp_path), thread_id="t1", on_event=events.append,
+                       resume={"action": "revise", "amendment": text})
+    return outcome, drafted[1], context.model, events
+
+
+def _new_tool_calls(plan: CampaignPlan, before: CampaignPlan) -> list[str]:
+    assert plan.provenance.tool_calls[: len(before.provenance.tool_calls)] == before.provenance.tool_calls
+    return plan.provenance.tool_calls[len(before.provenance.tool_calls):]
+
+
+def _spend(plan: CampaignPlan, channel: str) -> float:
+    assert plan.budget is not None
+    return sum(a.spend for a in plan.budget.allocations if a.channel == channel)
+
+
+def _prompts(model) -> list[str]:
+    return [str(call[0].content) for call in model.calls]
+
+
+def test_a_budget_move_reruns_only_the_optimizer_and_the_forecaster(shop, drafted, tmp_path: Path) -> None:
+    outcome, before, model, events = _revise(shop, drafted, tmp_path, "Move $5k from search to email")
+    plan = outcome.plan
+    assert outcome.awaiting_review and plan is not None and plan.status == "draft"
+    # The tool log: the optimizer and the forecaster again, for the follow-up; no profile lookup, no copywriter.
+    assert _new_tool_calls(plan, before) == ["channel_optimizer(revise)", "forecaster(revise)"]
+    assert [e.get("tool") for e in events if e.get("step") == "tool"] == ["channel_optimizer", "forecaster"]
+    # The model wrote only the new narrative: no copy call.
+    assert _prompts(model) and all("strategist" in prompt for prompt in _prompts(model))
+    # Exactly $5,000 moved; the rest of the split, the segments and the copy are as they were.
+    assert abs(_spend(plan, "search") - (_spend(before, "search") - 5000)) < 0.01
+    assert abs(_spend(plan, "email") - (_spend(before, "email") + 5000)) < 0.01
+    assert abs(_spend(plan, "instagram") - _spend(before, "instagram")) < 0.01
+    assert plan.budget is not None and abs(sum(a.spend for a in plan.budget.allocations) - 50_000) < 0.01
+    assert plan.segments == before.segments and plan.messaging == before.messaging
+    assert "validation_failed" not in codes(plan), [f.message for f in plan.flags]
+    # The diff says the same.
+    revision = outcome.state["revision"]
+    assert revision["kinds"] == ["budget"] and revision["rerun"] == ["channel_optimizer", "forecaster"]
+    assert not revision["full_replan"] and "plan_before" not in revision
+    diff = PlanDiff.model_validate(revision["diff"])
+    moved = {row.channel: row.delta for row in diff.budget_changed}
+    assert moved == {"search": pytest.approx(-5000, abs=0.01), "email": pytest.approx(5000, abs=0.01)}
+    assert diff.copy_changes == [] and diff.copy_unchanged == len(before.messaging)
+    assert diff.segments_added == diff.segments_removed == []
+    revenue = next(row for row in diff.forecast if row.metric == "incremental_revenue")
+    assert revenue.before == pytest.approx(sum(f.incremental_revenue for f in before.forecast), abs=1e-3)
+    assert revenue.after == pytest.approx(sum(f.incremental_revenue for f in plan.forecast), abs=1e-3)
+    assert [f.field for f in diff.brief] == ["channel_bounds"]
+    assert any(line.startswith("search: ") and "−5,000" in line for line in revision["changes"])
+
+
+def test_a_copy_follow_up_rewrites_only_that_channel(shop, drafted, tmp_path: Path) -> None:
+    outcome, before, model, _ = _revise(shop, drafted, tmp_path, "Make the email copy shorter")
+    plan = outcome.plan
+    assert plan is not None and outcome.awaiting_review
+    assert _new_tool_calls(plan, before) == ["copywriter(revise)"]
+    assert not any("strategist" in prompt for prompt in _prompts(model))  # no new narrative for copy only
+    assert plan.budget == before.budget and plan.forecast == before.forecast and plan.segments == before.segments
+    assert plan.summary == before.summary
+    diff = PlanDiff.model_validate(outcome.state["revision"]["diff"])
+    assert {(c.channel, c.change) for c in diff.copy_changes} == {("email", "rewritten")}
+    assert diff.copy_unchanged == len([m for m in before.messaging if m.channel != "email"])
+    assert [m for m in plan.messaging if m.channel != "email"] == [m for m in before.messaging if m.channel != "email"]
+    old_longest = max(len(v.body) for m in before.messaging if m.channel == "email" for v in m.variants)
+    assert all(len(v.body) < old_longest for m in plan.messaging if m.channel == "email" for v in m.variants)
+    assert diff.budget_changed == [] and diff.forecast_changed == []
+
+
+def test_an_audience_follow_up_redoes_the_segments_and_what_follows(shop, drafted, tmp_path: Path) -> None:
+    outcome, before, _, _ = _revise(shop, drafted, tmp_path, "Exclude customers under 30")
+    plan = outcome.plan
+    assert plan is not None
+    assert plan.brief.audience.age_min == 30 and plan.brief.audience.age_max == before.brief.audience.age_max
+    assert _new_tool_calls(plan, before) == ["profile_lookup(revise)", "forecaster(revise)", "copywriter(revise)"]
+    assert plan.budget == before.budget  # the split does not depend on the segments
+    ages = [s.definition.get("age_min") for s in plan.segments]
+    assert all(age is None or int(age) >= 30 for age in ages)  # type: ignore[arg-type]
+    assert "validation_failed" not in codes(plan), [f.message for f in plan.flags]
+    diff = PlanDiff.model_validate(outcome.state["revision"]["diff"])
+    assert any(f.field == "audience.age_min" and f.after == 30 for f in diff.brief)
+
+
+def test_an_unknown_follow_up_replans_from_the_amended_brief_and_says_so(shop, drafted, tmp_path: Path) -> None:
+    outcome, before, _, _ = _revise(shop, drafted, tmp_path,
+                                    "Move $5k from search to email. Lean into sustainability and recycled fabrics")
+    plan = outcome.plan
+    assert plan is not None and outcome.awaiting_review
+    revision = outcome.state["revision"]
+    assert revision["full_replan"] and revision["unknown"] == ["Lean into sustainability and recycled fabrics"]
+    assert "whole plan was made again" in revision["summary"]
+    assert plan.brief.text.endswith("Lean into sustainability and recycled fabrics")
+    # A full replan: every tool ran again, from a fresh tool log …
+    assert sorted(plan.provenance.tool_calls) == sorted(before.provenance.tool_calls)
+    # … and the part it understood (the move) still holds.
+    assert abs(_spend(plan, "search") - (_spend(before, "search") - 5000)) < 0.01
+    assert PlanDiff.model_validate(revision["diff"]).budget_changed
+
+
+def test_an_impossible_follow_up_changes_nothing_and_says_why(shop, drafted, tmp_path: Path) -> None:
+    outcome, before, model, _ = _revise(shop, drafted, tmp_path, "Move $90,000 from search to email")
+    plan = outcome.plan
+    assert plan is not None and outcome.awaiting_review and model.calls == []
+    assert plan.model_dump(exclude={"status"}) == before.model_dump(exclude={"status"})
+    revision = outcome.state["revision"]
+    assert revision["problems"] and "cannot move" in revision["problems"][0]
+    assert PlanDiff.model_validate(revision["diff"]).is_empty()
+
+
+def test_a_follow_up_run_revises_an_approved_plan_and_a_new_brief_starts_clean(shop, drafted,
+                                                                              tmp_path: Path) -> None:
+    saver = _saver(drafted, tmp_path)
+    context = _context(shop, competent_model(), tmp_path, review=True)
+    approved = run_plan(None, context, saver, thread_id="t1", resume={"action": "approve"})
+    assert approved.plan is not None and approved.plan.status == "approved"
+    plain = _context(shop, competent_model(), tmp_path, review=False)
+    revised = revise_plan("Drop search", plain, saver, thread_id="t1")
+    plan = revised.plan
+    assert plan is not None and not revised.awaiting_review and plan.status == "draft"
+    assert _spend(plan, "search") == 0 and "search" in plan.brief.channels_excluded
+    assert _new_tool_calls(plan, approved.plan) == ["channel_optimizer(revise)", "forecaster(revise)",
+                                                    "copywriter(revise)"]  # drops the unfunded channel's copy
+    assert {m.channel for m in plan.messaging} == {"email", "instagram"}
+    diff = PlanDiff.model_validate(revised.state["revision"]["diff"])
+    assert {(c.channel, c.change) for c in diff.copy_changes} == {("search", "removed")}
+    # A new brief on the thread is a new plan: no patches or revision carried over.
+    fresh = run_plan(BRIEF, plain, saver, thread_id="t1")
+    assert fresh.plan is not None and "search" not in fresh.plan.brief.channels_excluded
+    assert fresh.state["brief_patches"] == [] and fresh.state["revision"] is None
+    with pytest.raises(PlanningError, match="no plan to follow up on"):
+        revise_plan("Drop search", plain, saver, thread_id="no-such-thread")

@@ -312,6 +312,45 @@ def serve(
     uvicorn.run(api, host=host, port=port, workers=1, log_level="info")  # one process per data dir
 
 
+def _serve_chat(api: Any, host: str, port: int) -> None:
+    """Run the chat's app with uvicorn (one process: runs execute in its worker threads)."""
+    import uvicorn
+
+    uvicorn.run(api, host=host, port=port, workers=1, log_level="warning")
+
+
+@app.command()
+def chat(
+    host: Annotated[str, typer.Option(help="Loopback interface to serve on (127.0.0.1, ::1 or localhost).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
+    shop: Annotated[Path | None, typer.Option(help="Shop folder (default: the demo shop).")] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the chat in the default browser.")] = False,
+) -> None:
+    """Serve the web chat on loopback: paste a brief, watch it plan, approve or ask for changes (README: Chat)."""
+    from campaign_planner.ui import CHAT_KEY_FILE, LOOPBACK_NAMES, chat_url, create_chat_app, is_loopback
+
+    if not is_loopback(host):
+        raise _fail(f"the chat serves on loopback only (127.0.0.1, ::1 or localhost), not {host}; for other machines "
+                    "use `campaign-planner serve` (API keys) behind a TLS proxy")
+    settings = load_settings(backend=backend, shop_dir=shop)
+    try:
+        api, key = create_chat_app(settings, allowed_hosts=(*LOOPBACK_NAMES, host))
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    url = chat_url(host, port, key)
+    console.print(f"[green]Chat[/] at {url}", markup=True, highlight=False, soft_wrap=True)
+    console.print(f"[dim]The link carries the chat's API key (kept in {settings.data_dir / CHAT_KEY_FILE}); API "
+                  f"clients using that key start threads the chat can open. Data: {settings.data_dir}[/]",
+                  soft_wrap=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    _serve_chat(api, host, port)
+
+
 def main() -> None:  # pragma: no cover - console script shim
     """Run the CLI."""
     app()

@@ -284,6 +284,29 @@ def continue_plan(
     return _stream(graph, None, context, thread_id, on_event, run_tag)
 
 
+def revise_plan(
+    follow_up: str,
+    context: PlanningContext,
+    checkpointer: Any,
+    *,
+    thread_id: str,
+    on_event: ProgressCallback | None = None,
+    run_tag: str | None = None,
+) -> PlanOutcome:
+    """Apply a follow-up ("move $5k from search to email") to the plan on ``thread_id`` as a new run.
+
+    Only the tools the follow-up affects run again (see ``graphs/followup.py``); ``outcome.state["revision"]``
+    says what was understood and holds the diff to the plan before. A thread paused for review is revised
+    with ``run_plan(..., resume={"action": "revise", "amendment": text})`` instead. Raises
+    :class:`PlanningError` when the thread has no plan yet.
+    """
+    graph = build_graph(checkpointer=checkpointer)
+    snapshot = graph.get_state(_config(thread_id, context, run_tag))
+    if not (snapshot.values or {}).get("plan"):
+        raise PlanningError(f"thread {thread_id} has no plan to follow up on: start it with a brief")
+    return _stream(graph, {"follow_up": follow_up}, context, thread_id, on_event, run_tag)
+
+
 def latest_run_tag(checkpointer: Any, thread_id: str) -> str | None:
     """Return the ``run_tag`` of the call that wrote the thread's latest checkpoint (None: no checkpoint, or
     written without a tag). Tells whether a run that stopped got as far as its first checkpoint."""

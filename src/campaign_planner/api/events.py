@@ -6,8 +6,9 @@ server's event loop) replay the log from where they are and then wait for more. 
 subscriber holds no thread while it waits.
 
 Event names: ``progress`` (a step or tool starting: the graph's custom stream chunks), ``node`` (a graph
-node finished), ``plan`` (the plan JSON: final, or the draft a review waits on), ``interrupt`` (the run
-paused for a review decision), ``error`` (the run failed). The stream itself adds ``end``.
+node finished), ``revision`` (what a follow-up changed, with the diff; before its ``plan``), ``plan`` (the
+plan JSON: final, or the draft a review waits on), ``interrupt`` (the run paused for a review decision),
+``error`` (the run failed). The stream itself adds ``end``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_EVENTS_PER_RUN = 2_000
-_KEPT_WHEN_FULL = frozenset({"plan", "interrupt", "error"})
+_KEPT_WHEN_FULL = frozenset({"plan", "interrupt", "error", "revision"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class EventLog:
         self._max = max_events
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._notified = 0  # counts notify() calls, so that a subscriber cannot miss one (see wait)
 
     def append(self, event: str, data: dict[str, Any]) -> None:
         """Add an event and wake the subscribers. Past the cap, only plan/interrupt/error are kept."""
@@ -73,20 +75,30 @@ class EventLog:
     def notify(self) -> None:
         """Wake every waiting subscriber (new events, or the run's status changed)."""
         with self._lock:
+            self._notified += 1
             waiters = list(self._waiters)
         for loop, flag in waiters:
             with contextlib.suppress(RuntimeError):  # that subscriber's loop is closed
                 loop.call_soon_threadsafe(flag.set)
 
-    async def wait(self, cursor: int) -> None:
-        """Return once there are events at or past ``cursor`` or :meth:`notify` is called.
+    @property
+    def notified(self) -> int:
+        """How many times :meth:`notify` was called: read it before checking the run's status, pass it to
+        :meth:`wait`."""
+        with self._lock:
+            return self._notified
+
+    async def wait(self, cursor: int, notified: int | None = None) -> None:
+        """Return once there are events at or past ``cursor`` or :meth:`notify` is called (or was, since
+        :attr:`notified` read ``notified``: a status change notified between a subscriber's status check
+        and this call is not lost).
 
         Bound it with ``asyncio.timeout`` to send heartbeats while a run is quiet.
         """
         flag = asyncio.Event()
         waiter = (asyncio.get_running_loop(), flag)
         with self._lock:
-            if len(self._events) > cursor:
+            if len(self._events) > cursor or (notified is not None and self._notified != notified):
                 return
             self._waiters.add(waiter)
         try:

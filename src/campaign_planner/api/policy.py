@@ -55,10 +55,13 @@ class RunPolicy:
         return spec
 
     def _shop(self, text: str) -> Path:
-        path = Path(text).expanduser()
+        try:  # a NUL byte or a lone surrogate ("\ud800") makes no path: the os calls raise ValueError
+            path = Path(text).expanduser()
+            resolved = path.resolve()
+        except (ValueError, OSError) as exc:
+            raise ProblemError(422, f"shop {text!r} is not a valid path") from exc
         if not path.is_absolute():
             raise ProblemError(422, f"shop {text!r} must be an absolute path on the server")
-        resolved = path.resolve()
         if not any(resolved == root or resolved.is_relative_to(root) for root in self.shop_roots):
             raise ProblemError(403, f"shop {text!r} is outside the folders this server serves shops from")
         if not (resolved / "reviews.csv").is_file():

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from campaign_planner.api.auth import authenticated_owner
@@ -20,6 +20,7 @@ from campaign_planner.api.schemas import (
     Health,
     InterruptOut,
     ResumeRequest,
+    RevisionOut,
     RunCreate,
     RunOut,
     ThreadCreate,
@@ -70,6 +71,8 @@ def run_out(record: RunRecord, *, with_plan: bool = True) -> RunOut:
         cancel_requested=record.cancel_requested,
         interrupt=InterruptOut.model_validate(record.interrupt) if record.interrupt else None,
         decision=record.decision,
+        follow_up=bool(record.request.get("follow_up", False)),
+        revision=RevisionOut.model_validate(record.revision) if record.revision else None,
         plan=CampaignPlan.model_validate(record.plan) if with_plan and record.plan else None,
     )
 
@@ -172,6 +175,27 @@ def get_plan(run_id: str, state: State, owner: Owner) -> CampaignPlan:
 
 
 @router.get(
+    "/runs/{run_id}/report", tags=["runs"], response_class=HTMLResponse,
+    responses={**_AUTH_ERRORS, 200: {"description": "The plan as the self-contained HTML report (inline CSS and "
+                                                    "SVG charts, no script)", "content": {"text/html": {}}}},
+)
+def get_report(run_id: str, state: State, owner: Owner) -> HTMLResponse:
+    """Return the run's plan as the HTML report (what ``plan --format html`` writes); 404 until it has a plan.
+
+    Every value from the plan is escaped; the page runs no script and loads nothing. The chat shows it in a
+    sandboxed frame."""
+    from campaign_planner.render import render_html
+
+    record = _owned_run(state, run_id, owner)
+    if record.plan is None:
+        raise ProblemError(404, f"run {run_id} has no plan yet (status {record.status})", run_status=record.status)
+    html = render_html(CampaignPlan.model_validate(record.plan))
+    return HTMLResponse(html, headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                  "img-src data:; sandbox",
+                                       "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+@router.get(
     "/runs/{run_id}/stream", tags=["runs"], response_class=StreamingResponse,
     responses={**_AUTH_ERRORS, 200: {"description": "Server-sent events: progress, node, plan, interrupt, then end "
                                                     "(or error)", "content": {"text/event-stream": {}}}},
@@ -185,7 +209,10 @@ async def stream_run(
     """Stream the run's events as SSE: the events so far are replayed, then live ones; ends with ``end``
     (``{"status"}``) or ``error``. ``Last-Event-ID`` resumes after that event."""
     await run_in_threadpool(_owned_run, state, run_id, owner)
-    cursor = int(last_event_id) + 1 if last_event_id and last_event_id.isdigit() else 0
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses; and an id of more than 18 digits
+    # (int() refuses over 4,300) is past every event.
+    digits = last_event_id if last_event_id and last_event_id.isascii() and last_event_id.isdigit() else None
+    cursor = 0 if digits is None else int(digits) + 1 if len(digits) <= 18 else 10**18
     return StreamingResponse(run_events(state.store, state.manager, run_id, cursor), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -39,6 +39,7 @@ from campaign_planner.planning import (
     latest_run_tag,
     make_context,
     open_checkpoints,
+    revise_plan,
     run_plan,
 )
 from campaign_planner.settings import Settings
@@ -87,6 +88,13 @@ def _refusing_model_handle(settings: Settings) -> Any:
     from campaign_planner.llm import make_chat_model
 
     return make_chat_model("fake", settings=settings, fake_script=[])
+
+
+def _revises(record: RunRecord, decision: dict[str, Any] | None) -> bool:
+    """Whether this execution of the run applies a follow-up (its outcome carries a new revision)."""
+    if decision is not None and decision.get("action") == "revise":
+        return True
+    return bool(record.request.get("follow_up")) and (decision is None or decision == CONTINUE)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -146,8 +154,13 @@ class RunManager:
             self._refuse_if_closed()
             busy = self._store.blocking_run(thread_id, BLOCKING_STATUSES)
             if busy is not None:
+                hint = (' (a draft waiting for review takes a follow-up as resume {"action": "revise"})'
+                        if request.follow_up and busy.status == "interrupted" else "")
                 raise ProblemError(409, f"thread {thread_id} already has a {busy.status} run ({busy.run_id}); "
-                                        "wait for it, resume it or cancel it first", active_run_id=busy.run_id)
+                                        f"wait for it, resume it or cancel it first{hint}", active_run_id=busy.run_id)
+            if request.follow_up and not self._has_plan(thread_id):
+                raise ProblemError(409, f"thread {thread_id} has no plan to follow up on yet: start a run with "
+                                        "a brief first")
             record = self._store.create_run(thread_id=thread_id, owner=owner,
                                             request=request.model_dump(mode="json"), request_hash=fingerprint,
                                             idempotency_key=idempotency_key)
@@ -217,6 +230,12 @@ class RunManager:
                                    run_status=current.status)
         self._notify(run.run_id)
         return self._reload(run.run_id)
+
+    def _has_plan(self, thread_id: str) -> bool:
+        from campaign_planner.graphs.graph import build_graph
+
+        snapshot = build_graph(checkpointer=self._checkpointer()).get_state({"configurable": {"thread_id": thread_id}})
+        return bool((snapshot.values or {}).get("plan"))
 
     def log(self, run_id: str) -> EventLog | None:
         """Return the run's in-memory event log (None for runs from before a restart)."""
@@ -305,7 +324,7 @@ class RunManager:
             log.append("error", {"detail": message})
             self._store.transition(run_id, {"running"}, status="failed", error=message, finished_at=time.time())
         else:
-            self._finish(run_id, outcome, interrupt, log)
+            self._finish(run_id, outcome, interrupt, log, revised=_revises(record, decision))
         finally:
             self._forget(run_id, ticket)
             log.notify()
@@ -315,20 +334,27 @@ class RunManager:
             if self._tickets.get(run_id) is ticket:
                 del self._tickets[run_id]
 
-    def _finish(self, run_id: str, outcome: PlanOutcome, interrupt: dict[str, Any] | None, log: EventLog) -> None:
+    def _finish(self, run_id: str, outcome: PlanOutcome, interrupt: dict[str, Any] | None, log: EventLog,
+                *, revised: bool = False) -> None:
         if outcome.plan is None:
             message = "the run ended without a plan"
             log.append("error", {"detail": message})
             self._store.transition(run_id, {"running"}, status="failed", error=message, finished_at=time.time())
             return
         plan = outcome.plan.model_dump(mode="json")
+        extra: dict[str, Any] = {}
+        revision = outcome.state.get("revision") if revised else None
+        if revision:
+            extra["revision"] = revision
+            log.append("revision", revision)
         log.append("plan", plan)
         if outcome.awaiting_review:
             log.append("interrupt", interrupt or {})
-            self._store.transition(run_id, {"running"}, status="interrupted", plan=plan, interrupt=interrupt)
+            self._store.transition(run_id, {"running"}, status="interrupted", plan=plan, interrupt=interrupt,
+                                   **extra)
         else:
             self._store.transition(run_id, {"running"}, status="succeeded", plan=plan, interrupt=None,
-                                   finished_at=time.time())
+                                   finished_at=time.time(), **extra)
 
     def _execute(self, record: RunRecord, ticket: _Ticket, log: EventLog,
                  decision: dict[str, Any] | None) -> tuple[PlanOutcome, dict[str, Any] | None]:
@@ -337,7 +363,7 @@ class RunManager:
         log.append("progress", {"step": "prepare", "message": "Loading the shop and the model"})
         shop = self._shops.get(settings)
         continuing = decision == CONTINUE
-        replans = decision is None or continuing or decision.get("action") == "edit"
+        replans = decision is None or continuing or decision.get("action") in ("edit", "revise")
         handle = self._model_factory(settings) if replans else _refusing_model_handle(settings)
         context = make_context(settings, model_handle=handle, shop=shop, review=request.review)
         if replans:
@@ -360,6 +386,10 @@ class RunManager:
             on_event({"step": "start", "message": "Continuing from the last checkpoint"})
             outcome = continue_plan(context, checkpointer, thread_id=record.thread_id, on_event=on_event,
                                     run_tag=record.run_id)
+        elif request.follow_up and (decision is None or continuing):  # a follow-up run (or one that died early)
+            on_event({"step": "start", "message": "Revising the plan"})
+            outcome = revise_plan(request.brief, context, checkpointer, thread_id=record.thread_id, on_event=on_event,
+                                  run_tag=record.run_id)
         else:  # a new run, a review decision, or a run that stopped before its first checkpoint
             on_event({"step": "start", "message": "Resuming from the checkpoint" if decision and not continuing
                       else "Starting the plan"})

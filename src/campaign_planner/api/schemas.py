@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from campaign_planner.domain import CampaignPlan
+from campaign_planner.graphs.plan_diff import PlanDiff
 
 RunStatus = Literal["pending", "running", "interrupted", "succeeded", "failed", "cancelled"]
 ThreadStatus = Literal["idle", "busy", "interrupted"]
@@ -21,8 +22,27 @@ MAX_BRIEF_CHARS = 20_000
 EMPTY_BRIEF = "the brief is empty: describe the product, audience, budget, period and channels"
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether JSON data holds text with a lone surrogate (JSON allows ``"\\ud800"``; UTF-8 cannot encode it)."""
+    if isinstance(value, str):
+        return not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        # Refused here (422), not stored: the response could not be encoded (a 500), now and on every later read.
+        if _has_lone_surrogate(data):
+            raise ValueError("text must be valid Unicode, without lone surrogates such as \\ud800")
+        return data
 
 
 class ThreadCreate(_Strict):
@@ -60,6 +80,11 @@ class RunCreate(_Strict):
     shop: str | None = Field(default=None, description="Shop folder on the server, under an allowed root.")
     review: bool = Field(default=False, description="Pause with status `interrupted` for approve/reject/edit.")
     settings: RunSettings = Field(default_factory=RunSettings)
+    follow_up: bool = Field(
+        default=False,
+        description="The brief is a follow-up to the thread's current plan (\"move $5k from search to email\"): "
+                    "only what it affects is replanned and the run's `revision` holds the diff. 409 when the "
+                    "thread has no plan yet.")
 
     @field_validator("brief")
     @classmethod
@@ -74,20 +99,22 @@ class ResumeRequest(_Strict):
     ``edit``), or ``continue`` for a run that failed because the server stopped (its process died or shut
     down): it continues from its last checkpoint without redoing the steps it finished."""
 
-    action: Literal["approve", "reject", "edit", "continue"]
+    action: Literal["approve", "reject", "edit", "revise", "continue"]
     amendment: str | None = Field(default=None, max_length=5_000,
-                                  description="Required for `edit`: text added to the brief before replanning.")
+                                  description="Required for `edit` (text added to the brief before replanning from "
+                                              "scratch) and `revise` (a follow-up such as \"make the SMS copy "
+                                              "shorter\": only what it affects is replanned).")
 
     @model_validator(mode="after")
     def _edit_needs_amendment(self) -> ResumeRequest:
-        if self.action == "edit" and not (self.amendment or "").strip():
-            raise ValueError("action 'edit' needs a non-empty amendment (what should change in the brief)")
+        if self.action in ("edit", "revise") and not (self.amendment or "").strip():
+            raise ValueError(f"action '{self.action}' needs a non-empty amendment (what should change)")
         return self
 
     def decision(self) -> dict[str, Any]:
         """Return the value the graph's review interrupt resumes with (``{"action": "continue"}`` for continue)."""
-        if self.action == "edit":
-            return {"action": "edit", "amendment": (self.amendment or "").strip()}
+        if self.action in ("edit", "revise"):
+            return {"action": self.action, "amendment": (self.amendment or "").strip()}
         return {"action": self.action}
 
 
@@ -96,6 +123,23 @@ class InterruptOut(BaseModel):
 
     question: str
     options: list[str]
+
+
+class RevisionOut(BaseModel):
+    """What a follow-up changed: how the rules read it, which tools ran again, and the diff to the plan before."""
+
+    follow_up: str
+    kinds: list[str] = Field(default_factory=list, description="budget, audience and/or copy.")
+    rerun: list[str] = Field(default_factory=list, description="Tools whose outputs were replaced.")
+    copy_channels: list[str] | None = Field(default=None, description="Channels whose copy alone was rewritten.")
+    full_replan: bool = Field(default=False, description="Not understood by the rules: the follow-up was added to "
+                                                         "the brief and the whole plan was made again.")
+    notes: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list, description="Requests understood but not possible.")
+    unknown: list[str] = Field(default_factory=list)
+    summary: str = ""
+    changes: list[str] = Field(default_factory=list, description="The diff in short sentences.")
+    diff: PlanDiff | None = None
 
 
 class RunOut(BaseModel):
@@ -116,6 +160,8 @@ class RunOut(BaseModel):
     cancel_requested: bool = False
     interrupt: InterruptOut | None = None
     decision: dict[str, Any] | None = Field(default=None, description="The last review decision applied.")
+    follow_up: bool = False
+    revision: RevisionOut | None = Field(default=None, description="The last follow-up applied by this run.")
     plan: CampaignPlan | None = None
 
 

@@ -48,9 +48,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency
     ON runs(owner, thread_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 """
 
-_JSON_COLUMNS = ("request", "plan", "interrupt", "decision")
+_JSON_COLUMNS = ("request", "plan", "interrupt", "decision", "revision")
 _UPDATABLE = frozenset({"status", "started_at", "finished_at", "error", "plan", "interrupt", "decision",
-                        "cancel_requested"})
+                        "cancel_requested", "revision"})
+_ADDED_COLUMNS = {"revision": "TEXT"}
+"""Columns added after the first release: added to an existing database when it is opened."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class RunRecord:
     interrupt: dict[str, Any] | None
     decision: dict[str, Any] | None
     cancel_requested: bool
+    revision: dict[str, Any] | None = None
 
 
 def _run_from_row(row: sqlite3.Row) -> RunRecord:
@@ -110,6 +113,10 @@ class ApiStore:
         with self._connect() as connection:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
+            present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -3,8 +3,9 @@
 A subscriber first gets the events logged so far (from ``Last-Event-ID`` + 1 when it reconnects), then
 new ones as the worker logs them. The stream ends with ``end`` (``{"status": …}``) once the run is no
 longer pending or running (succeeded, interrupted for review, cancelled), or with ``error`` when it
-failed. For a run from before a restart (its log was in memory) the stream synthesises the plan and
-the final event from the stored record. A comment line is sent every ``heartbeat_s`` while idle.
+failed. For a run from before a restart (its log was in memory) the stream synthesises the revision (if
+any), the plan and the final event from the stored record. A comment line is sent every ``heartbeat_s``
+while idle.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ async def run_events(store: ApiStore, manager: RunManager, run_id: str, cursor: 
         record = await run_in_threadpool(store.get_run, run_id)
         if record is None:
             return
+        if record.revision is not None:
+            yield format_sse("revision", record.revision)
         if record.plan is not None:
             yield format_sse("plan", record.plan)
         if record.status == "interrupted" and record.interrupt is not None:
@@ -44,6 +47,7 @@ async def run_events(store: ApiStore, manager: RunManager, run_id: str, cursor: 
             yield text
         return
     while True:
+        notified = log.notified  # before the status check: the worker's notify after a status change wakes us
         for event in log.since(cursor):
             yield event.encode()
             cursor = event.id + 1
@@ -59,6 +63,6 @@ async def run_events(store: ApiStore, manager: RunManager, run_id: str, cursor: 
             return
         try:
             async with asyncio.timeout(heartbeat_s):
-                await log.wait(cursor)
+                await log.wait(cursor, notified)
         except TimeoutError:
             yield ": keep-alive\n\n"

@@ -3,6 +3,13 @@
 Nodes are small functions over :class:`PlanState`; the run context (shop, model, settings) arrives as
 ``runtime.context``. Progress is streamed as custom events (``get_stream_writer``) so the CLI, the API
 and the chat UI can show which step and which tool are running.
+
+Follow-ups ("move $5k from search to email") enter at ``revise``: from the review pause (a ``revise``
+decision) or as the input of a new run on a thread that has a plan (``{"follow_up": text}``). ``revise``
+reads the follow-up by rules (``graphs/followup.py``), patches the brief, clears and re-runs only the tools
+the change affects (the others keep their outputs), then rejoins the flow at the guard (or, for copy only,
+at assembly); ``validate`` records the difference to the plan before (``graphs/plan_diff.py``). A follow-up
+the rules do not understand is appended to the brief and replans from intake.
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ from campaign_planner.agents.planner import (
     vetted_text,
     write_narrative,
 )
-from campaign_planner.domain import Brief, Flag, FlagCode
+from campaign_planner.domain import Brief, CampaignPlan, Flag, FlagCode
 from campaign_planner.graphs.assembly import assemble_plan, collect_flags, known_figures, validate_plan
 from campaign_planner.graphs.context import PlanningContext
+from campaign_planner.graphs.followup import FollowUp, apply_patches, classify_follow_up
+from campaign_planner.graphs.plan_diff import PlanDiff, describe_diff, diff_plans
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
 from campaign_planner.tools.registry import (
     PREREQUISITES,
@@ -57,10 +66,23 @@ def intake(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, Any
     ctx = runtime.context
     _emit(step="intake", message="Reading the brief")
     parsed = parse_brief(state["brief_text"], ctx.shop.catalog, default_currency=ctx.shop.currency)
+    brief = parsed.brief.model_dump(mode="json")
+    # A replan asked for in a conversation (an edit, a follow-up the rules did not understand) keeps the
+    # structured changes of earlier follow-ups; a new brief on the thread starts clean.
+    carry = bool(state.get("carry_patches"))
+    patches = list(state.get("brief_patches") or []) if carry else []
+    if patches:
+        brief = Brief.model_validate(apply_patches(brief, patches)).model_dump(mode="json")
+    revision = state.get("revision")
+    pending = carry and bool(revision) and revision.get("diff") is None and bool(revision.get("plan_before"))
     return {
         "run_id": state.get("run_id") or uuid.uuid4().hex[:12],
         "started_at": state.get("started_at") or time.time(),
-        "brief": parsed.brief.model_dump(mode="json"),
+        "brief": brief,
+        "brief_patches": patches,
+        "carry_patches": False,
+        "follow_up": None,
+        "revision": revision if pending else None,
         "budget_invalid": parsed.budget_invalid,
         "flags": [f.model_dump(mode="json") for f in parsed.flags],
         "open_questions": parsed.open_questions,
@@ -233,15 +255,19 @@ def assemble(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, A
 
 
 def validate(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, Any]:
-    """Check the plan against the brief and the tool outputs; problems become visible flags."""
-    from campaign_planner.domain import CampaignPlan
-
+    """Check the plan against the brief and the tool outputs; problems become visible flags (and, after a
+    follow-up, record what changed from the plan before)."""
     _emit(step="validate", message="Validating the plan")
     plan = CampaignPlan.model_validate(state["plan"])
     problems = validate_plan(plan, state, runtime.context)
     if problems:
         plan.flags.extend(Flag(code=FlagCode.VALIDATION_FAILED, message=p) for p in problems)
-    return {"plan": plan.model_dump(mode="json"), "validation": problems}
+    update: dict[str, Any] = {"plan": plan.model_dump(mode="json"), "validation": problems}
+    revision = state.get("revision")
+    if revision and revision.get("diff") is None and revision.get("plan_before"):
+        diff = diff_plans(CampaignPlan.model_validate(revision["plan_before"]), plan)
+        update["revision"] = _finished_revision(revision, diff)
+    return update
 
 
 def route_after_validate(state: PlanState, runtime: Runtime[PlanningContext]) -> Literal["review", "__end__"]:
@@ -249,18 +275,227 @@ def route_after_validate(state: PlanState, runtime: Runtime[PlanningContext]) ->
     return "review" if runtime.context.review else END
 
 
-def review(state: PlanState) -> Command[Literal["intake", "__end__"]]:
-    """Pause for a human decision: approve, reject, or edit (amend the brief and replan)."""
+def review(state: PlanState) -> Command[Literal["intake", "revise", "review", "__end__"]]:
+    """Pause for a human decision: approve, reject, edit (amend the brief and replan) or revise (a follow-up:
+    replan only what it affects, see :func:`revise`)."""
     decision = interrupt({"question": "Approve this plan?", "plan": state["plan"], "options": ["approve", "reject",
                                                                                               "edit"]})
     action = (decision or {}).get("action", "approve") if isinstance(decision, dict) else str(decision)
     if action == "edit":
         amendment = str((decision or {}).get("amendment", "")).strip()
         return Command(goto="intake", update={"brief_text": f"{state['brief_text']}\n{amendment}".strip(),
-                                              "review_decision": decision})
+                                              "review_decision": decision, "carry_patches": True})
+    if action == "revise":
+        text = str((decision or {}).get("amendment") or (decision or {}).get("text") or "").strip()
+        if not text:  # nothing to revise: ask again
+            return Command(goto="review", update={"review_decision": decision})
+        return Command(goto="revise", update={"follow_up": text, "review_decision": decision})
     plan = dict(state["plan"] or {})
     plan["status"] = "approved" if action == "approve" else "rejected"
     return Command(goto=END, update={"plan": plan, "review_decision": {"action": action}})
+
+
+# --- follow-ups -------------------------------------------------------------------------------------
+
+
+def route_start(state: PlanState) -> Literal["intake", "revise"]:
+    """A new run on a thread that has a plan and brings a follow-up revises it; anything else plans anew."""
+    return "revise" if state.get("follow_up") and state.get("plan") else "intake"
+
+
+def _is_narrative_flag(flag: dict[str, Any]) -> bool:
+    message = str(flag.get("message", ""))
+    return flag.get("code") == FlagCode.DEGRADED_OUTPUT.value and (
+        message.startswith("The model's summary") or "of the model's summary" in message)
+
+
+def _last_args(state: PlanState, tool: ToolName) -> dict[str, Any]:
+    """The arguments of the tool's last call (the planner's choice of query, segment count, channels)."""
+    for record in reversed(state.get("tool_log", [])):
+        if record["tool"] == tool:
+            return dict(record.get("args") or {})
+    return {}
+
+
+def _rerun_actions(follow_up: FollowUp, state: PlanState) -> list[ToolAction]:
+    actions = []
+    adds_channels = any(p.get("op") == "include_channel" for p in follow_up.patches)
+    for tool in follow_up.rerun:
+        args = _last_args(state, tool)
+        if tool in ("channel_optimizer", "copywriter") and adds_channels:
+            args.pop("channels", None)  # the planner's channel subset predates the channel the user added
+        try:
+            actions.append(ToolAction.model_validate({"tool": tool, **args}))
+        except ValueError:
+            actions.append(ToolAction(tool=tool))
+    return actions
+
+
+def _finished_revision(revision: dict[str, Any], diff: PlanDiff) -> dict[str, Any]:
+    finished = {key: value for key, value in revision.items() if key != "plan_before"}
+    finished["diff"] = diff.model_dump(mode="json")
+    finished["changes"] = describe_diff(diff)
+    return finished
+
+
+def _tighter_catalog(catalog: Any, limits: dict[str, dict[str, int]]) -> Any:
+    """The catalog with tighter copy limits on some channels (a "shorter" follow-up)."""
+    if not limits:
+        return catalog
+    from campaign_planner.data.catalog import ChannelCatalog
+
+    channels = dict(catalog.channels)
+    for channel, limit in limits.items():
+        spec = channels[channel]
+        channels[channel] = spec.model_copy(update={"copy_rules": spec.copy_rules.model_copy(update=limit)})
+    return ChannelCatalog(channels)
+
+
+def _merge_counts(old: dict[str, int], new: dict[str, int], removed_variants: int) -> dict[str, int]:
+    """Pass tallies after a partial rewrite: ``variants`` exact; the stages of the kept cells are not known
+    one by one, so the removed variants are taken off each (at least 0) before the rewrite's are added."""
+    merged = {}
+    for key in ("variants", "first_try", "after_model_repair", "after_repair", "final", "templated"):
+        merged[key] = max(0, int(old.get(key, 0)) - removed_variants) + int(new.get(key, 0))
+    return merged
+
+
+def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) -> tuple[dict[str, Any] | None,
+                                                                                        ToolCallRecord | None]:
+    """Rewrite the copy of the channels a follow-up names (or that a new budget split funds for the first time)
+    and drop the copy of channels left without spend; every other cell is kept as it is."""
+    from campaign_planner.agents.copywriter import write_copy
+    from campaign_planner.domain import Segment
+    from campaign_planner.tools.copy_rules import load_brand_voice
+
+    copy = state.get("copy") or {}
+    profile = state.get("profile") or {}
+    if "messaging" not in copy or copy.get("skipped") or not profile.get("segments"):
+        return None, None
+    with_copy = list(dict.fromkeys(m["channel"] for m in copy["messaging"]))
+    rewrite = list(follow_up.copy_channels or [])
+    drop: list[str] = []
+    allocation = state.get("allocation") or {}
+    if "channel_optimizer" in follow_up.rerun and "allocations" in allocation:
+        funded = [a["channel"] for a in allocation["allocations"] if a["spend"] > 0]
+        rewrite += [c for c in funded if c not in with_copy]
+        drop = [c for c in with_copy if c not in funded]
+    rewrite = [c for c in dict.fromkeys(rewrite) if c not in drop and c in ctx.shop.catalog]
+    if not rewrite and not drop:
+        return None, None
+    started = time.perf_counter()
+    brief = Brief.model_validate(state["brief"])
+    new_cells: dict[tuple[str, str], dict[str, Any]] = {}
+    result_json: dict[str, Any] = {"flags": [], "variant_checks": {}, "first_try_pass": 0, "after_repair_pass": 0}
+    if rewrite:
+        _emit(step="tool", tool="copywriter", caller="revise", message="Rewriting copy for " + ", ".join(rewrite))
+        tone = follow_up.copy_tone
+        result = write_copy(
+            ctx.model,
+            brief=brief.model_copy(update={"tone": tone}) if tone else brief,
+            segments=[Segment.model_validate(s) for s in profile["segments"]],
+            channels=rewrite,
+            catalog=_tighter_catalog(ctx.shop.catalog, follow_up.copy_limits),
+            language=ctx.language_override or brief.language,  # type: ignore[arg-type]
+            brand=load_brand_voice(ctx.shop.root),
+            variants_per_cell=ctx.settings.variants_per_cell,
+            max_workers=ctx.settings.copy_workers,
+        )
+        result_json = result.model_dump(mode="json")
+        new_cells = {(m["segment_id"], m["channel"]): m for m in result_json["messaging"]}
+    replaced = set(rewrite) | set(drop)
+    messaging: list[dict[str, Any]] = []
+    placed: set[tuple[str, str]] = set()
+    for cell in copy["messaging"]:
+        key = (cell["segment_id"], cell["channel"])
+        if cell["channel"] not in replaced:
+            messaging.append(cell)
+        elif key in new_cells:
+            messaging.append(new_cells[key])
+            placed.add(key)
+    messaging += [cell for key, cell in new_cells.items() if key not in placed]
+    removed = [cell for cell in copy["messaging"] if cell["channel"] in replaced]
+    names = [ctx.shop.catalog[c].name for c in replaced if c in ctx.shop.catalog]
+    kept_flags = [f for f in copy.get("flags", []) if not any(f" on {name}" in f.get("message", "") for name in names)]
+    removed_variants = sum(len(cell.get("variants", [])) for cell in removed)
+    merged = {
+        **copy,
+        "messaging": messaging,
+        "flags": kept_flags + [f for f in result_json.get("flags", []) if f not in kept_flags],
+        "cells": len(messaging),
+        "first_try_pass": max(0, int(copy.get("first_try_pass", 0)) - len(removed)) + int(
+            result_json.get("first_try_pass", 0)),
+        "after_repair_pass": max(0, int(copy.get("after_repair_pass", 0)) - len(removed)) + int(
+            result_json.get("after_repair_pass", 0)),
+        "variant_checks": _merge_counts(copy.get("variant_checks") or {}, result_json.get("variant_checks") or {},
+                                        removed_variants),
+    }
+    args: dict[str, Any] = {"channels": rewrite}
+    if drop:
+        args["dropped"] = drop
+    if follow_up.copy_limits:
+        args["limits"] = {c: follow_up.copy_limits[c] for c in rewrite if c in follow_up.copy_limits}
+    if follow_up.copy_tone:
+        args["tone"] = follow_up.copy_tone
+    record: ToolCallRecord = {"tool": "copywriter", "args": args, "caller": "revise",
+                              "seconds": round(time.perf_counter() - started, 3), "ok": True,
+                              "note": "" if rewrite else "dropped copy of unfunded channels only"}
+    return merged, record
+
+
+def revise(state: PlanState, runtime: Runtime[PlanningContext]) -> Command[
+        Literal["intake", "guard", "assemble", "review", "__end__"]]:
+    """Apply a follow-up to the current plan, re-running only the tools it affects.
+
+    Budget changes re-run the channel optimizer (with the moved amounts pinned as per-channel bounds) and the
+    forecaster; audience changes the profile lookup and everything after it; copy changes the copywriter for
+    the named channels only. Tools the follow-up does not touch keep their outputs and are not called. What
+    the rules do not understand is appended to the brief and replanned from intake (and the revision says so).
+    """
+    ctx = runtime.context
+    text = str(state.get("follow_up") or "").strip()
+    plan = CampaignPlan.model_validate(state["plan"])
+    _emit(step="revise", message="Reading the follow-up")
+    follow_up = classify_follow_up(text, plan, ctx.shop.catalog)
+    revision: dict[str, Any] = {"follow_up": text, **follow_up.to_json(), "summary": follow_up.summary(),
+                                "plan_before": state["plan"], "diff": None}
+    patches = [*state.get("brief_patches", []), *follow_up.patches]
+    base: dict[str, Any] = {"follow_up": None, "brief_patches": patches, "started_at": time.time()}
+    if follow_up.full_replan:
+        _emit(step="revise", message="The follow-up needs a full replan: it is added to the brief")
+        amended = "\n".join(part for part in (str(state.get("brief_text") or "").strip(), text) if part)
+        return Command(goto="intake", update={**base, "brief_text": amended, "carry_patches": True,
+                                              "revision": revision})
+    if not follow_up.rerun and not follow_up.copy_channels:
+        _emit(step="revise", message="Nothing in the plan changes")
+        return Command(goto="review" if ctx.review else END,
+                       update={**base, "revision": _finished_revision(revision, PlanDiff())})
+    _emit(step="revise", message="Re-running only: " + ", ".join(
+        [*follow_up.rerun, *(["copywriter"] if follow_up.copy_channels and "copywriter" not in follow_up.rerun
+                             else [])]))
+    brief = Brief.model_validate(apply_patches(state["brief"], follow_up.patches)).model_dump(mode="json")
+    current: PlanState = {**state, **base, "brief": brief}  # type: ignore[typeddict-item]
+    for tool in follow_up.rerun:
+        current[STATE_KEY[tool]] = None  # type: ignore[literal-required]
+    update: dict[str, Any] = {**base, "brief": brief, "revision": revision}
+    update.update({STATE_KEY[tool]: None for tool in follow_up.rerun})
+    actions = _rerun_actions(follow_up, state)
+    if actions:
+        executed = _execute(actions, current, ctx, "revise")
+        update.update(executed)
+        current = {**current, **executed}  # type: ignore[typeddict-item]
+    if "copywriter" not in follow_up.rerun:
+        merged, record = _revise_copy(current, ctx, follow_up)
+        if merged is not None and record is not None:
+            update["copy"] = merged
+            update["tool_log"] = [*current.get("tool_log", []), record]
+    copy_only = not follow_up.rerun
+    if copy_only:
+        return Command(goto="assemble", update=update)
+    # The numbers changed: the narrative is written again (its old flags go with it).
+    update["flags"] = [f for f in state.get("flags", []) if not _is_narrative_flag(f)]
+    update["narrative"] = None
+    return Command(goto="guard", update=update)
 
 
 def build_graph(checkpointer: Any = None) -> Any:
@@ -274,7 +509,8 @@ def build_graph(checkpointer: Any = None) -> Any:
     builder.add_node("assemble", assemble)
     builder.add_node("validate", validate)
     builder.add_node("review", review)
-    builder.add_edge(START, "intake")
+    builder.add_node("revise", revise)
+    builder.add_conditional_edges(START, route_start, ["intake", "revise"])
     builder.add_edge("intake", "planner")
     builder.add_conditional_edges("planner", route_after_planner, ["tools", "guard"])
     builder.add_edge("tools", "planner")

@@ -1,0 +1,617 @@
+/* Campaign Planner chat. Vanilla JavaScript, no dependency, no build step.
+ *
+ * It is a client of the HTTP API (docs/api.md): POST /threads, POST /threads/{id}/runs, GET /runs/{id}/stream
+ * (server-sent events read with fetch, since EventSource cannot send the X-API-Key header), POST
+ * /runs/{id}/resume (approve / reject / revise), GET /runs/{id}/report (the HTML report, shown in a sandboxed
+ * frame). Every value from a plan, a review or the user is put on the page as text (textContent / text
+ * nodes), never parsed as markup.
+ */
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const KEY_STORAGE = "campaign-planner-chat-key";
+  const state = {
+    key: null,
+    threadId: null,
+    runId: null,
+    status: null,
+    plan: null,
+    planCard: null,
+    busy: false,
+    lastEventId: {},
+  };
+
+  // --- DOM helpers (text only) ---------------------------------------------------------------------------
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (name.toLowerCase().startsWith("on")) throw new Error("no inline handlers");
+      if (name === "class") node.className = value;
+      else if (name === "text") node.textContent = String(value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function scrollDown() {
+    const log = $("log");
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function add(node) {
+    $("log").append(node);
+    scrollDown();
+    return node;
+  }
+
+  const addUser = (text) => add(el("div", { class: "message user" }, text));
+  const addNotice = (text) => add(el("div", { class: "message system notice" }, text));
+  const addError = (text) => add(el("div", { class: "message error", role: "alert" }, text));
+
+  // --- formatting ----------------------------------------------------------------------------------------
+
+  function money(value, currency) {
+    if (value === null || value === undefined) return "—";
+    try {
+      return new Intl.NumberFormat("en-US", { style: "currency", currency: currency || "USD",
+        maximumFractionDigits: 0 }).format(value);
+    } catch (_) {
+      return `${number(value)} ${currency || ""}`.trim();
+    }
+  }
+
+  function number(value, digits = 0) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "—";
+    return Number(value).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  }
+
+  const percent = (value, digits = 0) =>
+    value === null || value === undefined ? "—" : `${(value * 100).toFixed(digits)}%`;
+
+  function signedMoney(value, currency) {
+    if (!value) return money(0, currency);
+    return (value > 0 ? "+" : "−") + money(Math.abs(value), currency);
+  }
+
+  function table(headers, rows, numeric = []) {
+    const head = el("tr", {}, headers.map((h, i) => el("th", { class: numeric.includes(i) ? "num" : null }, h)));
+    const body = rows.map((row) => {
+      const cells = row.cells || row;
+      return el("tr", { class: row.className || null },
+        cells.map((cell, i) => el("td", { class: numeric.includes(i) ? "num" : null }, cell)));
+    });
+    return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
+  }
+
+  function section(title, content, open) {
+    return el("details", { open: open || null }, el("summary", {}, el("h3", {}, title)), content);
+  }
+
+  // --- API -------------------------------------------------------------------------------------------------
+
+  async function api(method, path, body) {
+    const headers = { "X-API-Key": state.key || "" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (_) {
+      data = null;
+    }
+    if (!response.ok) {
+      const error = new Error((data && data.detail) || `${response.status} ${response.statusText}`);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function parseEvent(block) {
+    let name = "message";
+    let data = "";
+    let id = null;
+    for (const line of block.split("\n")) {
+      if (!line || line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? "" : line.slice(colon + 1);
+      if (value.startsWith(" ")) value = value.slice(1);
+      if (field === "event") name = value;
+      else if (field === "data") data += (data ? "\n" : "") + value;
+      else if (field === "id") id = Number(value);
+    }
+    if (!data) return null;
+    try {
+      return { name, data: JSON.parse(data), id };
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** Read the run's server-sent events until the stream ends; resumes after the last event seen. */
+  async function stream(runId, onEvent) {
+    const headers = { "X-API-Key": state.key || "" };
+    if (state.lastEventId[runId] !== undefined) headers["Last-Event-ID"] = String(state.lastEventId[runId]);
+    const response = await fetch(`/runs/${encodeURIComponent(runId)}/stream`, { headers });
+    if (!response.ok || !response.body) throw new Error(`the progress stream failed (${response.status})`);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+      let cut = buffer.indexOf("\n\n");
+      while (cut >= 0) {
+        const event = parseEvent(buffer.slice(0, cut));
+        buffer = buffer.slice(cut + 2);
+        if (event) {
+          if (event.id !== null && !Number.isNaN(event.id)) state.lastEventId[runId] = event.id;
+          onEvent(event.name, event.data);
+        }
+        cut = buffer.indexOf("\n\n");
+      }
+    }
+  }
+
+  // --- progress --------------------------------------------------------------------------------------------
+
+  function progressBubble(title) {
+    const list = el("ol");
+    const head = el("div", { class: "head" }, title);
+    const box = add(el("div", { class: "message system progress" }, head, list));
+    head.addEventListener("click", () => box.classList.toggle("open"));
+    const item = (text, kind) => {
+      list.append(el("li", { class: kind || null }, text));
+      scrollDown();
+    };
+    return {
+      step(data) {
+        if (data.step === "tool") {
+          const who = data.caller === "planner" ? "chosen by the planner agent"
+            : data.caller === "revise" ? "for your follow-up" : "filled in by the completeness guard";
+          item(`→ ${data.tool} (${who})`, "tool");
+        } else {
+          item(data.message || data.step);
+        }
+      },
+      node(name) {
+        item(`✓ ${name}`, "done");
+      },
+      finish() {
+        box.classList.add("finished");
+      },
+    };
+  }
+
+  // --- the plan --------------------------------------------------------------------------------------------
+
+  const segmentNames = (plan) => Object.fromEntries(plan.segments.map((s) => [s.id, s.name]));
+
+  function flagsBox(flags) {
+    return el("div", { class: "flags" },
+      el("strong", {}, `⚠ Flags (${flags.length}): read these first`),
+      el("ul", {}, flags.map((f) => el("li", {}, el("span", { class: "flag-code" }, f.code), f.message))));
+  }
+
+  function budgetSection(plan) {
+    const budget = plan.budget;
+    if (!budget) return el("p", { class: "muted" }, "No budget split (see the flags).");
+    const rows = budget.allocations.map((a) => [
+      a.channel, money(a.spend, budget.currency), percent(budget.total ? a.spend / budget.total : 0),
+      number(a.expected_outcome), number(a.marginal_roi, 2), a.binding.join(", ") || "—",
+    ]);
+    rows.push({ cells: ["Total", money(budget.total, budget.currency), "100%", "", "", ""], className: "total" });
+    return table(["Channel", "Spend", "Share", `Expected ${budget.objective}`, "Marginal ROI", "Binding"], rows,
+      [1, 2, 3, 4]);
+  }
+
+  function segmentsSection(plan) {
+    if (!plan.segments.length) return el("p", { class: "muted" }, "No segments.");
+    return el("div", {}, plan.segments.map((s) => el("div", { class: "segment" },
+      el("strong", {}, s.name),
+      el("span", { class: "muted" }, ` · ${number(s.size.customers)} customers (${percent(s.size.share, 1)})`),
+      s.profile.needs.length ? el("div", {}, "Needs: " + s.profile.needs.join("; ")) : null,
+      s.profile.praised_attributes.length ? el("div", {}, "They praise: " + s.profile.praised_attributes.join("; "))
+        : null,
+      s.evidence.map((e) => el("blockquote", {}, e.quote, " ", el("span", { class: "rid" }, `— review ${e.review_id}`))),
+    )));
+  }
+
+  function copySection(plan) {
+    if (!plan.messaging.length) return el("p", { class: "muted" }, "No copy.");
+    const names = segmentNames(plan);
+    return el("div", {}, plan.messaging.map((m) => el("div", { class: "copy-cell", "data-channel": m.channel },
+      el("strong", {}, `${m.channel} · ${names[m.segment_id] || m.segment_id}`),
+      m.degraded ? el("span", { class: "degraded" }, " (partly a deterministic fallback)") : null,
+      m.variants.map((v) => el("div", { class: "variant" },
+        el("div", { class: "headline" }, v.headline),
+        el("div", { class: "body" }, v.body),
+        el("span", { class: "cta" }, v.cta),
+        v.footer ? el("div", { class: "muted" }, v.footer) : null)),
+    )));
+  }
+
+  function forecastSection(plan) {
+    if (!plan.forecast.length) return el("p", { class: "muted" }, "No forecast (see the flags).");
+    const currency = plan.budget ? plan.budget.currency : (plan.brief.budget ? plan.brief.budget.currency : "USD");
+    const names = segmentNames(plan);
+    const revenue = plan.forecast.reduce((sum, line) => sum + line.incremental_revenue, 0);
+    const rows = plan.forecast.map((f) => [
+      names[f.segment_id] || f.segment_id, f.channel, f.metric.replace(/_/g, " "), number(f.expected, 1),
+      `${number(f.interval_80[0], 1)} – ${number(f.interval_80[1], 1)}`, money(f.incremental_revenue, currency),
+      f.roi === null ? "—" : number(f.roi, 2), f.source,
+    ]);
+    return el("div", {},
+      el("p", {}, "Forecast incremental revenue: ", el("strong", { class: "forecast-total" }, money(revenue, currency))),
+      table(["Segment", "Channel", "Metric", "Expected", "80% interval", "Incr. revenue", "ROI", "Source"], rows,
+        [3, 4, 5, 6]));
+  }
+
+  function measurementSection(plan) {
+    const m = plan.measurement;
+    if (!m) return el("p", { class: "muted" }, "No measurement design.");
+    return el("div", {},
+      el("p", {}, `${m.design} · holdout ${percent(m.holdout_share)}`
+        + (m.sample_size ? ` · sample ${number(m.sample_size)}` : "")
+        + (m.minimum_detectable_lift ? ` · minimum detectable lift ${percent(m.minimum_detectable_lift, 2)}` : "")),
+      m.channels.length ? table(["Channel", "Design", "Audience", "Per arm", "Powered"], m.channels.map((t) => [
+        t.channel, t.design.replace(/_/g, " "), number(t.audience),
+        t.sample_size_per_arm === null ? "—" : number(t.sample_size_per_arm), t.powered ? "yes" : "no",
+      ]), [2, 3]) : null);
+  }
+
+  function listSection(items) {
+    return el("ul", {}, items.map((text) => el("li", {}, text)));
+  }
+
+  function reportBlock(runId) {
+    const holder = el("div");
+    const button = el("button", { type: "button", class: "report-button" }, "Show the full report (charts)");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const response = await fetch(`/runs/${encodeURIComponent(runId)}/report`,
+          { headers: { "X-API-Key": state.key || "" } });
+        if (!response.ok) throw new Error(`the report could not be loaded (${response.status})`);
+        const frame = el("iframe", { class: "report-frame", sandbox: "", title: "Plan report" });
+        frame.srcdoc = await response.text();  // a sandboxed document: no script runs in it
+        holder.replaceChildren(frame);
+      } catch (error) {
+        holder.replaceChildren(el("p", { class: "muted" }, String(error.message || error)));
+        button.disabled = false;
+      }
+    });
+    holder.append(button);
+    return holder;
+  }
+
+  function planCard(plan, runId) {
+    const title = plan.brief.product || plan.brief.objective || "campaign";
+    const card = el("article", { class: "message plan-card", "data-run-id": runId });
+    card.append(el("h2", {}, `Campaign plan: ${title}`,
+      el("span", { class: `badge plan-status ${plan.status}` }, plan.status)));
+    if (plan.flags.length) card.append(flagsBox(plan.flags));
+    card.append(el("p", { class: "summary" }, plan.summary || "No summary was written."));
+    card.append(section("Budget", budgetSection(plan), true));
+    card.append(section(`Segments (${plan.segments.length})`, segmentsSection(plan), true));
+    card.append(section(`Copy (${plan.messaging.length} cells)`, copySection(plan), false));
+    card.append(section("Forecast", forecastSection(plan), true));
+    card.append(section("Measurement", measurementSection(plan), false));
+    if (plan.open_questions.length) card.append(section("Open questions", listSection(plan.open_questions), false));
+    if (plan.risks.length) card.append(section("Risks", listSection(plan.risks), false));
+    card.append(el("details", {}, el("summary", {}, el("h3", {}, "Brief as read")),
+      el("p", { class: "brief-text" }, plan.brief.text)));
+    card.append(reportBlock(runId));
+    return card;
+  }
+
+  const withoutStatus = (plan) => JSON.stringify({ ...plan, status: null });
+
+  function showPlan(plan, runId) {
+    const previous = state.plan;
+    state.plan = plan;
+    if (previous && state.planCard && state.planCard.dataset.runId === runId
+        && withoutStatus(previous) === withoutStatus(plan)) {
+      const badge = state.planCard.querySelector(".plan-status");
+      badge.textContent = plan.status;
+      badge.className = `badge plan-status ${plan.status}`;
+      return;
+    }
+    state.planCard = add(planCard(plan, runId));
+  }
+
+  // --- what a follow-up changed ---------------------------------------------------------------------------
+
+  function revisionCard(revision) {
+    const card = el("article", { class: "message revision-card" });
+    card.append(el("h2", {}, revision.full_replan ? "Replanned from the amended brief" : "What changed"));
+    card.append(el("p", { class: "revision-summary" }, revision.summary || ""));
+    const diff = revision.diff;
+    if (!diff) return card;
+    const currency = diff.currency || "USD";
+    const changedBudget = diff.budget.filter((row) => Math.abs(row.delta) > 0.005);
+    if (changedBudget.length || diff.budget_total_before !== diff.budget_total_after) {
+      const rows = diff.budget.map((row) => ({
+        cells: [row.channel, money(row.before, currency), money(row.after, currency),
+          signedMoney(row.delta, currency)],
+        className: Math.abs(row.delta) > 0.005 ? `changed budget-row budget-${row.channel}` : `budget-row budget-${row.channel}`,
+      }));
+      card.append(el("div", { class: "diff-budget" }, el("strong", {}, "Budget"),
+        table(["Channel", "Before", "After", "Change"], rows, [1, 2, 3])));
+    }
+    const segmentLines = [
+      ...diff.segments_added.map((s) => `Added: ${s.name} (${number(s.customers)} customers)`),
+      ...diff.segments_removed.map((s) => `Removed: ${s.name} (${number(s.customers)} customers)`),
+      ...diff.segments_resized.map((s) => `${s.name}: ${number(s.customers_before)} → ${number(s.customers_after)}`),
+    ];
+    if (segmentLines.length) card.append(el("div", {}, el("strong", {}, "Segments"), listSection(segmentLines)));
+    if (diff.copy_changes.length) {
+      card.append(el("div", { class: "diff-copy" },
+        el("strong", {}, `Copy (${diff.copy_changes.length} cells changed, ${diff.copy_unchanged} unchanged)`),
+        el("ul", {}, diff.copy_changes.map((cell) => el("li", {},
+          `${cell.channel} · ${cell.segment_id}: ${cell.change}`,
+          cell.change === "rewritten" && cell.before.length && cell.after.length
+            ? el("div", {}, el("span", { class: "before" }, cell.before[0].body), " → ", cell.after[0].body)
+            : null)))));
+    }
+    const forecast = diff.forecast.filter((row) => Math.abs(row.delta) > 1e-6);
+    if (forecast.length) {
+      card.append(el("div", { class: "diff-forecast" }, el("strong", {}, "Forecast totals"),
+        table(["Metric", "Before", "After", "Change"], forecast.map((row) => {
+          const isMoney = row.metric === "incremental_revenue";
+          const show = (v) => (isMoney ? money(v, currency) : number(v, 1));
+          return [row.metric.replace(/_/g, " "), show(row.before), show(row.after),
+            (row.delta > 0 ? "+" : "−") + show(Math.abs(row.delta))];
+        }), [1, 2, 3])));
+    }
+    if (diff.brief.length) {
+      // The server's wording ("channel_bounds: none → search fixed at 15,261.98; …") where it sent one.
+      const said = (revision.changes || []).filter((line) => line.startsWith("Brief ")).map((line) => line.slice(6));
+      const lines = said.length ? said
+        : diff.brief.map((f) => `${f.field}: ${JSON.stringify(f.before)} → ${JSON.stringify(f.after)}`);
+      card.append(el("div", { class: "diff-brief" }, el("strong", {}, "Brief"), listSection(lines)));
+    }
+    const flagLines = [...diff.flags_added.map((f) => `New: ${f}`), ...diff.flags_removed.map((f) => `Cleared: ${f}`)];
+    if (flagLines.length) card.append(el("div", {}, el("strong", {}, "Flags"), listSection(flagLines)));
+    if (card.childElementCount === 2) card.append(el("p", { class: "muted" }, "The plan did not change."));
+    return card;
+  }
+
+  // --- conversation --------------------------------------------------------------------------------------
+
+  function setThread(threadId) {
+    state.threadId = threadId;
+    const label = $("thread-label");
+    label.textContent = threadId ? `Thread ${threadId}` : "No plan yet";
+    label.dataset.threadId = threadId || "";
+    const hash = threadId ? `#thread=${encodeURIComponent(threadId)}` : "";
+    history.replaceState(null, "", location.pathname + location.search + hash);
+  }
+
+  function setStatus(status) {
+    state.status = status;
+    const waiting = status === "interrupted";
+    $("review-bar").hidden = !waiting;
+    $("input").placeholder = !state.plan ? "Paste a campaign brief…"
+      : "Ask for a change: move $5k from search to email · make the SMS copy shorter · exclude customers under 25";
+    const planStatus = state.plan ? state.plan.status : "none";
+    $("status-line").textContent = state.threadId
+      ? `Run ${state.runId || "—"}: ${status || "—"} · plan ${planStatus}` : "";
+    document.body.dataset.runStatus = status || "";
+    document.body.dataset.planStatus = planStatus;
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    for (const id of ["send", "approve", "reject", "request-changes", "new-plan"]) $(id).disabled = busy;
+    $("input").disabled = busy;
+    document.body.dataset.busy = busy ? "true" : "false";
+    if (!busy) $("input").focus();
+  }
+
+  async function follow(runId, title) {
+    state.runId = runId;
+    setStatus("running");
+    const progress = progressBubble(title);
+    try {
+      await stream(runId, (name, data) => {
+        if (name === "progress") progress.step(data);
+        else if (name === "node") progress.node(data.node);
+        else if (name === "revision") add(revisionCard(data));
+        else if (name === "plan") showPlan(data, runId);
+        else if (name === "error") addError(`The run failed: ${data.detail}`);
+      });
+    } finally {
+      progress.finish();
+    }
+    const run = await api("GET", `/runs/${encodeURIComponent(runId)}`);
+    if (run.status === "cancelled") addNotice("The run was cancelled.");
+    setStatus(run.status);
+    return run;
+  }
+
+  async function startPlan(brief) {
+    if (!state.threadId) {
+      const thread = await api("POST", "/threads", { metadata: { source: "chat" } });
+      setThread(thread.thread_id);
+    }
+    const run = await api("POST", `/threads/${encodeURIComponent(state.threadId)}/runs`, { brief, review: true });
+    await follow(run.run_id, "Planning");
+  }
+
+  async function followUp(text) {
+    if (state.status === "interrupted") {
+      await api("POST", `/runs/${encodeURIComponent(state.runId)}/resume`, { action: "revise", amendment: text });
+      await follow(state.runId, "Revising the draft");
+    } else {
+      const run = await api("POST", `/threads/${encodeURIComponent(state.threadId)}/runs`,
+        { brief: text, review: true, follow_up: true });
+      await follow(run.run_id, "Revising the plan");
+    }
+  }
+
+  async function guarded(work) {
+    if (state.busy) return;
+    if (!state.key) {
+      $("key-panel").hidden = false;
+      addError("This page needs an API key: open the link `campaign-planner chat` printed, or enter a key above.");
+      return;
+    }
+    setBusy(true);
+    try {
+      await work();
+    } catch (error) {
+      addError(String(error.message || error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const APPROVE = /^\s*(?:approve[sd]?|lgtm|looks good(?: to me)?|ship it|批准|通过)[.!。\s]*$/i;
+  const REJECT = /^\s*(?:reject(?:ed)?|拒绝)[.!。\s]*$/i;
+
+  function send(text) {
+    if (state.status === "interrupted" && (APPROVE.test(text) || REJECT.test(text))) {
+      $("input").value = "";
+      return decide(APPROVE.test(text) ? "approve" : "reject");
+    }
+    return guarded(async () => {
+      addUser(text);
+      $("input").value = "";
+      if (!state.threadId || !state.plan) await startPlan(text);
+      else if (state.status === "pending" || state.status === "running") addNotice("A run is still going; wait for it.");
+      else await followUp(text);
+    });
+  }
+
+  function decide(action) {
+    return guarded(async () => {
+      addUser(action === "approve" ? "Approve" : "Reject");
+      await api("POST", `/runs/${encodeURIComponent(state.runId)}/resume`, { action });
+      await follow(state.runId, action === "approve" ? "Approving" : "Rejecting");
+      if (state.plan) addNotice(`The plan is ${state.plan.status}. Follow-ups start a revised draft.`);
+    });
+  }
+
+  function reset() {
+    state.threadId = null;
+    state.runId = null;
+    state.plan = null;
+    state.planCard = null;
+    state.lastEventId = {};
+    const intro = $("log").querySelector(".intro");
+    $("log").replaceChildren(...(intro ? [intro] : []));
+    setThread(null);
+    setStatus(null);
+  }
+
+  async function planOf(runs) {
+    for (const summary of [...runs].reverse()) {
+      const run = await api("GET", `/runs/${encodeURIComponent(summary.run_id)}`);
+      if (run.plan) return run;
+    }
+    return null;
+  }
+
+  function openThread(threadId) {
+    return guarded(async () => {
+      const thread = await api("GET", `/threads/${encodeURIComponent(threadId)}`);
+      reset();
+      setThread(thread.thread_id);
+      const runs = await api("GET", `/threads/${encodeURIComponent(thread.thread_id)}/runs`);
+      if (!runs.length) {
+        addNotice("This thread has no runs yet: send a brief.");
+        return;
+      }
+      for (const run of runs) {
+        addUser(run.brief);
+        if (run.status === "failed") addError(`That run failed: ${run.error || "unknown error"}`);
+      }
+      const latest = runs[runs.length - 1];
+      const withPlan = await planOf(runs);
+      if (withPlan) {
+        if (withPlan.revision) add(revisionCard(withPlan.revision));
+        showPlan(withPlan.plan, withPlan.run_id);
+      }
+      state.runId = latest.run_id;
+      if (latest.status === "pending" || latest.status === "running") await follow(latest.run_id, "Following the run");
+      else setStatus(latest.status);
+    });
+  }
+
+  // --- start-up --------------------------------------------------------------------------------------------
+
+  function readHash() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const key = params.get("key");
+    if (key) {
+      sessionStorage.setItem(KEY_STORAGE, key);
+      params.delete("key");
+      const rest = params.toString();
+      history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+    }
+    return params.get("thread");
+  }
+
+  function init() {
+    const threadId = readHash();
+    state.key = sessionStorage.getItem(KEY_STORAGE);
+    $("key-panel").hidden = Boolean(state.key);
+    $("composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = $("input").value.trim();
+      if (text) send(text);
+    });
+    $("input").addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        $("composer").requestSubmit();
+      }
+    });
+    $("approve").addEventListener("click", () => decide("approve"));
+    $("reject").addEventListener("click", () => decide("reject"));
+    $("request-changes").addEventListener("click", () => {
+      $("input").focus();
+      addNotice("Describe the change below, e.g. “move $5k from search to email”, “make the SMS copy shorter”, "
+        + "“exclude customers under 25”. Only what it affects is replanned.");
+    });
+    $("new-plan").addEventListener("click", () => {
+      if (!state.busy) reset();
+    });
+    $("open-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const id = $("open-thread").value.trim();
+      if (id) openThread(id);
+    });
+    $("key-button").addEventListener("click", () => {
+      $("key-panel").hidden = !$("key-panel").hidden;
+    });
+    $("key-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const key = $("key-input").value.trim();
+      if (!key) return;
+      state.key = key;
+      sessionStorage.setItem(KEY_STORAGE, key);
+      $("key-input").value = "";
+      $("key-panel").hidden = true;
+      addNotice("Key set for this browser tab.");
+    });
+    setStatus(null);
+    document.body.dataset.ready = "true";
+    if (threadId && state.key) openThread(threadId);
+  }
+
+  init();
+})();
