@@ -14,8 +14,10 @@ from campaign_planner.data.catalog import default_catalog
 from campaign_planner.data.shop import Shop
 from campaign_planner.vectorstore.embeddings import (
     EMBEDDING_DIM,
+    EmbeddingModelError,
     MiniLMEmbeddingFunction,
     embed_texts,
+    embedding_precision,
     get_model,
 )
 from campaign_planner.vectorstore.ingest import ReviewIngestError, ingest_reviews, reviews_fingerprint
@@ -118,6 +120,21 @@ def test_embeddings_are_normalised_cached_and_chroma_compatible() -> None:
     np.testing.assert_allclose(out[0], vectors[0], atol=1e-5)
     with pytest.raises(ValueError, match="batch_size"):
         MiniLMEmbeddingFunction(batch_size=0)
+
+
+def test_bf16_embeddings_mean_what_fp32_ones_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [DRESS, SWEATER, JEANS, "Runs small.", "I returned it, the colour was nothing like the photo."]
+    monkeypatch.setenv("CAMPAIGN_PLANNER_EMBED_PRECISION", "fp32")
+    assert embedding_precision() == "fp32"
+    fp32 = embed_texts(texts)
+    monkeypatch.setenv("CAMPAIGN_PLANNER_EMBED_PRECISION", "bf16")
+    bf16 = embed_texts(texts)
+    np.testing.assert_allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)  # normalised in float32
+    assert not np.array_equal(fp32, bf16)  # bf16 really ran
+    assert float((fp32 * bf16).sum(axis=1).min()) > 0.999
+    monkeypatch.setenv("CAMPAIGN_PLANNER_EMBED_PRECISION", "fp16")
+    with pytest.raises(EmbeddingModelError, match="fp16"):
+        embed_texts(texts)
 
 
 # --- store and ingestion ---------------------------------------------------------------------------
@@ -245,6 +262,58 @@ def assert_edits_replace_only_their_vectors(tmp_path: Path, chroma_url: str | No
     assert stored["r0"][0] == SWEATER and stored["r1"][1]["rating"] == 5 and "r2" not in stored
     assert store.query(SWEATER, n=1).ids == ["r0"]
     assert ingest_reviews(shop2, store).skipped_unchanged
+
+
+def test_each_stored_vector_embeds_its_own_text(tmp_path: Path) -> None:
+    """Ingestion embeds shortest texts first and writes on another thread: ids must keep their vectors."""
+    reviews = _reviews().head(12).copy()
+    # Lengths out of file order, so sorting by length reorders the batches.
+    reviews["text"] = [f"{t} " + "More words here. " * ((7 * i) % 12) for i, t in enumerate(reviews["text"])]
+    shop = _shop(tmp_path, reviews)
+    store = open_review_store(shop)
+    ingest_reviews(shop, store, batch_size=4)
+    ids = reviews["review_id"].tolist()
+    stored = store.get_embeddings(ids)
+    texts = store.get(ids)
+    expected = np.stack([embed_texts([texts[i][0]])[0] for i in ids])  # one at a time: no batching at all
+    assert float((stored * expected).sum(axis=1).min()) > 0.999
+
+
+class _FailingUpserts:
+    """A Chroma collection whose upserts fail after ``ok`` calls (everything else goes to the real one)."""
+
+    def __init__(self, collection, ok: int) -> None:
+        self._collection = collection
+        self._ok = ok
+
+    def upsert(self, **kwargs):
+        if self._ok <= 0:
+            raise RuntimeError("disk full")
+        self._ok -= 1
+        return self._collection.upsert(**kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._collection, name)
+
+
+def test_a_failed_write_is_reported_and_the_next_run_resumes(tmp_path: Path, monkeypatch) -> None:
+    from campaign_planner.vectorstore import ingest
+
+    monkeypatch.setattr(ingest, "_MAX_UPSERT", 5)  # several writes even if every batch merges
+    shop = _shop(tmp_path, _reviews())
+    store = open_review_store(shop)
+    real = store.collection
+    store.collection = _FailingUpserts(real, ok=2)
+    with pytest.raises(ReviewStoreError, match="disk full"):
+        ingest_reviews(shop, store, batch_size=5)
+    store.collection = real
+    written = store.count()
+    assert 0 < written < 26  # what was written before the failure stays
+    assert not store.collection_metadata().get("reviews_fingerprint")  # but it is not marked complete
+    report = ingest_reviews(shop, store)
+    assert not report.skipped_unchanged
+    assert report.added == 26 - written and report.unchanged == written and store.count() == 26
+    assert ingest_reviews(shop, store).skipped_unchanged
 
 
 def test_query_filters_and_returns_cosine_distances(ingested) -> None:

