@@ -34,6 +34,7 @@ from campaign_planner.planning import (
     make_context,
     open_checkpointer,
     open_checkpoints,
+    redact_url,
     run_plan,
 )
 from campaign_planner.settings import Settings, load_settings
@@ -438,3 +439,17 @@ def _child_serve(job: dict[str, Any], settings: Settings, model: ScriptedChatMod
         run_id = client.post(f"/threads/{thread_id}/runs", headers=headers, json={"brief": BRIEF}).json()["run_id"]
         Path(job["out"]).write_text(json.dumps({"thread_id": thread_id, "run_id": run_id}))
         time.sleep(3600)  # the run goes on in the API's worker thread; the test kills this process
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://u:secret@h:5432/db", "postgresql://u:***@h:5432/db"),
+        ("postgresql://u@h/db?sslmode=require&password=secret", "postgresql://u@h/db?sslmode=require&password=***"),
+        ("postgresql://u:se@cret@h/db", "postgresql://u:***@h/db"),
+        ("cannot use postgresql://u:pw@h/db: refused", "cannot use postgresql://u:***@h/db: refused"),
+        ("host=h password=secret dbname=x", "host=h password=*** dbname=x"),
+    ],
+)
+def test_passwords_never_reach_a_message(text: str, shown: str) -> None:
+    assert redact_url(text) == shown

@@ -8,7 +8,7 @@ from campaign_planner.agents.copywriter import channel_draft_schema, write_copy
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.structured import constrain
 from campaign_planner.testing import ScriptedChatModel
-from campaign_planner.tools.copy_rules import end_cut_text
+from campaign_planner.tools.copy_rules import end_cut_text, trim_to_limit
 from tests.test_copywriter import BRIEF_EN, FIT_SEEKERS
 
 CATALOG = default_catalog()
@@ -52,3 +52,13 @@ def test_text_cut_by_the_grammar_ends_at_its_last_sentence_where_that_keeps_most
     assert end_cut_text(early, "en") == "Wow. A cut made for real curves in fabric reviewers love for its soft drape"
     sentence = "面料柔软亲肤，上身显瘦，通勤约会都能穿。"
     assert end_cut_text(sentence + "搭配凉鞋", "zh") == sentence
+
+
+def test_a_price_or_a_percentage_is_never_cut_at_its_decimal_point() -> None:
+    cut = "Our linen dress is now only $49.99 for members, with free retur"
+    assert "$49.99" in end_cut_text(cut, "en") and not end_cut_text(cut, "en").endswith("$49.")
+    assert trim_to_limit("Save 12.5% on linen dresses this week only, while stocks last.", 40, "en") == (
+        "Save 12.5% on linen dresses this week"
+    )
+    # A window ending right after "$49." must not read as a sentence end.
+    assert trim_to_limit("Members pay only $49.99 for the linen dress", 20, "en") == "Members pay only"

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.data.shop import CampaignHistorySpec, Shop
-from campaign_planner.domain import Allocation, Segment, SegmentSize
+from campaign_planner.domain import Allocation, FlagCode, Segment, SegmentSize
 from campaign_planner.tools.forecaster import (
     ForecasterDataError,
     ForecastInputError,
@@ -331,3 +331,17 @@ def test_hillstrom_difference_in_means_anchors(tmp_path):
     assert x.lift == pytest.approx(mens["conversion"]["lift"], abs=0.001)
     assert x.expected == pytest.approx(x.lift * 64_000)
     assert np.isclose(x.baseline_rate, 0.00573, atol=0.0005)
+
+
+def test_targeting_the_history_cannot_support_is_flagged_not_fatal(shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    import campaign_planner.tools.forecaster as forecaster
+
+    def one_arm(*args, **kwargs):
+        raise ForecastInputError("top 10% holds only one arm; choose a larger share")
+
+    monkeypatch.setattr(forecaster, "targeting", one_arm)
+    result = forecast_campaign(
+        shop, segments=SEGMENTS, channels=["email"], allocation=ALLOCATION, weeks=4, currency="USD"
+    )
+    assert result.lines and result.targeting == []
+    assert any(f.code == FlagCode.WEAK_EVIDENCE and "No targeting advice for email" in f.message for f in result.flags)

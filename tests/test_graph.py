@@ -304,3 +304,15 @@ def test_a_follow_up_run_revises_an_approved_plan_and_a_new_brief_starts_clean(s
     assert fresh.state["brief_patches"] == [] and fresh.state["revision"] is None
     with pytest.raises(PlanningError, match="no plan to follow up on"):
         revise_plan("Drop search", plain, saver, thread_id="no-such-thread")
+
+
+def test_a_follow_up_left_behind_by_a_crashed_revision_does_not_take_over_a_new_brief(shop, drafted,
+                                                                                    tmp_path: Path) -> None:
+    saver = _saver(drafted, tmp_path)
+    plain = _context(shop, competent_model(), tmp_path, review=False)
+    graph = build_graph(checkpointer=saver)
+    # As if a revision's process died after the follow-up was stored but before revise cleared it.
+    graph.update_state({"configurable": {"thread_id": "t1"}}, {"follow_up": "Drop search"}, as_node="review")
+    fresh = run_plan(BRIEF, plain, saver, thread_id="t1")
+    assert fresh.plan is not None and "search" not in fresh.plan.brief.channels_excluded
+    assert fresh.state["follow_up"] is None and fresh.state["revision"] is None

@@ -74,6 +74,9 @@ def test_each_channel_gets_its_own_test_sized_from_its_own_lift() -> None:
     # Instagram: paid reach cannot be randomised per customer, and its lift is an assumption, said so.
     assert (instagram.design, instagram.lift_source) == ("geo_holdout", "assumption")
     assert "assumed 20% relative lift" in instagram.description
+    # Regions, not customers, are randomised: no customer-level power is claimed for a geo holdout.
+    assert (instagram.sample_size_per_arm, instagram.minimum_detectable_lift, instagram.powered) == (None, None, None)
+    assert "matched regions" in instagram.description
     assert "email customer holdout" in design.design and "instagram geo holdout" in design.design
 
 

@@ -209,7 +209,10 @@ class ChannelTest(Contract):
     sample_size_per_arm: int | None = Field(description="Per arm, for 80% power at 5% two-sided significance.")
     holdout_share: float = Field(ge=0.0, le=1.0)
     minimum_detectable_lift: float | None = Field(description="With this audience and holdout share.")
-    powered: bool = Field(description="The audience is large enough to detect the expected lift.")
+    powered: bool | None = Field(
+        description="The audience is large enough to detect the expected lift (None for a geo holdout, whose "
+        "power depends on the number of matched regions, not on customers)."
+    )
     variant_test_mde: float | None = Field(
         default=None, description="Smallest difference an even A/B split of the copy variants can detect."
     )

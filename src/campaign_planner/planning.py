@@ -54,12 +54,15 @@ CONNECT_TIMEOUT_S = 10
 _SETUP_LOCK_KEY = 7_210_431_977
 """The Postgres advisory lock held around ``PostgresSaver.setup()`` so that processes starting together do
 not race on creating the checkpoint tables."""
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+# The userinfo password runs to the last "@" before the host (an unencoded "@" may be part of it).
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)\S*@(?=[^@\s]*$|[^@\s]*\s)")
+_PASSWORD_PARAMETER = re.compile(r"((?:\?|&|\s|^)password=)[^&\s]*", re.IGNORECASE)
 
 
 def redact_url(text: str) -> str:
-    """Return ``text`` with the password of any ``scheme://user:password@`` URL in it replaced by ``***``."""
-    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+    """Return ``text`` with every password in it replaced by ``***``: the ``user:password@`` of a URL and a
+    ``password=`` parameter (``postgresql://u@h/db?password=...`` or a libpq ``key=value`` string)."""
+    return _PASSWORD_PARAMETER.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1***@", text))
 
 
 @dataclass
@@ -255,7 +258,10 @@ def run_plan(
     ``run_tag`` (e.g. the API's run id) is stored in the metadata of every checkpoint this call writes
     (see :func:`latest_run_tag`).
     """
-    graph_input: Any = Command(resume=resume) if resume is not None else {"brief_text": brief_text or ""}
+    # A new brief clears any follow-up a crashed revision left in the thread's state, so it cannot take over.
+    graph_input: Any = (
+        Command(resume=resume) if resume is not None else {"brief_text": brief_text or "", "follow_up": None}
+    )
     return _stream(build_graph(checkpointer=checkpointer), graph_input, context, thread_id, on_event, run_tag)
 
 

@@ -335,7 +335,7 @@ def _measurement(plan: CampaignPlan) -> list[str]:
                 "—" if test.sample_size_per_arm is None else f"{test.sample_size_per_arm:,}",
                 format_percent(test.holdout_share, 1),
                 format_lift(test.minimum_detectable_lift, "conversion"),
-                "yes" if test.powered else "**no**",
+                "n/a (regions)" if test.powered is None else ("yes" if test.powered else "**no**"),
                 format_lift(test.variant_test_mde, "conversion"),
             ]
             for test in measurement.channels

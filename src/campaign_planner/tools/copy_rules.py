@@ -320,7 +320,7 @@ def _banned_check(text: str, brand: BrandVoice | None) -> RuleCheck:
 
 # --- deterministic repair ------------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?。！？]")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")  # not the point of "$49.99" or "12.5%"
 _CLAUSE_END = re.compile(r"[,，;；:：、]")
 _TRAILING_JOINERS = " \t\n,，;；:：-–—、/|&+"
 
@@ -351,7 +351,8 @@ def trim_to_limit(text: str, limit: int, language: Language) -> str:
     if limit <= 0:
         return ""
     window = text[:limit]
-    ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    # Look ahead past the window: "$49." at its edge is a cut price, not a sentence end.
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= limit]
     if ends and ends[-1] >= limit * 0.5:
         return window[: ends[-1]].strip()
     if language == "zh":

@@ -255,7 +255,7 @@ def forecast_campaign(
             lines.append(line)
             flags.extend(line_flags)
             report["lines"].append(entry)
-    advice = _targeting_for_channels(shop, models, channels, config, seed) if models is not None else []
+    advice = _targeting_for_channels(shop, models, channels, config, seed, flags) if models is not None else []
     report["seconds"] = round(time.perf_counter() - started, 4)
     if predict_ms:
         report["predict_ms_per_segment"] = {
@@ -266,17 +266,31 @@ def forecast_campaign(
 
 
 def _targeting_for_channels(
-    shop: Shop, models: UpliftModels, channels: list[str], config: UpliftConfig | None, seed: int
+    shop: Shop,
+    models: UpliftModels,
+    channels: list[str],
+    config: UpliftConfig | None,
+    seed: int,
+    flags: list[Flag],
 ) -> list[Targeting]:
     """The targeting table of every treatment whose channel the plan uses, on its conversion outcome (or
-    the first outcome where conversion is not recorded)."""
+    the first outcome where conversion is not recorded). Targeting is advice on top of the forecast: where
+    the history cannot support it (a top share holding one arm only), that treatment's table is left out
+    with a flag rather than failing the forecast."""
     rows: list[Targeting] = []
     for treatment, channel in models.treatment_channels.items():
         if channel not in channels or not models.fits.get(treatment):
             continue
         outcomes = models.fits[treatment]
         outcome = "conversion" if "conversion" in outcomes else next(iter(outcomes))
-        rows.extend(targeting(shop, treatment, outcome=outcome, config=config, seed=seed))
+        try:
+            rows.extend(targeting(shop, treatment, outcome=outcome, config=config, seed=seed, models=models))
+        except (ForecastInputError, ForecasterDataError) as exc:
+            flags.append(Flag(
+                code=FlagCode.WEAK_EVIDENCE,
+                message=f"No targeting advice for {channel} ({treatment}): the campaign history cannot rank "
+                f"customers reliably ({exc})",
+            ))
     return rows
 
 
@@ -691,6 +705,7 @@ def targeting(
     config: UpliftConfig | None = None,
     n_boot: int = 400,
     seed: int = 0,
+    models: UpliftModels | None = None,
 ) -> list[TargetingRow]:
     """Return, for each share k, the observed uplift among the top k of customers ranked by predicted
     uplift, with a bootstrap 95% interval and how that group differs from everyone.
@@ -699,7 +714,8 @@ def targeting(
     uplift is an honest estimate of what targeting that share would deliver. Refuses an unknown treatment
     or outcome and shares outside (0, 1].
     """
-    models, _ = load_or_fit_uplift_models(shop, config)
+    if models is None:
+        models, _ = load_or_fit_uplift_models(shop, config)
     if treatment not in models.fits:
         raise ForecastInputError(
             f"treatment {treatment!r} is not in the campaign history spec; known: {sorted(models.fits)}"

@@ -81,16 +81,26 @@ def design_channel_test(
             f"; sized on an assumed {FALLBACK_RELATIVE_LIFT:.0%} relative lift over a "
             f"{FALLBACK_BASELINE:.0%} conversion rate (no customer-level history for this channel)"
         )
-    needed = sample_size_per_arm(baseline, lift)
-    powered = needed is not None and audience >= 2 * needed
-    if needed is not None and audience > 0:
-        share = min(MAX_HOLDOUT, max(MIN_HOLDOUT, needed / audience))
+    per_variant_audience = audience
+    if design == "geo_holdout":
+        # Regions, not customers, are randomised: customer-level power figures would overstate what the test
+        # can show. Sizing needs the regions' weekly conversion history, which the shop data does not carry.
+        description += (
+            "; its power depends on the number of matched regions and their week-to-week variation, so no "
+            "customer-level sample size is given: hold out at least a fifth of comparable regions for the "
+            "whole campaign"
+        )
+        needed, powered, share, mde = None, None, 0.2, None
     else:
-        share = 0.1
-    holdout = int(audience * share)
-    treated = audience - holdout
-    mde = minimum_detectable_lift(baseline, holdout, treated_arm=treated) if holdout and treated else None
-    per_variant = treated // variants
+        needed = sample_size_per_arm(baseline, lift)
+        powered = needed is not None and audience >= 2 * needed
+        share = min(MAX_HOLDOUT, max(MIN_HOLDOUT, needed / audience)) if needed is not None and audience > 0 else 0.1
+        holdout = int(audience * share)
+        treated = audience - holdout
+        mde = minimum_detectable_lift(baseline, holdout, treated_arm=treated) if holdout and treated else None
+        per_variant_audience = treated
+    # Copy variants are split per person (an e-mail send, or the ad platform's A/B split) on either design.
+    per_variant = per_variant_audience // variants
     variant_mde = minimum_detectable_lift(baseline + lift, per_variant) if per_variant and variants > 1 else None
     return ChannelTest(
         channel=channel,
@@ -133,7 +143,7 @@ def design_measurement(
     if measured:
         baseline = sum(line.baseline_rate or 0 for line in measured) / len(measured)
         lift = sum(line.lift or 0 for line in measured) / len(measured)
-        design = "randomised holdout per channel: hold back a random share of each segment from the campaign"
+        design = "holdout per channel: hold back a random share of each segment (or of regions) from the campaign"
     else:
         baseline = fallback_baseline
         lift = baseline * FALLBACK_RELATIVE_LIFT

@@ -247,14 +247,13 @@
     if (!plan.forecast.length) return el("p", { class: "muted" }, "No forecast (see the flags).");
     const currency = plan.budget ? plan.budget.currency : (plan.brief.budget ? plan.brief.budget.currency : "USD");
     const names = segmentNames(plan);
-    const revenue = plan.forecast.reduce((sum, line) => sum + line.incremental_revenue, 0);
     const rows = plan.forecast.map((f) => [
       names[f.segment_id] || f.segment_id, f.channel, f.metric.replace(/_/g, " "), number(f.expected, 1),
       `${number(f.interval_80[0], 1)} – ${number(f.interval_80[1], 1)}`, money(f.incremental_revenue, currency),
       f.roi === null ? "—" : number(f.roi, 2), f.source,
     ]);
+    // No client-side totals: every figure shown is a tool's (lines from different sources need not add up).
     return el("div", {},
-      el("p", {}, "Forecast incremental revenue: ", el("strong", { class: "forecast-total" }, money(revenue, currency))),
       table(["Segment", "Channel", "Metric", "Expected", "80% interval", "Incr. revenue", "ROI", "Source"], rows,
         [3, 4, 5, 6]));
   }
@@ -268,7 +267,7 @@
         + (m.minimum_detectable_lift ? ` · minimum detectable lift ${percent(m.minimum_detectable_lift, 2)}` : "")),
       m.channels.length ? table(["Channel", "Design", "Audience", "Per arm", "Powered"], m.channels.map((t) => [
         t.channel, t.design.replace(/_/g, " "), number(t.audience),
-        t.sample_size_per_arm === null ? "—" : number(t.sample_size_per_arm), t.powered ? "yes" : "no",
+        t.sample_size_per_arm === null ? "—" : number(t.sample_size_per_arm), t.powered === null ? "n/a (regions)" : (t.powered ? "yes" : "no"),
       ]), [2, 3]) : null);
   }
 
