@@ -58,7 +58,10 @@ def test_a_move_to_a_channel_outside_the_mix_adds_it(plan: CampaignPlan) -> None
 
 @pytest.mark.parametrize(("text", "amount"), [("Cut the budget to $40k", 40_000),
                                               ("increase the total budget by $10,000", 60_000),
-                                              ("预算改为6万", 60_000)])
+                                              ("预算改为6万", 60_000),
+                                              # A percentage is of the current total ($50k), not currency units.
+                                              ("cut the budget by 10 percent", 45_000),
+                                              ("Cut the budget by 10%", 45_000)])
 def test_total_budget_changes(plan: CampaignPlan, text: str, amount: float) -> None:
     follow_up = classify_follow_up(text, plan, CATALOG)  # no currency named: the plan's
     assert follow_up.patches == [{"op": "budget", "amount": amount, "currency": "USD"}]

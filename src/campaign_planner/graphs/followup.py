@@ -267,12 +267,13 @@ class _Reader:
             return False
         money = [m for m in find_money(clause) if not m.negative]
         bare = _BARE_NUMBER.search(clause)
-        if not money and not bare:
+        if not money and not bare and not _PERCENT.search(clause):
             return False
         self._kind("budget")
-        amount, problem = _amount(clause, self.currency, None)
         current = self.plan.budget.total if self.plan.budget else (self.plan.brief.budget.amount
                                                                    if self.plan.brief.budget else None)
+        # "by 10 percent" is 10% of the current total, not 10 currency units.
+        amount, problem = _amount(clause, self.currency, current)
         if amount is None:
             self.result.problems.append(f"could not read the new budget: {problem}")
             return True
