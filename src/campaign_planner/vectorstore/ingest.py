@@ -309,12 +309,7 @@ class _Writer:
         for start in range(0, len(ids), _MAX_UPSERT):
             end = start + _MAX_UPSERT
             # Our own vectors: Chroma stores them instead of embedding the documents again.
-            self.store.collection.upsert(
-                ids=ids[start:end],
-                documents=texts[start:end],
-                metadatas=metadatas[start:end],
-                embeddings=vectors[start:end],
-            )
+            self.store.upsert(ids[start:end], texts[start:end], metadatas[start:end], embeddings=vectors[start:end])
 
 
 def ensure_ingested(

@@ -185,12 +185,20 @@ class ReviewStore:
 
     # -- writing --------------------------------------------------------------------------------
 
-    def upsert(self, ids: list[str], texts: list[str], metadatas: list[dict[str, Any]]) -> None:
-        """Insert or replace reviews (embedding their texts). Refuses mismatched lengths (ValueError)."""
-        if not (len(ids) == len(texts) == len(metadatas)):
-            raise ValueError(f"upsert needs equal lengths, got {len(ids)}/{len(texts)}/{len(metadatas)}")
+    def upsert(
+        self,
+        ids: list[str],
+        texts: list[str],
+        metadatas: list[dict[str, Any]],
+        embeddings: Any = None,
+    ) -> None:
+        """Insert or replace reviews: with ``embeddings`` (one vector per text) stored as given, else the
+        collection's embedding function embeds the texts. Refuses mismatched lengths (ValueError)."""
+        lengths = [len(ids), len(texts), len(metadatas)] + ([len(embeddings)] if embeddings is not None else [])
+        if len(set(lengths)) != 1:
+            raise ValueError(f"upsert needs equal lengths, got {'/'.join(map(str, lengths))}")
         if ids:
-            self.collection.upsert(ids=ids, documents=texts, metadatas=metadatas)
+            self.collection.upsert(ids=ids, documents=texts, metadatas=metadatas, embeddings=embeddings)
 
     def update_metadata(self, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
         """Replace the metadata of stored reviews without re-embedding their texts."""
