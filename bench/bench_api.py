@@ -27,12 +27,13 @@ Overhead (closed loop: ``c`` clients, each starting its next run as soon as its 
 inverse ratio of runs/s). Rounds alternate direct and API so both see the same machine noise; figures are
 medians over rounds.
 
-Recovery (``worker_kill_*``): there are no separate worker processes yet; runs execute in the API
-process's worker threads. So the API process itself is SIGKILLed while runs are executing, restarted on
+Recovery (``worker_kill_*``), without a queue: runs execute in the API process's worker threads, so the API
+process itself is SIGKILLed while runs are executing, restarted on
 the same data dir, and every run the restart marked failed is continued (``{"action": "continue"}``);
 submissions that got no answer are retried with the same ``Idempotency-Key``. Runs are *lost* when they
 never produce a plan; *duplicated* when one submission became two runs, or when a tool completed twice for
 one run (the server journals every tool start and end: ``--journal`` in ``fake_api_server.py``).
+With a queue (Celery workers killed mid-run, taken over by the others): ``bench/bench_workers.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,13 @@
-"""Serve the real API app with the scripted fake model, for the serving benchmarks (not a product entry point).
+"""Serve the real API app with the scripted fake model, for the serving benchmarks and the queue tests (not a
+product entry point).
 
 ``python bench/fake_api_server.py --data-dir D --shop S --port P --key-hash H [--workers 8] [--rate 1e9]
 [--model-delay-ms 0] [--journal FILE]``
+
+``python bench/fake_api_server.py --queue-worker NAME --data-dir D --shop S [--workers 1] [--model-delay-ms 0]
+[--journal FILE]`` runs a queue worker (``campaign-planner worker``'s :class:`QueueWorker`) with the same fake
+model instead; the queue, Postgres and Chroma URLs come from the environment (``CAMPAIGN_PLANNER_QUEUE_URL``,
+``CAMPAIGN_PLANNER_CHECKPOINT_URL``, ``CAMPAIGN_PLANNER_CHROMA_URL``, ``CAMPAIGN_PLANNER_QUEUE_LEASE_S``).
 
 Everything is the product's ``create_app`` (run records, workers, SQLite checkpoints, the shop's embedded
 Chroma store, the real tools) except the model: ``tests/fake_planner_model.py``'s competent scripted model,
@@ -76,8 +82,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--shop", type=Path, required=True)
     parser.add_argument("--cache-dir", type=Path)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--key-hash", required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--key-hash")
+    parser.add_argument("--queue-worker", metavar="NAME", help="run a queue worker with this name instead")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--rate", type=float, default=1e9, help="per-key POSTs a minute (and the burst)")
     parser.add_argument("--model-delay-ms", type=float, default=0.0)
@@ -92,6 +99,14 @@ def main() -> None:
     if args.journal is not None:
         install_tool_journal(args.journal)
     settings = load_settings(data_dir=args.data_dir, shop_dir=args.shop, cache_dir=args.cache_dir, backend="fake")
+    if args.queue_worker:
+        from campaign_planner.api.queue import QueueWorker
+
+        QueueWorker(settings, model_factory=model_factory(args.model_delay_ms / 1000.0), concurrency=args.workers,
+                    name=args.queue_worker).run()
+        return
+    if args.port is None or args.key_hash is None:
+        parser.error("--port and --key-hash are needed to serve the API")
     config = ApiConfig(workers=args.workers, rate_per_minute=args.rate, burst=int(args.rate), shutdown_grace_s=2.0)
     app = create_app(settings, model_factory=model_factory(args.model_delay_ms / 1000.0),
                      api_key_hashes=[args.key_hash], config=config)

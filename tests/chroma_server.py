@@ -19,9 +19,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.postgres_server import ServerUnavailable
 
 STARTUP_TIMEOUT_S = 30.0
 HEARTBEAT_PATH = "/api/v2/heartbeat"
@@ -74,13 +77,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Yield the URL of a Chroma server started for this test session on 127.0.0.1 (or skip)."""
+@contextmanager
+def running_chroma(data_dir: Path) -> Iterator[str]:
+    """Start ``chroma run`` on 127.0.0.1 with its data in ``data_dir``; yield its URL, stop it on exit
+    (ServerUnavailable: why it could not start)."""
     command = _chroma_command()
     if command is None:
-        pytest.skip("Chroma server tests skipped: no `chroma` CLI found (is chromadb installed?)")
-    data_dir = tmp_path_factory.mktemp("chroma-server")
+        raise ServerUnavailable("Chroma server tests skipped: no `chroma` CLI found (is chromadb installed?)")
     log_path = data_dir.parent / f"{data_dir.name}.log"
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -95,17 +98,17 @@ def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
                 env=env,
             )
         except OSError as exc:
-            pytest.skip(f"Chroma server tests skipped: cannot start {command[0]!r}: {exc}")
+            raise ServerUnavailable(f"Chroma server tests skipped: cannot start {command[0]!r}: {exc}") from exc
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not _heartbeat_ok(url):
             if proc.poll() is not None:
-                pytest.skip(
+                raise ServerUnavailable(
                     f"Chroma server tests skipped: the server exited with code {proc.returncode} "
                     f"before answering {HEARTBEAT_PATH}; log tail:\n{_log_tail(log_path)}"
                 )
             if time.monotonic() > deadline:
-                pytest.skip(
+                raise ServerUnavailable(
                     f"Chroma server tests skipped: no heartbeat from {url} within {STARTUP_TIMEOUT_S:.0f}s; "
                     f"log tail:\n{_log_tail(log_path)}"
                 )
@@ -113,3 +116,14 @@ def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         yield url
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def chroma_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Yield the URL of a Chroma server started for this test session on 127.0.0.1 (or skip)."""
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(running_chroma(tmp_path_factory.mktemp("chroma-server")))
+        except ServerUnavailable as exc:
+            pytest.skip(str(exc))
+        yield url

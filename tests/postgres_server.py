@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,13 +132,20 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """Yield a PostgreSQL server started for this test session on 127.0.0.1 (or skip, saying why)."""
-    pytest.importorskip("psycopg", reason="PostgreSQL tests skipped: psycopg is not installed")
+class ServerUnavailable(RuntimeError):
+    """A throwaway server could not be started here (the message says why); the fixtures skip with it."""
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a throwaway PostgreSQL server on 127.0.0.1 and stop it on exit (ServerUnavailable: why not)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        raise ServerUnavailable("PostgreSQL tests skipped: psycopg is not installed") from exc
     bindir = _bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL tests skipped: no initdb/postgres binaries found (looked in "
+        raise ServerUnavailable("PostgreSQL tests skipped: no initdb/postgres binaries found (looked in "
                     f"${BINDIR_ENV}, /usr/lib/postgresql/*/bin, pg_config --bindir and PATH); "
                     "install Debian's postgresql package")
     as_user = _run_as()
@@ -152,8 +160,8 @@ def postgres_server() -> Iterator[PostgresServer]:
              "--locale=C", "--no-sync", "--no-instructions"],
             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=root, **as_user)
         if init.returncode != 0:
-            pytest.skip(f"PostgreSQL tests skipped: initdb failed ({init.returncode}): "
-                        f"{(init.stderr or init.stdout)[-1500:]}")
+            raise ServerUnavailable(f"PostgreSQL tests skipped: initdb failed ({init.returncode}): "
+                                    f"{(init.stderr or init.stdout)[-1500:]}")
         port = _free_port()
         url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}"
         settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(root),
@@ -167,22 +175,34 @@ def postgres_server() -> Iterator[PostgresServer]:
                 proc = subprocess.Popen([str(bindir / "postgres"), "-D", str(data_dir), *options], stdout=log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root, **as_user)
             except OSError as exc:
-                pytest.skip(f"PostgreSQL tests skipped: cannot start {bindir / 'postgres'}: {exc}")
+                raise ServerUnavailable(f"PostgreSQL tests skipped: cannot start {bindir / 'postgres'}: {exc}") \
+                    from exc
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
             while not _accepts_connections(f"{url}/postgres"):
                 if proc.poll() is not None:
-                    pytest.skip(f"PostgreSQL tests skipped: the server exited with code {proc.returncode} before "
-                                f"accepting connections; log tail:\n{_log_tail(log_path)}")
+                    raise ServerUnavailable(f"PostgreSQL tests skipped: the server exited with code {proc.returncode} "
+                                            f"before accepting connections; log tail:\n{_log_tail(log_path)}")
                 if time.monotonic() > deadline:
-                    pytest.skip(f"PostgreSQL tests skipped: {url} did not accept connections within "
-                                f"{STARTUP_TIMEOUT_S:.0f}s; log tail:\n{_log_tail(log_path)}")
+                    raise ServerUnavailable(f"PostgreSQL tests skipped: {url} did not accept connections within "
+                                            f"{STARTUP_TIMEOUT_S:.0f}s; log tail:\n{_log_tail(log_path)}")
                 time.sleep(0.2)
             yield PostgresServer(url=url, port=port, data_dir=data_dir)
         finally:
             _stop(proc)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Yield a PostgreSQL server started for this test session on 127.0.0.1 (or skip, saying why)."""
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(running_postgres())
+        except ServerUnavailable as exc:
+            pytest.skip(str(exc))
+        yield server
 
 
 @pytest.fixture

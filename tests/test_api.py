@@ -231,7 +231,8 @@ def test_review_pauses_then_resume_approves(tmp_path: Path, demo_shop_dir: Path,
         run_id = response.json()["run_id"]
         run = _wait(client, run_id, "interrupted", "failed")
         assert run["status"] == "interrupted", run["error"]
-        assert run["interrupt"] == {"question": "Approve this plan?", "options": ["approve", "reject", "edit"]}
+        assert run["interrupt"] == {"question": "Approve this plan?",
+                                    "options": ["approve", "reject", "edit", "revise"]}
         draft = CampaignPlan.model_validate(client.get(f"/runs/{run_id}/plan", headers=A).json())
         assert draft.status == "draft"
         assert all(len(m.variants) == 1 for m in draft.messaging)  # the per-run settings override
@@ -392,6 +393,25 @@ def test_runs_left_running_by_a_dead_process_show_as_failed_and_continue(tmp_pat
         assert CampaignPlan.model_validate(done["plan"]).budget is not None
         assert "only a run that failed because the server stopped" in _problem(
             client.post(f"/runs/{run.run_id}/resume", headers=A, json={"action": "continue"}), 409)
+
+
+def test_a_review_decision_cut_off_by_a_crash_is_carried_out_when_continued(tmp_path: Path,
+                                                                            demo_shop_dir: Path) -> None:
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        thread_id = _thread(client)
+        run_id = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF, "review": True}).json()[
+            "run_id"]
+        assert _wait(client, run_id, "interrupted", "failed")["status"] == "interrupted"
+    # The approval was accepted, then the process died before the approval wrote its first checkpoint.
+    store = ApiStore(tmp_path / "data" / "api.sqlite")
+    assert store.transition(run_id, {"interrupted"}, status="running", decision={"action": "approve"})
+    with _client(_app(tmp_path, demo_shop_dir, models=Models())) as client:
+        assert client.get(f"/runs/{run_id}", headers=A).json()["error"] == RESTART_REASON
+        assert client.post(f"/runs/{run_id}/resume", headers=A, json={"action": "continue"}).status_code == 202
+        done = _wait(client, run_id, "succeeded", "interrupted", "failed")
+        # Before, the continued run stopped at the review again and the approval was lost.
+        assert done["status"] == "succeeded", done
+        assert CampaignPlan.model_validate(done["plan"]).status == "approved"
 
 
 def test_an_app_needs_api_keys(tmp_path: Path, demo_shop_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -309,7 +309,40 @@ def serve(
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"[green]Serving[/] http://{host}:{port} (OpenAPI: /docs) · data {settings.data_dir}")
-    uvicorn.run(api, host=host, port=port, workers=1, log_level="info")  # one process per data dir
+    # One process per data dir without a queue; with one (queue_url), run more API servers as you need.
+    uvicorn.run(api, host=host, port=port, workers=1, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="Runs this worker executes at once.")] = 1,
+    name: Annotated[str | None, typer.Option(help="Worker name (default: host:pid:random).")] = None,
+    backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
+    shop: Annotated[Path | None, typer.Option(help="Default shop folder (default: the demo shop).")] = None,
+) -> None:
+    """Execute API-triggered runs from the queue at queue_url (docs/api.md: Scale-out). Stop with Ctrl-C or
+    SIGTERM: running runs stop at their next step and go back to the queue for another worker."""
+    from campaign_planner.api.queue import QueueWorker
+
+    settings = load_settings(backend=backend, shop_dir=shop)
+    if not settings.queue_url:
+        raise _fail("set queue_url (CAMPAIGN_PLANNER_QUEUE_URL=redis://…) and a postgresql:// checkpoint_url to "
+                    "run workers; without a queue, `campaign-planner serve` executes runs itself")
+    try:
+        queue_worker = QueueWorker(settings, concurrency=concurrency, name=name)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    except Exception as exc:  # an unreachable Postgres server
+        raise _fail(f"cannot start the worker: {type(exc).__name__}: {exc}") from exc
+    console.print(f"[green]Worker[/] {queue_worker.name} · {concurrency} at once · queue "
+                  f"{_redact(settings.queue_url)} · data {settings.data_dir}", soft_wrap=True)
+    queue_worker.run()
+
+
+def _redact(url: str) -> str:
+    from campaign_planner.planning import redact_url
+
+    return redact_url(url)
 
 
 def _serve_chat(api: Any, host: str, port: int) -> None:

@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=2, ge=1, le=32, description="HTTP API background worker threads.")
     api_rate_per_minute: float = Field(default=30.0, gt=0, description="Per-key rate limit on POST endpoints.")
     api_max_body_bytes: int = Field(default=65536, ge=1024)
+    queue_url: str | None = Field(
+        default=None,
+        description="redis://… : API-triggered runs go to a Celery queue there and `campaign-planner worker` "
+        "processes (on any machine) execute them; needs a postgresql:// checkpoint_url, which then also holds "
+        "the run records. Unset: runs execute in the API process's threads.",
+    )
+    queue_lease_s: float = Field(
+        default=30.0, ge=3.0, le=3600.0,
+        description="A worker renews its claim on a run every lease/4 seconds; a run whose claim is older than "
+        "this is taken over by another worker, which continues it from its last checkpoint.",
+    )
+    queue_visibility_timeout_s: float = Field(
+        default=3600.0, ge=5.0,
+        description="Redis broker: a queued message a worker took but did not acknowledge (the worker died) is "
+        "delivered again after this many seconds.",
+    )
 
     @field_validator("api_key_hashes", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -44,7 +44,10 @@ def create_app(
     ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none. ``config``
     (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots.
     Run records go to ``<data_dir>/api.sqlite``; runs left pending or running by a previous process are
-    marked failed when the app is created (they can be continued from their checkpoints). The checkpoint
+    marked failed when the app is created (they can be continued from their checkpoints). With
+    ``settings.queue_url`` (``redis://…``) runs go to the Celery queue there instead, for ``campaign-planner
+    worker`` processes to execute (``api/queue.py``); the run records are then in the Postgres database of
+    ``checkpoint_url``, which the workers share (refuses, ValueError, without one). The checkpoint
     store (``settings.checkpoint_url``: SQLite by default, Postgres with a connection pool for a
     ``postgresql://`` URL) is opened here: refuses (ValueError, saying why) when it cannot be. The app's
     lifespan shutdown stops the workers and closes the store.
@@ -53,11 +56,23 @@ def create_app(
     if api_key_hashes is None:
         api_key_hashes = getattr(settings, "api_key_hashes", None) or api_key_hashes_from_env()
     auth = ApiKeyAuth(api_key_hashes)
-    store = ApiStore(config.api_db or settings.data_dir / "api.sqlite")
+    queue = None
+    if settings.queue_url:
+        from campaign_planner.api.queue import RunQueue, open_queue_store
+
+        queue = RunQueue(settings)  # QueueConfigError is a ValueError: `serve` shows its line
+        try:
+            store = _open(lambda: open_queue_store(settings), "the run store")
+        except ValueError:
+            queue.close()
+            raise
+    else:
+        store = ApiStore(config.api_db or settings.data_dir / "api.sqlite")
     policy = RunPolicy(settings, allowed_backends=config.allowed_backends, shop_roots=config.shop_roots)
     try:
         manager = RunManager(settings, store, policy, model_factory=model_factory, workers=config.workers,
-                             shutdown_grace_s=config.shutdown_grace_s, event_logs_kept=config.event_logs_kept)
+                             shutdown_grace_s=config.shutdown_grace_s, event_logs_kept=config.event_logs_kept,
+                             queue=queue)
     except PlanningError as exc:  # e.g. an unreachable Postgres server: `serve` shows this line, not a trace
         raise ValueError(str(exc)) from exc
 
@@ -67,6 +82,7 @@ def create_app(
             yield
         finally:
             await run_in_threadpool(manager.shutdown)  # waits up to the grace period off the event loop
+            store.close()
 
     app = FastAPI(title="Campaign Planner API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.api = ApiState(store=store, manager=manager, auth=auth,
@@ -75,3 +91,13 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
     app.include_router(router)
     return app
+
+
+def _open(opener: Callable[[], ApiStore], what: str) -> ApiStore:
+    """Open a store, turning a connection failure into a ValueError that says what could not be opened."""
+    try:
+        return opener()
+    except ValueError:
+        raise
+    except Exception as exc:  # psycopg's OperationalError, a pool timeout, …
+        raise ValueError(f"cannot open {what}: {type(exc).__name__}: {exc}") from exc

@@ -1,16 +1,21 @@
-"""Runs executed in background worker threads in this process.
+"""Runs executed in background worker threads in this process, or by queue workers (``api/queue.py``).
 
-:class:`RunManager` owns a bounded thread pool, the run records' status changes, the per-run event
-logs and cancellation. A run calls ``planning.run_plan`` with a checkpointer from the process's one
-:class:`planning.Checkpoints` (opened with the manager, closed at shutdown) and the API thread id as the
-LangGraph thread id: SQLite by default (one ``SqliteSaver`` over one connection opened with
-``check_same_thread=False``, shared by the workers; it serialises its own access with a lock), or, when
-``checkpoint_url`` is a ``postgresql://`` URL, a ``PostgresSaver`` per run over a connection pool of
-``workers + 1`` connections, so the workers' checkpoint writes do not wait for each other.
+:class:`RunManager` takes the API's requests (start, resume, continue, cancel) and changes the run records'
+status; :class:`RunExecutor` executes one run (the same code in the API's threads and in a queue worker).
+Without a queue the manager owns a bounded thread pool, the per-run event logs and cancellation; with one
+(``queue_url``) it only sends runs to the queue and reads their events from Redis.
+
+A run calls ``planning.run_plan`` with a checkpointer from the executor's one :class:`planning.Checkpoints`
+(opened with it, closed at shutdown) and the API thread id as the LangGraph thread id: SQLite by default
+(one ``SqliteSaver`` over one connection opened with ``check_same_thread=False``, shared by the workers; it
+serialises its own access with a lock), or, when ``checkpoint_url`` is a ``postgresql://`` URL, a
+``PostgresSaver`` per run over a connection pool of ``workers + 1`` connections, so the workers' checkpoint
+writes do not wait for each other.
 
 Cancellation is cooperative: ``cancel`` sets a flag that the run's ``on_event`` callback checks at every
 progress event and node completion, raising :class:`RunCancelled` there, so a running run stops at the
-next node boundary (a model call in flight is not interrupted). Checkpoints written so far stay.
+next node boundary (a model call in flight is not interrupted). Checkpoints written so far stay. A queue
+worker learns of a cancellation when it next renews its claim on the run (every ``queue_lease_s / 4``).
 """
 
 from __future__ import annotations
@@ -65,10 +70,20 @@ class RunCancelled(Exception):
 
 
 @dataclass
-class _Ticket:
+class Ticket:
+    """A run being executed: ``cancel`` stops it at the next node boundary, ``reason`` says why ("client",
+    "shutdown"; for queue workers also "handover": give the run back to the queue, "lost": another worker
+    took it over)."""
+
     cancel: threading.Event = field(default_factory=threading.Event)
     reason: str = "client"
     future: Future[None] | None = None
+
+    def stop(self, reason: str) -> None:
+        """Ask the run to stop at its next node boundary, for ``reason``."""
+        self.reason = reason
+        self.cancel.set()
+
 
 
 def request_fingerprint(request: RunCreate) -> str:
@@ -90,11 +105,27 @@ def _refusing_model_handle(settings: Settings) -> Any:
     return make_chat_model("fake", settings=settings, fake_script=[])
 
 
+def _effective(record: RunRecord, decision: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The decision an execution carries out: a continued run carries out the one it was given, if any."""
+    return record.decision if decision == CONTINUE else decision
+
+
 def _revises(record: RunRecord, decision: dict[str, Any] | None) -> bool:
     """Whether this execution of the run applies a follow-up (its outcome carries a new revision)."""
-    if decision is not None and decision.get("action") == "revise":
+    effective = _effective(record, decision)
+    if effective is not None and effective.get("action") == "revise":
         return True
-    return bool(record.request.get("follow_up")) and (decision is None or decision == CONTINUE)
+    return bool(record.request.get("follow_up")) and effective is None
+
+
+def execution_tag(run_id: str, decision: dict[str, Any] | None) -> str:
+    """The ``run_tag`` on the checkpoints an execution writes: the run id for its first execution, the run id
+    with the review decision's action and a hash of it for an execution that resumes a review. A continued
+    run compares it with the thread's latest checkpoint to know how far the stopped execution got."""
+    if decision is None or decision == CONTINUE:
+        return run_id
+    digest = hashlib.sha256(json.dumps(decision, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"{run_id}#{decision.get('action', '')}#{digest[:8]}"
 
 
 def _error_text(exc: BaseException) -> str:
@@ -105,31 +136,228 @@ def _error_text(exc: BaseException) -> str:
     return f"the run failed unexpectedly ({type(exc).__name__}); the server log has the details"
 
 
-class RunManager:
-    """Starts, resumes and cancels runs; executes them on ``workers`` background threads."""
+class RunExecutor:
+    """Executes runs: the API process's worker threads and queue workers (``api/queue.py``) share this code.
 
-    def __init__(self, settings: Settings, store: ApiStore, policy: RunPolicy, *,
-                 model_factory: ModelFactory | None = None, workers: int = 2,
-                 shutdown_grace_s: float = 10.0, event_logs_kept: int = 500) -> None:
+    ``logs`` is where the runs' events go (in memory, or Redis for queue workers); ``max_connections`` sizes
+    the Postgres checkpointer's pool. Open with the checkpoint store (a bad ``checkpoint_url`` raises
+    ``PlanningError`` here); :meth:`close` closes it.
+    """
+
+    def __init__(self, settings: Settings, store: ApiStore, policy: RunPolicy, logs: Any, *,
+                 model_factory: ModelFactory | None = None, max_connections: int = 3) -> None:
         self._settings = settings
         self._store = store
         self._policy = policy
+        self.logs = logs
         self._model_factory = model_factory or _default_model_factory
-        self.workers = workers
-        self._grace = shutdown_grace_s
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campaign-run")
-        self._tickets: dict[str, _Ticket] = {}
-        self._lock = threading.Lock()
-        self._logs = EventLogs(event_logs_kept)
+        self._max_connections = max_connections
         self._shops = ShopCache()
         self._exits = ExitStack()
         self._checkpoints: Checkpoints | None = None
         self._checkpoints_lock = threading.Lock()
+        self.checkpointer()  # open the checkpoint store now: a bad checkpoint_url fails at start-up (PlanningError)
+
+    def checkpointer(self) -> Any:
+        """Return a checkpointer for one run. The store is opened when the executor is created, and again by
+        the next run after :meth:`close` (a failure then fails that run with the reason)."""
+        with self._checkpoints_lock:
+            if self._checkpoints is None:
+                self._checkpoints = self._exits.enter_context(
+                    open_checkpoints(self._settings, max_connections=self._max_connections))
+            return self._checkpoints.saver()
+
+    def close(self) -> None:
+        """Close the checkpoint store."""
+        with self._checkpoints_lock:
+            self._exits.close()
+            self._checkpoints = None
+
+    def has_plan(self, thread_id: str) -> bool:
+        """Whether the thread's latest checkpoint holds a plan."""
+        from campaign_planner.graphs.graph import build_graph
+
+        snapshot = build_graph(checkpointer=self.checkpointer()).get_state({"configurable": {"thread_id": thread_id}})
+        return bool((snapshot.values or {}).get("plan"))
+
+    def _reload(self, run_id: str) -> RunRecord:
+        record = self._store.get_run(run_id)
+        assert record is not None, run_id
+        return record
+
+    def work(self, run_id: str, ticket: Ticket, decision: dict[str, Any] | None, *, worker: str | None = None,
+             lease_s: float = 30.0) -> str:
+        """Execute the run if it can be taken; return ``"skipped"`` (cancelled, finished, or another worker's),
+        ``"done"`` (it succeeded, failed, was cancelled or paused for review), ``"handed over"`` (back to
+        pending, for the caller to queue again) or ``"lost"`` (another worker took it over).
+
+        Without ``worker`` (the API's threads) the run must be pending. A queue ``worker`` claims it (see
+        :meth:`ApiStore.claim`): a pending run, or a running one whose worker stopped renewing its claim for
+        ``lease_s``; such a run is continued from its last checkpoint, whatever the message said.
+        """
+        if worker is None:
+            record = self._reload(run_id)
+            started = {"started_at": time.time()} if record.started_at is None else {}
+            if ticket.cancel.is_set() or not self._store.transition(run_id, {"pending"}, status="running", **started):
+                return "skipped"  # cancelled (or failed by a shutdown) before a worker picked it up
+        else:
+            before = self._store.claim(run_id, worker, lease_s)
+            if before is None:
+                return "skipped"
+            if before.status == "running":
+                logger.warning("run %s: worker %s took it over from %s, whose claim lapsed; continuing it from "
+                               "its last checkpoint", run_id, worker, before.worker)
+                decision = CONTINUE
+            record = self._reload(run_id)
+        log = self.logs.create(run_id)
+        log.notify()
+        try:
+            outcome, interrupt = self._execute(record, ticket, log, decision)
+        except RunCancelled:
+            return self._stopped(run_id, ticket, worker)
+        except Exception as exc:
+            if not isinstance(exc, (ProblemError, *_EXPECTED_ERRORS)) or not str(exc):
+                logger.exception("run %s failed", run_id)
+            else:
+                logger.warning("run %s failed: %s", run_id, exc)
+            message = _error_text(exc)
+            log.append("error", {"detail": message})
+            self._store.transition(run_id, {"running"}, claimed_by=worker, status="failed", error=message,
+                                   finished_at=time.time())
+        else:
+            self._finish(run_id, outcome, interrupt, log, revised=_revises(record, decision), worker=worker)
+        finally:
+            log.notify()
+        return "done"
+
+    def _stopped(self, run_id: str, ticket: Ticket, worker: str | None) -> str:
+        if ticket.reason == "lost":
+            logger.warning("run %s: worker %s lost its claim (another worker took the run over); stopped", run_id,
+                           worker)
+            return "lost"
+        if ticket.reason == "handover":
+            handed = self._store.transition(run_id, {"running"}, claimed_by=worker, status="pending", worker=None,
+                                            heartbeat_at=None)
+            return "handed over" if handed else "lost"
+        shutdown = ticket.reason == "shutdown"
+        self._store.transition(run_id, {"running"}, claimed_by=worker, status="failed" if shutdown else "cancelled",
+                               error=SHUTDOWN_RUNNING_REASON if shutdown else CANCELLED_REASON,
+                               finished_at=time.time())
+        return "done"
+
+    def _finish(self, run_id: str, outcome: PlanOutcome, interrupt: dict[str, Any] | None, log: Any,
+                *, revised: bool = False, worker: str | None = None) -> None:
+        if outcome.plan is None:
+            message = "the run ended without a plan"
+            log.append("error", {"detail": message})
+            self._store.transition(run_id, {"running"}, claimed_by=worker, status="failed", error=message,
+                                   finished_at=time.time())
+            return
+        plan = outcome.plan.model_dump(mode="json")
+        extra: dict[str, Any] = {}
+        revision = outcome.state.get("revision") if revised else None
+        if revision:
+            extra["revision"] = revision
+            log.append("revision", revision)
+        log.append("plan", plan)
+        if outcome.awaiting_review:
+            log.append("interrupt", interrupt or {})
+            self._store.transition(run_id, {"running"}, claimed_by=worker, status="interrupted", plan=plan,
+                                   interrupt=interrupt, **extra)
+        else:
+            self._store.transition(run_id, {"running"}, claimed_by=worker, status="succeeded", plan=plan,
+                                   interrupt=None, finished_at=time.time(), **extra)
+
+    def _execute(self, record: RunRecord, ticket: Ticket, log: Any,
+                 decision: dict[str, Any] | None) -> tuple[PlanOutcome, dict[str, Any] | None]:
+        request = RunCreate.model_validate(record.request)
+        settings = self._policy.run_settings(request)
+        log.append("progress", {"step": "prepare", "message": "Loading the shop and the model"})
+        shop = self._shops.get(settings)
+        continuing = decision == CONTINUE
+        effective = _effective(record, decision)
+        replans = effective is None or continuing or effective.get("action") in ("edit", "revise")
+        handle = self._model_factory(settings) if replans else _refusing_model_handle(settings)
+        context = make_context(settings, model_handle=handle, shop=shop, review=request.review)
+        if replans:
+            log.append("progress", {"step": "prepare", "message": "Updating the shop's review index (the first "
+                                                                  "run on a shop embeds its reviews)"})
+            context.review_store = self._shops.review_store(shop, settings)
+
+        def on_event(event: dict[str, Any]) -> None:
+            if ticket.cancel.is_set():
+                raise RunCancelled
+            if event.get("done"):
+                node = str(event.get("step", ""))
+                if not node.startswith("__"):
+                    log.append("node", {"node": node})
+            else:
+                log.append("progress", dict(event))
+
+        checkpointer = self.checkpointer()
+        thread_id = record.thread_id
+        tag = execution_tag(record.run_id, effective)
+        latest = latest_run_tag(checkpointer, thread_id) if continuing else None
+        if continuing and latest == tag:  # the stopped execution wrote checkpoints: carry on from the last one
+            on_event({"step": "start", "message": "Continuing from the last checkpoint"})
+            outcome = continue_plan(context, checkpointer, thread_id=thread_id, on_event=on_event, run_tag=tag)
+        elif effective is not None:  # a review decision (or one that stopped before its first checkpoint)
+            on_event({"step": "start", "message": "Resuming from the checkpoint"})
+            outcome = run_plan(None, context, checkpointer, thread_id=thread_id, on_event=on_event,
+                               resume=effective, run_tag=tag)
+        elif request.follow_up:  # a follow-up run (or one that died before its first checkpoint)
+            on_event({"step": "start", "message": "Revising the plan"})
+            outcome = revise_plan(request.brief, context, checkpointer, thread_id=thread_id, on_event=on_event,
+                                  run_tag=tag)
+        else:  # a new run, or one that stopped before its first checkpoint
+            on_event({"step": "start", "message": "Starting the plan"})
+            outcome = run_plan(request.brief, context, checkpointer, thread_id=thread_id, on_event=on_event,
+                               run_tag=tag)
+        interrupt = self._interrupt_of(checkpointer, thread_id) if outcome.awaiting_review else None
+        return outcome, interrupt
+
+    @staticmethod
+    def _interrupt_of(checkpointer: Any, thread_id: str) -> dict[str, Any]:
+        from campaign_planner.graphs.graph import build_graph
+
+        snapshot = build_graph(checkpointer=checkpointer).get_state({"configurable": {"thread_id": thread_id}})
+        for pending in snapshot.interrupts:
+            if isinstance(pending.value, dict):
+                return {"question": str(pending.value.get("question", "")),
+                        "options": [str(o) for o in pending.value.get("options", [])]}
+        return {"question": "Approve this plan?", "options": ["approve", "reject", "edit", "revise"]}
+
+
+class RunManager:
+    """Starts, resumes and cancels runs; executes them on ``workers`` background threads, or sends them to a
+    queue (``queue``, see ``api/queue.py``) whose workers execute them.
+
+    Without a queue, runs this process left pending or running (it died) are marked failed when the manager
+    starts; they can be continued. With a queue, runs belong to the workers: a worker that dies has its runs
+    taken over by another, so nothing is marked failed here.
+    """
+
+    def __init__(self, settings: Settings, store: ApiStore, policy: RunPolicy, *,
+                 model_factory: ModelFactory | None = None, workers: int = 2,
+                 shutdown_grace_s: float = 10.0, event_logs_kept: int = 500, queue: Any = None) -> None:
+        self._settings = settings
+        self._store = store
+        self._policy = policy
+        self._queue = queue
+        self.workers = workers
+        self._grace = shutdown_grace_s
+        self._logs: Any = queue.event_logs() if queue is not None else EventLogs(event_logs_kept)
+        self._executor_pool = (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campaign-run")
+                               if queue is None else None)
+        self._tickets: dict[str, Ticket] = {}
+        self._lock = threading.Lock()
         self._closed = False
-        self._checkpointer()  # open the checkpoint store now: a bad checkpoint_url fails at start-up (PlanningError)
-        recovered = store.fail_unfinished(RESTART_REASON)
-        if recovered:
-            logger.warning("%d run(s) left unfinished by a previous process were marked failed", recovered)
+        self.executor = RunExecutor(settings, store, policy, self._logs, model_factory=model_factory,
+                                    max_connections=workers + 1)
+        if queue is None:
+            recovered = store.fail_unfinished(RESTART_REASON)
+            if recovered:
+                logger.warning("%d run(s) left unfinished by a previous process were marked failed", recovered)
 
     # --- requests ------------------------------------------------------------------------------------
 
@@ -222,8 +450,10 @@ class RunManager:
                                       error=CANCELLED_REASON, cancel_requested=True, finished_at=time.time()):
                 if ticket is not None and ticket.future is not None and ticket.future.cancel():
                     del self._tickets[run.run_id]  # it never reached a worker
-            elif ticket is not None and self._store.transition(run.run_id, {"running"}, cancel_requested=True):
-                ticket.cancel.set()
+            elif (ticket is not None or self._queue is not None) and self._store.transition(
+                    run.run_id, {"running"}, cancel_requested=True):
+                if ticket is not None:  # a queue worker sees cancel_requested when it next renews its claim
+                    ticket.cancel.set()
             else:
                 current = self._reload(run.run_id)
                 raise ProblemError(409, f"run {run.run_id} is already {current.status}; there is nothing to cancel",
@@ -232,33 +462,39 @@ class RunManager:
         return self._reload(run.run_id)
 
     def _has_plan(self, thread_id: str) -> bool:
-        from campaign_planner.graphs.graph import build_graph
-
-        snapshot = build_graph(checkpointer=self._checkpointer()).get_state({"configurable": {"thread_id": thread_id}})
-        return bool((snapshot.values or {}).get("plan"))
+        return self.executor.has_plan(thread_id)
 
     def log(self, run_id: str) -> EventLog | None:
-        """Return the run's in-memory event log (None for runs from before a restart)."""
+        """Return the run's event log (None for runs from before a restart, whose log was in memory)."""
         return self._logs.get(run_id)
 
     @property
     def active_runs(self) -> int:
-        """Return how many runs are queued or executing in this process."""
+        """Return how many runs are queued or executing: in this process, or (with a queue) anywhere."""
+        if self._queue is not None:
+            return self._store.count_runs(ACTIVE_STATUSES)
         with self._lock:
             return len(self._tickets)
 
     def shutdown(self) -> None:
-        """Stop taking runs; fail pending ones; ask running ones to stop and wait up to the grace period."""
+        """Stop taking runs; fail pending ones; ask running ones to stop and wait up to the grace period.
+
+        With a queue, the runs belong to the workers and go on: only the connections are closed."""
         with self._lock:
             self._closed = True
             tickets = dict(self._tickets)
+        if self._queue is not None:
+            self._queue.close()
+            self.executor.close()
+            return
         for run_id, ticket in tickets.items():
             ticket.reason = "shutdown"
             ticket.cancel.set()
             self._store.transition(run_id, {"pending"}, status="failed", error=SHUTDOWN_PENDING_REASON,
                                    finished_at=time.time())
             self._notify(run_id)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        assert self._executor_pool is not None
+        self._executor_pool.shutdown(wait=False, cancel_futures=True)
         futures = [t.future for t in tickets.values() if t.future is not None]
         if futures:
             wait(futures, timeout=self._grace)
@@ -266,9 +502,7 @@ class RunManager:
             if self._store.transition(run_id, ACTIVE_STATUSES, status="failed", error=SHUTDOWN_RUNNING_REASON,
                                       finished_at=time.time()):
                 self._notify(run_id)
-        with self._checkpoints_lock:
-            self._exits.close()
-            self._checkpoints = None
+        self.executor.close()
 
     # --- execution -----------------------------------------------------------------------------------
 
@@ -277,9 +511,24 @@ class RunManager:
             raise ProblemError(503, "the server is shutting down and takes no new runs; retry shortly")
 
     def _enqueue(self, run_id: str, decision: dict[str, Any] | None) -> None:
-        ticket = _Ticket()
+        if self._queue is not None:
+            self._queue.submit(run_id, decision)
+            return
+        assert self._executor_pool is not None
+        ticket = Ticket()
         self._tickets[run_id] = ticket
-        ticket.future = self._executor.submit(self._work, run_id, ticket, decision)
+        ticket.future = self._executor_pool.submit(self._work, run_id, ticket, decision)
+
+    def _work(self, run_id: str, ticket: Ticket, decision: dict[str, Any] | None) -> None:
+        try:
+            self.executor.work(run_id, ticket, decision)
+        finally:
+            self._forget(run_id, ticket)
+
+    def _forget(self, run_id: str, ticket: Ticket) -> None:
+        with self._lock:
+            if self._tickets.get(run_id) is ticket:
+                del self._tickets[run_id]
 
     def _reload(self, run_id: str) -> RunRecord:
         record = self._store.get_run(run_id)
@@ -291,121 +540,3 @@ class RunManager:
         if log is not None:
             log.notify()
 
-    def _checkpointer(self) -> Any:
-        """Return a checkpointer for one run. The store is opened when the manager is created, and again by the
-        next run after a shutdown closed it (a failure then fails that run with the reason)."""
-        with self._checkpoints_lock:
-            if self._checkpoints is None:
-                self._checkpoints = self._exits.enter_context(
-                    open_checkpoints(self._settings, max_connections=self.workers + 1))
-            return self._checkpoints.saver()
-
-    def _work(self, run_id: str, ticket: _Ticket, decision: dict[str, Any] | None) -> None:
-        record = self._reload(run_id)
-        started = {"started_at": time.time()} if record.started_at is None else {}
-        if ticket.cancel.is_set() or not self._store.transition(run_id, {"pending"}, status="running", **started):
-            self._forget(run_id, ticket)
-            return  # cancelled (or failed by a shutdown) before a worker picked it up
-        log = self._logs.create(run_id)
-        log.notify()
-        try:
-            outcome, interrupt = self._execute(record, ticket, log, decision)
-        except RunCancelled:
-            shutdown = ticket.reason == "shutdown"
-            self._store.transition(run_id, {"running"}, status="failed" if shutdown else "cancelled",
-                                   error=SHUTDOWN_RUNNING_REASON if shutdown else CANCELLED_REASON,
-                                   finished_at=time.time())
-        except Exception as exc:
-            if not isinstance(exc, (ProblemError, *_EXPECTED_ERRORS)) or not str(exc):
-                logger.exception("run %s failed", run_id)
-            else:
-                logger.warning("run %s failed: %s", run_id, exc)
-            message = _error_text(exc)
-            log.append("error", {"detail": message})
-            self._store.transition(run_id, {"running"}, status="failed", error=message, finished_at=time.time())
-        else:
-            self._finish(run_id, outcome, interrupt, log, revised=_revises(record, decision))
-        finally:
-            self._forget(run_id, ticket)
-            log.notify()
-
-    def _forget(self, run_id: str, ticket: _Ticket) -> None:
-        with self._lock:
-            if self._tickets.get(run_id) is ticket:
-                del self._tickets[run_id]
-
-    def _finish(self, run_id: str, outcome: PlanOutcome, interrupt: dict[str, Any] | None, log: EventLog,
-                *, revised: bool = False) -> None:
-        if outcome.plan is None:
-            message = "the run ended without a plan"
-            log.append("error", {"detail": message})
-            self._store.transition(run_id, {"running"}, status="failed", error=message, finished_at=time.time())
-            return
-        plan = outcome.plan.model_dump(mode="json")
-        extra: dict[str, Any] = {}
-        revision = outcome.state.get("revision") if revised else None
-        if revision:
-            extra["revision"] = revision
-            log.append("revision", revision)
-        log.append("plan", plan)
-        if outcome.awaiting_review:
-            log.append("interrupt", interrupt or {})
-            self._store.transition(run_id, {"running"}, status="interrupted", plan=plan, interrupt=interrupt,
-                                   **extra)
-        else:
-            self._store.transition(run_id, {"running"}, status="succeeded", plan=plan, interrupt=None,
-                                   finished_at=time.time(), **extra)
-
-    def _execute(self, record: RunRecord, ticket: _Ticket, log: EventLog,
-                 decision: dict[str, Any] | None) -> tuple[PlanOutcome, dict[str, Any] | None]:
-        request = RunCreate.model_validate(record.request)
-        settings = self._policy.run_settings(request)
-        log.append("progress", {"step": "prepare", "message": "Loading the shop and the model"})
-        shop = self._shops.get(settings)
-        continuing = decision == CONTINUE
-        replans = decision is None or continuing or decision.get("action") in ("edit", "revise")
-        handle = self._model_factory(settings) if replans else _refusing_model_handle(settings)
-        context = make_context(settings, model_handle=handle, shop=shop, review=request.review)
-        if replans:
-            log.append("progress", {"step": "prepare", "message": "Updating the shop's review index (the first "
-                                                                  "run on a shop embeds its reviews)"})
-            context.review_store = self._shops.review_store(shop, settings)
-
-        def on_event(event: dict[str, Any]) -> None:
-            if ticket.cancel.is_set():
-                raise RunCancelled
-            if event.get("done"):
-                node = str(event.get("step", ""))
-                if not node.startswith("__"):
-                    log.append("node", {"node": node})
-            else:
-                log.append("progress", dict(event))
-
-        checkpointer = self._checkpointer()
-        if continuing and latest_run_tag(checkpointer, record.thread_id) == record.run_id:
-            on_event({"step": "start", "message": "Continuing from the last checkpoint"})
-            outcome = continue_plan(context, checkpointer, thread_id=record.thread_id, on_event=on_event,
-                                    run_tag=record.run_id)
-        elif request.follow_up and (decision is None or continuing):  # a follow-up run (or one that died early)
-            on_event({"step": "start", "message": "Revising the plan"})
-            outcome = revise_plan(request.brief, context, checkpointer, thread_id=record.thread_id, on_event=on_event,
-                                  run_tag=record.run_id)
-        else:  # a new run, a review decision, or a run that stopped before its first checkpoint
-            on_event({"step": "start", "message": "Resuming from the checkpoint" if decision and not continuing
-                      else "Starting the plan"})
-            outcome = run_plan(request.brief if decision is None or continuing else None, context, checkpointer,
-                               thread_id=record.thread_id, on_event=on_event,
-                               resume=None if continuing else decision, run_tag=record.run_id)
-        interrupt = self._interrupt_of(checkpointer, record.thread_id) if outcome.awaiting_review else None
-        return outcome, interrupt
-
-    @staticmethod
-    def _interrupt_of(checkpointer: Any, thread_id: str) -> dict[str, Any]:
-        from campaign_planner.graphs.graph import build_graph
-
-        snapshot = build_graph(checkpointer=checkpointer).get_state({"configurable": {"thread_id": thread_id}})
-        for pending in snapshot.interrupts:
-            if isinstance(pending.value, dict):
-                return {"question": str(pending.value.get("question", "")),
-                        "options": [str(o) for o in pending.value.get("options", [])]}
-        return {"question": "Approve this plan?", "options": ["approve", "reject", "edit"]}

@@ -1,9 +1,14 @@
-"""Threads and run records in a small SQLite database (``api.sqlite`` in the data dir).
+"""Threads and run records: a small SQLite database (``api.sqlite`` in the data dir) by default, or tables in
+a PostgreSQL database (schema ``campaign_planner``) shared by API servers and queue workers on many machines.
 
 The records survive a restart: ``GET /runs/{id}`` keeps answering. Status changes are compare-and-set
 updates (``UPDATE … WHERE status IN (…)``), so a worker and a request racing on one run cannot both
-win. Each operation opens its own short-lived connection, which makes the store safe to use from the
-request threads and the worker threads alike. The LangGraph checkpoints live in their own file.
+win. A queue worker *claims* a run (``claim``: pending → running, recording its name and a heartbeat
+time) and renews the heartbeat while it works (``heartbeat``); a running run whose heartbeat is older than
+the lease is taken over by another worker (``claim`` again, ``stale_runs`` finds them), and the first
+worker's own status changes are refused from then on (``transition(..., worker=name)``). SQLite opens a
+short-lived connection per operation; Postgres uses a small connection pool. Both are safe to use from
+request threads and worker threads alike. The LangGraph checkpoints live in their own file or tables.
 """
 
 from __future__ import annotations
@@ -16,24 +21,24 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS threads (
+CREATE TABLE IF NOT EXISTS {threads} (
     thread_id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    metadata TEXT NOT NULL DEFAULT '{}'
+    created_at {real} NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{{}}'
 );
-CREATE TABLE IF NOT EXISTS runs (
+CREATE TABLE IF NOT EXISTS {runs} (
     run_id TEXT PRIMARY KEY,
-    thread_id TEXT NOT NULL REFERENCES threads(thread_id),
+    thread_id TEXT NOT NULL REFERENCES {threads}(thread_id),
     owner TEXT NOT NULL,
     status TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
+    started_at {real},
+    finished_at {real},
     request TEXT NOT NULL,
     request_hash TEXT NOT NULL,
     idempotency_key TEXT,
@@ -41,17 +46,19 @@ CREATE TABLE IF NOT EXISTS runs (
     plan TEXT,
     interrupt TEXT,
     decision TEXT,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0{extra_columns}
 );
-CREATE INDEX IF NOT EXISTS runs_by_thread ON runs(thread_id, created_at);
+CREATE INDEX IF NOT EXISTS runs_by_thread ON {runs}(thread_id, created_at);
 CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency
-    ON runs(owner, thread_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+    ON {runs}(owner, thread_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 """
+_STATUS_INDEX = "CREATE INDEX IF NOT EXISTS runs_by_status ON {runs}(status, heartbeat_at)"
+"""Created after the added columns (``heartbeat_at``) exist."""
 
 _JSON_COLUMNS = ("request", "plan", "interrupt", "decision", "revision")
 _UPDATABLE = frozenset({"status", "started_at", "finished_at", "error", "plan", "interrupt", "decision",
-                        "cancel_requested", "revision"})
-_ADDED_COLUMNS = {"revision": "TEXT"}
+                        "cancel_requested", "revision", "worker", "heartbeat_at"})
+_ADDED_COLUMNS = {"revision": "TEXT", "worker": "TEXT", "heartbeat_at": "{real}"}
 """Columns added after the first release: added to an existing database when it is opened."""
 
 
@@ -86,10 +93,15 @@ class RunRecord:
     decision: dict[str, Any] | None
     cancel_requested: bool
     revision: dict[str, Any] | None = None
+    worker: str | None = None
+    """The queue worker that claimed the run (None: not claimed, or run by the API process's threads)."""
+    heartbeat_at: float | None = None
+    """When that worker last said it is still working on the run."""
 
 
-def _run_from_row(row: sqlite3.Row) -> RunRecord:
+def _run_from_row(row: Any) -> RunRecord:
     values = dict(row)
+    values.pop("seq", None)
     for column in _JSON_COLUMNS:
         values[column] = json.loads(values[column]) if values[column] is not None else None
     values["cancel_requested"] = bool(values["cancel_requested"])
@@ -104,29 +116,55 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
+def open_api_store(target: Path | str) -> ApiStore:
+    """Return the run-record store at ``target``: a ``postgresql://`` URL (:class:`PostgresApiStore`) or the
+    path of a SQLite file (:class:`ApiStore`)."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresApiStore(text)
+    return ApiStore(Path(target))
+
+
 class ApiStore:
     """Thread and run records in the SQLite file at ``path`` (created with its tables on first use)."""
 
+    _names: ClassVar[dict[str, str]] = {"threads": "threads", "runs": "runs", "seq": "rowid", "real": "REAL",
+                                        "extra_columns": ""}
+    location: str
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
-            present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
-            for column, kind in _ADDED_COLUMNS.items():
-                if column not in present:
-                    connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {kind}")
+        connection = sqlite3.connect(str(self.path), timeout=15.0)
+        try:
+            with connection:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(self._sql(_SCHEMA))
+                present = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+                for column, kind in _ADDED_COLUMNS.items():
+                    if column not in present:
+                        connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {self._sql(kind)}")
+                connection.execute(self._sql(_STATUS_INDEX))
+        finally:
+            connection.close()
+
+    def _sql(self, query: str) -> str:
+        """Return ``query`` with this database's table names (``{runs}``, ``{threads}``) and types."""
+        return query.format(**self._names)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[Any]:
         connection = sqlite3.connect(str(self.path), timeout=15.0)
         connection.row_factory = sqlite3.Row
         try:
             with connection:  # one transaction: commit on success, roll back on error
-                yield connection
+                yield _Connection(connection, self._sql, "?")
         finally:
             connection.close()
+
+    def close(self) -> None:
+        """Release the store's connections (SQLite holds none between operations)."""
 
     # --- threads -------------------------------------------------------------------------------------
 
@@ -135,14 +173,14 @@ class ApiStore:
         record = ThreadRecord(thread_id=str(uuid.uuid4()), owner=owner, created_at=time.time(),
                               metadata=dict(metadata or {}))
         with self._connect() as connection:
-            connection.execute("INSERT INTO threads VALUES (?, ?, ?, ?)",
+            connection.execute("INSERT INTO {threads} VALUES (?, ?, ?, ?)",
                                (record.thread_id, owner, record.created_at, json.dumps(record.metadata)))
         return record
 
     def get_thread(self, thread_id: str, owner: str) -> ThreadRecord | None:
         """Return the thread if it exists and belongs to ``owner``, else None."""
         with self._connect() as connection:
-            row = connection.execute("SELECT * FROM threads WHERE thread_id = ? AND owner = ?",
+            row = connection.execute("SELECT * FROM {threads} WHERE thread_id = ? AND owner = ?",
                                      (thread_id, owner)).fetchone()
         if row is None:
             return None
@@ -158,7 +196,7 @@ class ApiStore:
         run_id = str(uuid.uuid4())
         with self._connect() as connection:
             connection.execute(
-                "INSERT INTO runs (run_id, thread_id, owner, status, created_at, updated_at, request, "
+                "INSERT INTO {runs} (run_id, thread_id, owner, status, created_at, updated_at, request, "
                 "request_hash, idempotency_key) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
                 (run_id, thread_id, owner, now, now, json.dumps(request, ensure_ascii=False), request_hash,
                  idempotency_key),
@@ -169,7 +207,7 @@ class ApiStore:
 
     def get_run(self, run_id: str, owner: str | None = None) -> RunRecord | None:
         """Return the run (only if it belongs to ``owner``, when given), else None."""
-        query, params = "SELECT * FROM runs WHERE run_id = ?", [run_id]
+        query, params = "SELECT * FROM {runs} WHERE run_id = ?", [run_id]
         if owner is not None:
             query += " AND owner = ?"
             params.append(owner)
@@ -180,7 +218,7 @@ class ApiStore:
     def list_runs(self, thread_id: str) -> list[RunRecord]:
         """Return the thread's runs, oldest first."""
         with self._connect() as connection:
-            rows = connection.execute("SELECT * FROM runs WHERE thread_id = ? ORDER BY created_at, rowid",
+            rows = connection.execute("SELECT * FROM {runs} WHERE thread_id = ? ORDER BY created_at, {seq}",
                                       (thread_id,)).fetchall()
         return [_run_from_row(row) for row in rows]
 
@@ -188,7 +226,7 @@ class ApiStore:
         """Return the run created on ``thread_id`` by ``owner`` with this ``Idempotency-Key``, if any."""
         with self._connect() as connection:
             row = connection.execute(
-                "SELECT * FROM runs WHERE owner = ? AND thread_id = ? AND idempotency_key = ?",
+                "SELECT * FROM {runs} WHERE owner = ? AND thread_id = ? AND idempotency_key = ?",
                 (owner, thread_id, key),
             ).fetchone()
         return _run_from_row(row) if row is not None else None
@@ -199,7 +237,8 @@ class ApiStore:
         marks = ",".join("?" * len(wanted))
         with self._connect() as connection:
             row = connection.execute(
-                f"SELECT * FROM runs WHERE thread_id = ? AND status IN ({marks}) ORDER BY created_at DESC LIMIT 1",
+                "SELECT * FROM {runs} WHERE thread_id = ? AND status IN (" + marks + ") "
+                "ORDER BY created_at DESC LIMIT 1",
                 (thread_id, *wanted),
             ).fetchone()
         return _run_from_row(row) if row is not None else None
@@ -207,7 +246,7 @@ class ApiStore:
     def latest_run(self, thread_id: str) -> RunRecord | None:
         """Return the thread's newest run, if any."""
         with self._connect() as connection:
-            row = connection.execute("SELECT * FROM runs WHERE thread_id = ? ORDER BY created_at DESC, rowid DESC "
+            row = connection.execute("SELECT * FROM {runs} WHERE thread_id = ? ORDER BY created_at DESC, {seq} DESC "
                                      "LIMIT 1", (thread_id,)).fetchone()
         return _run_from_row(row) if row is not None else None
 
@@ -215,29 +254,147 @@ class ApiStore:
         """Set ``fields`` on the run (and its ``updated_at``), whatever its status."""
         self.transition(run_id, None, **fields)
 
-    def transition(self, run_id: str, from_statuses: Iterable[str] | None, **fields: Any) -> bool:
-        """Set ``fields`` only if the run's status is in ``from_statuses`` (None: any); return whether it did."""
+    def transition(self, run_id: str, from_statuses: Iterable[str] | None, *, claimed_by: str | None = None,
+                   **fields: Any) -> bool:
+        """Set ``fields`` only if the run's status is in ``from_statuses`` (None: any) and, when ``claimed_by``
+        is given, the run is still claimed by that queue worker; return whether it did."""
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         columns = [*fields, "updated_at"]
         values = [_encode(c, v) for c, v in fields.items()] + [time.time()]
-        query = f"UPDATE runs SET {', '.join(f'{c} = ?' for c in columns)} WHERE run_id = ?"
+        query = "UPDATE {runs} SET " + ", ".join(f"{c} = ?" for c in columns) + " WHERE run_id = ?"
         params: list[Any] = [*values, run_id]
         if from_statuses is not None:
             wanted = sorted(from_statuses)
-            query += f" AND status IN ({','.join('?' * len(wanted))})"
+            query += " AND status IN (" + ",".join("?" * len(wanted)) + ")"
             params.extend(wanted)
+        if claimed_by is not None:
+            query += " AND worker = ?"
+            params.append(claimed_by)
         with self._connect() as connection:
             return connection.execute(query, params).rowcount == 1
+
+    def claim(self, run_id: str, worker: str, lease_s: float) -> RunRecord | None:
+        """Claim the run for ``worker``: a pending run, or a running one whose claim's heartbeat is older than
+        ``lease_s`` (its worker died). Return the record as it was before the claim (its ``status`` says
+        which), or None when the run is not there to claim (finished, cancelled, or another worker's)."""
+        now = time.time()
+        with self._connect() as connection:
+            row = connection.execute("SELECT * FROM {runs} WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                return None
+            before = _run_from_row(row)
+            if before.status == "pending":
+                condition, extra = "status = 'pending'", ()
+            elif before.status == "running" and (before.heartbeat_at or 0.0) < now - lease_s:
+                condition, extra = "status = 'running' AND COALESCE(heartbeat_at, 0) < ?", (now - lease_s,)
+            else:
+                return None
+            claimed = connection.execute(
+                "UPDATE {runs} SET status = 'running', worker = ?, heartbeat_at = ?, updated_at = ?, "
+                "started_at = COALESCE(started_at, ?) WHERE run_id = ? AND " + condition,
+                (worker, now, now, now, run_id, *extra),
+            ).rowcount == 1
+        return before if claimed else None
+
+    def heartbeat(self, run_id: str, worker: str) -> bool | None:
+        """Renew ``worker``'s claim on a running run; return whether the client asked to cancel it, or None
+        when the worker no longer holds the run (another worker took it over, or its status changed)."""
+        now = time.time()
+        with self._connect() as connection:
+            updated = connection.execute(
+                "UPDATE {runs} SET heartbeat_at = ? WHERE run_id = ? AND worker = ? AND status = 'running'",
+                (now, run_id, worker),
+            ).rowcount == 1
+            if not updated:
+                return None
+            row = connection.execute("SELECT cancel_requested FROM {runs} WHERE run_id = ?", (run_id,)).fetchone()
+        return bool(row["cancel_requested"]) if row is not None else None
+
+    def stale_runs(self, lease_s: float, limit: int = 100) -> list[str]:
+        """Return running runs whose worker has not renewed its claim for ``lease_s`` (oldest first)."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT run_id FROM {runs} WHERE status = 'running' AND COALESCE(heartbeat_at, 0) < ? "
+                "ORDER BY heartbeat_at LIMIT ?", (time.time() - lease_s, limit),
+            ).fetchall()
+        return [row["run_id"] for row in rows]
+
+    def count_runs(self, statuses: Iterable[str]) -> int:
+        """Return how many runs have one of ``statuses``."""
+        wanted = sorted(statuses)
+        with self._connect() as connection:
+            row = connection.execute("SELECT COUNT(*) AS n FROM {runs} WHERE status IN ("
+                                     + ",".join("?" * len(wanted)) + ")", wanted).fetchone()
+        return int(row["n"])
 
     def fail_unfinished(self, reason: str) -> int:
         """Mark every pending or running run as failed with ``reason`` (after a restart); return how many."""
         now = time.time()
         with self._connect() as connection:
             cursor = connection.execute(
-                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?, updated_at = ? "
+                "UPDATE {runs} SET status = 'failed', error = ?, finished_at = ?, updated_at = ? "
                 "WHERE status IN ('pending', 'running')",
                 (reason, now, now),
             )
             return cursor.rowcount
+
+
+class _Connection:
+    """One open connection of either database, taking ``?`` placeholders and ``{runs}``-style table names."""
+
+    def __init__(self, connection: Any, sql: Any, placeholder: str) -> None:
+        self._connection = connection
+        self._sql = sql
+        self._placeholder = placeholder
+
+    def execute(self, query: str, params: Iterable[Any] = ()) -> Any:
+        text = self._sql(query)
+        if self._placeholder != "?":
+            text = text.replace("%", "%%").replace("?", self._placeholder)
+        return self._connection.execute(text, tuple(params))
+
+
+POSTGRES_SCHEMA = "campaign_planner"
+_POOL_MAX = 8
+
+
+class PostgresApiStore(ApiStore):
+    """Thread and run records in schema ``campaign_planner`` of the PostgreSQL database at ``url`` (created on
+    first use), over a small connection pool: the store API servers and queue workers share."""
+
+    _names: ClassVar[dict[str, str]] = {"threads": f"{POSTGRES_SCHEMA}.threads", "runs": f"{POSTGRES_SCHEMA}.runs",
+                                        "seq": "seq", "real": "DOUBLE PRECISION",
+                                        "extra_columns": ",\n    seq BIGSERIAL"}
+
+    def __init__(self, url: str, *, max_connections: int = _POOL_MAX) -> None:
+        import psycopg
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        psycopg.connect(url, connect_timeout=10).close()  # fail fast, with the driver's reason, when unreachable
+        self.path = None  # type: ignore[assignment]
+        self.location = url
+        self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, open=False,
+                                    kwargs={"row_factory": dict_row}, name="campaign-planner-api-store")
+        self._pool.open(wait=True, timeout=15.0)
+        with self._pool.connection() as connection:
+            # Several servers and workers may start at once: create the tables under one advisory lock.
+            connection.execute("SELECT pg_advisory_xact_lock(hashtext('campaign_planner.api_store'))")
+            connection.execute(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA}")
+            for statement in self._sql(_SCHEMA).split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            for column, kind in _ADDED_COLUMNS.items():
+                connection.execute(self._sql(f"ALTER TABLE {{runs}} ADD COLUMN IF NOT EXISTS {column} {kind}"))
+            connection.execute(self._sql(_STATUS_INDEX))
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        with self._pool.connection() as connection:  # one transaction: commit on success, roll back on error
+            yield _Connection(connection, self._sql, "%s")
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._pool.close()

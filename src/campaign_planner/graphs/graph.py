@@ -176,19 +176,63 @@ def _execute(actions: list[ToolAction], state: PlanState, ctx: PlanningContext, 
     return merged
 
 
+def _next_action(actions: list[ToolAction], state: PlanState, caller: str) -> tuple[ToolAction, str]:
+    """Return the first call to make among ``actions``, in dependency order: a missing prerequisite of the
+    first action comes before it (made by the guard, with default arguments)."""
+    by_tool = {a.tool: a for a in actions}
+    first = next(by_tool[name] for name in TOOL_ORDER if name in by_tool)
+    for prerequisite in PREREQUISITES[first.tool]:
+        if state.get(STATE_KEY[prerequisite]) is None:
+            return by_tool.get(prerequisite, ToolAction(tool=prerequisite)), "guard"
+    return first, caller
+
+
+def _step(actions: list[ToolAction], state: PlanState, ctx: PlanningContext, caller: str) -> dict[str, Any]:
+    """Make one tool call of ``actions`` and keep the rest in ``pending_actions``.
+
+    One call per graph step means one checkpoint per finished tool: a run whose process dies in the middle
+    of a step's tools continues with the tools that had not finished, instead of calling the finished ones
+    again (a node that was running when the process died runs again from its start).
+    """
+    action, made_by = _next_action(actions, state, caller)
+    _emit(step="tool", tool=action.tool, caller=made_by, message=f"Calling {action.tool}")
+    update, record = run_action(action, state, ctx, made_by)
+    update["tool_log"] = [*state.get("tool_log", []), record]
+    update["pending_actions"] = [a.model_dump(mode="json") for a in actions if a.tool != action.tool]
+    return update
+
+
 def tools(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, Any]:
-    """Run the tool calls the planner asked for."""
+    """Make the next of the tool calls the planner asked for (the graph comes back here until none is left)."""
     actions = [ToolAction.model_validate(a) for a in state.get("pending_actions", [])]
-    return _execute(actions, state, runtime.context, "planner")
+    if not actions:
+        return {}
+    return _step(actions, state, runtime.context, "planner")
+
+
+def route_after_tools(state: PlanState) -> Literal["tools", "planner"]:
+    """Make the planner's next tool call, or ask the planner again once all are made."""
+    return "tools" if state.get("pending_actions") else "planner"
 
 
 def guard(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, Any]:
-    """The completeness guard: call every tool whose section is still missing, with default arguments."""
-    missing = [ToolAction(tool=name) for name in TOOL_ORDER if state.get(STATE_KEY[name]) is None]
-    if not missing:
-        return {}
-    _emit(step="guard", message="Filling missing sections: " + ", ".join(a.tool for a in missing))
-    return _execute(missing, state, runtime.context, "guard")
+    """The completeness guard: call every tool whose section is still missing, with default arguments.
+
+    It makes one call per step (the graph comes back here while calls are queued in ``pending_actions``);
+    each missing tool is called once, so a tool that returns no section does not loop.
+    """
+    queued = [ToolAction.model_validate(a) for a in state.get("pending_actions", [])]
+    if not queued:
+        queued = [ToolAction(tool=name) for name in TOOL_ORDER if state.get(STATE_KEY[name]) is None]
+        if not queued:
+            return {}
+        _emit(step="guard", message="Filling missing sections: " + ", ".join(a.tool for a in queued))
+    return _step(queued, state, runtime.context, "guard")
+
+
+def route_after_guard(state: PlanState) -> Literal["guard", "narrative"]:
+    """Make the guard's next call, or write the narrative once every section is there."""
+    return "guard" if state.get("pending_actions") else "narrative"
 
 
 def _facts_for_narrative(state: PlanState) -> dict[str, Any]:
@@ -278,8 +322,8 @@ def route_after_validate(state: PlanState, runtime: Runtime[PlanningContext]) ->
 def review(state: PlanState) -> Command[Literal["intake", "revise", "review", "__end__"]]:
     """Pause for a human decision: approve, reject, edit (amend the brief and replan) or revise (a follow-up:
     replan only what it affects, see :func:`revise`)."""
-    decision = interrupt({"question": "Approve this plan?", "plan": state["plan"], "options": ["approve", "reject",
-                                                                                              "edit"]})
+    decision = interrupt({"question": "Approve this plan?", "plan": state["plan"],
+                          "options": ["approve", "reject", "edit", "revise"]})
     action = (decision or {}).get("action", "approve") if isinstance(decision, dict) else str(decision)
     if action == "edit":
         amendment = str((decision or {}).get("amendment", "")).strip()
@@ -513,8 +557,8 @@ def build_graph(checkpointer: Any = None) -> Any:
     builder.add_conditional_edges(START, route_start, ["intake", "revise"])
     builder.add_edge("intake", "planner")
     builder.add_conditional_edges("planner", route_after_planner, ["tools", "guard"])
-    builder.add_edge("tools", "planner")
-    builder.add_edge("guard", "narrative")
+    builder.add_conditional_edges("tools", route_after_tools, ["tools", "planner"])
+    builder.add_conditional_edges("guard", route_after_guard, ["guard", "narrative"])
     builder.add_edge("narrative", "assemble")
     builder.add_edge("assemble", "validate")
     builder.add_conditional_edges("validate", route_after_validate, ["review", END])

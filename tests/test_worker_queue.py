@@ -1,0 +1,209 @@
+"""Scale-out: API runs on a Celery queue in a real Redis, executed by two real worker processes that share a real
+PostgreSQL (run records and checkpoints) and a real Chroma server; a worker killed mid-run is taken over.
+
+The workers are ``bench/fake_api_server.py --queue-worker`` processes: the product's ``QueueWorker`` with the
+scripted fake model (whose answers stand in for a model's), journaling every tool start and end to a file, so
+that the test knows which tools ran in which process, and how often.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from campaign_planner.api import ApiConfig, create_app, hash_api_key
+from campaign_planner.api.queue import QueueConfigError, check_queue_settings
+from campaign_planner.api.store import ApiStore, PostgresApiStore
+from campaign_planner.data.shop import load_shop
+from campaign_planner.settings import load_settings
+from tests.chroma_server import chroma_server_url  # noqa: F401  (pytest fixture)
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401  (pytest fixtures)
+from tests.queue_processes import FakeServerProcess, read_journal
+from tests.redis_server import redis_url  # noqa: F401  (pytest fixture)
+
+KEY = "cpk_queue-test"
+HEADERS = {"X-API-Key": KEY}
+BRIEF = ("Summer dress launch for women 25-40 who care about fit. Total budget $50,000 over 4 weeks. Use email, "
+         "Instagram and paid search. Offer: 15% off first order.")
+LEASE_S = 3.0
+TOOLS = ["profile_lookup", "channel_optimizer", "forecaster", "copywriter"]
+TIMEOUT_S = 240.0
+
+
+# --- the store's claims (both databases) ------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiStore]:
+    if request.param == "sqlite":
+        opened: ApiStore = ApiStore(tmp_path / "api.sqlite")
+    else:
+        opened = PostgresApiStore(str(request.getfixturevalue("postgres_url")))
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _new_run(store: ApiStore) -> str:
+    thread = store.create_thread("owner")
+    return store.create_run(thread_id=thread.thread_id, owner="owner", request={"brief": "x"}, request_hash="h",
+                            idempotency_key=None).run_id
+
+
+def test_a_run_is_claimed_once_and_taken_over_only_when_its_claim_lapses(store: ApiStore) -> None:
+    run_id = _new_run(store)
+    before = store.claim(run_id, "w1", lease_s=30)
+    assert before is not None and before.status == "pending"
+    assert store.claim(run_id, "w2", lease_s=30) is None  # a duplicate delivery finds it claimed
+    assert store.heartbeat(run_id, "w1") is False  # still w1's; no cancellation asked
+    assert store.heartbeat(run_id, "w2") is None
+    assert store.stale_runs(lease_s=30) == []
+
+    store.update_run(run_id, heartbeat_at=time.time() - 60)  # w1 stopped renewing a minute ago
+    assert store.stale_runs(lease_s=30) == [run_id]
+    taken = store.claim(run_id, "w2", lease_s=30)
+    assert taken is not None and taken.status == "running" and taken.worker == "w1"
+    assert store.heartbeat(run_id, "w1") is None  # w1 lost it …
+    assert not store.transition(run_id, {"running"}, claimed_by="w1", status="succeeded")  # … and cannot finish it
+    store.update_run(run_id, cancel_requested=True)
+    assert store.heartbeat(run_id, "w2") is True  # the client's cancellation reaches the claimer
+    assert store.transition(run_id, {"running"}, claimed_by="w2", status="cancelled")
+    assert store.claim(run_id, "w3", lease_s=0) is None  # finished runs are never claimed
+    assert store.count_runs({"cancelled"}) == 1
+
+
+def test_the_queue_needs_redis_and_a_shared_postgres(tmp_path: Path) -> None:
+    with pytest.raises(QueueConfigError, match="postgresql"):
+        check_queue_settings(load_settings(data_dir=tmp_path, queue_url="redis://127.0.0.1:1/0"))
+    with pytest.raises(QueueConfigError, match="redis://"):
+        check_queue_settings(load_settings(data_dir=tmp_path, queue_url="http://x",
+                                           checkpoint_url="postgresql://u@h/db"))
+    with pytest.raises(ValueError, match="cannot reach the run queue"):
+        create_app(load_settings(data_dir=tmp_path, queue_url="redis://127.0.0.1:1/0", backend="fake",
+                                 checkpoint_url="postgresql://postgres@127.0.0.1:1/none"),
+                   api_key_hashes=[hash_api_key(KEY)])
+
+
+# --- two worker processes ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_shop(demo_shop_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo shop with its first 400 reviews (the workers' shop: quick to index on the Chroma server)."""
+    target = tmp_path_factory.mktemp("queue-shop") / "shop"
+    shutil.copytree(demo_shop_dir, target, ignore=shutil.ignore_patterns(".chroma", ".cache*"))
+    source = demo_shop_dir / "reviews.csv"
+    with source.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    with (target / "reviews.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows[:401])
+    return target
+
+
+@pytest.fixture()
+def queue_env(redis_url: str, postgres_url: str, chroma_server_url: str, small_shop: Path,  # noqa: F811
+              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()  # a fresh queue for every test
+    env = {"CAMPAIGN_PLANNER_QUEUE_URL": redis_url, "CAMPAIGN_PLANNER_CHECKPOINT_URL": postgres_url,
+           "CAMPAIGN_PLANNER_CHROMA_URL": chroma_server_url, "CAMPAIGN_PLANNER_QUEUE_LEASE_S": str(LEASE_S),
+           "CAMPAIGN_PLANNER_QUEUE_VISIBILITY_TIMEOUT_S": "5"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # Index the shop on the server once, here, so that the workers' first runs find it done.
+    from campaign_planner.vectorstore.ingest import ingest_reviews
+    from campaign_planner.vectorstore.store import open_review_store
+
+    shop = load_shop(small_shop)
+    ingest_reviews(shop, open_review_store(shop, chroma_server_url))
+    return env
+
+
+def _client(tmp_path: Path, shop: Path) -> TestClient:
+    settings = load_settings(data_dir=tmp_path / "api-data", shop_dir=shop, backend="fake")
+    app = create_app(settings, api_key_hashes=[hash_api_key(KEY)], config=ApiConfig(rate_per_minute=1e6))
+    return TestClient(app)
+
+
+def _start(client: TestClient, brief: str = BRIEF) -> str:
+    thread = client.post("/threads", headers=HEADERS).json()["thread_id"]
+    response = client.post(f"/threads/{thread}/runs", headers=HEADERS, json={"brief": brief})
+    assert response.status_code == 202, response.text
+    return str(response.json()["run_id"])
+
+
+def _wait(client: TestClient, run_id: str, statuses: set[str],
+          workers: list[FakeServerProcess]) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        run = client.get(f"/runs/{run_id}", headers=HEADERS).json()
+        if run["status"] in statuses:
+            return dict(run)
+        if time.monotonic() > deadline:
+            logs = "\n".join(w.log_tail(1500) for w in workers)
+            raise AssertionError(f"run {run_id} stuck in {run['status']} ({run.get('error')}); worker logs:\n{logs}")
+        time.sleep(0.1)
+
+
+def test_two_workers_execute_runs_and_a_killed_workers_run_is_taken_over(queue_env: dict[str, str],
+                                                                       small_shop: Path, tmp_path: Path) -> None:
+    journal = tmp_path / "tools.jsonl"
+    workers = [FakeServerProcess.queue_worker(name, queue_env, tmp_path, small_shop, journal, model_delay_ms=150)
+               for name in ("w1", "w2")]
+    try:
+        for worker in workers:
+            worker.wait_for(b" ready.", timeout_s=120)
+        with _client(tmp_path, small_shop) as client:
+            # 1. Several briefs through two workers: each run succeeds once, with a plan.
+            run_ids = [_start(client) for _ in range(4)]
+            with client.stream("GET", f"/runs/{run_ids[0]}/stream", headers=HEADERS) as stream:
+                names = [line.split(":", 1)[1].strip() for line in stream.iter_lines() if line.startswith("event:")]
+            assert "progress" in names and "node" in names and names[-2:] == ["plan", "end"]  # events via Redis
+            for run_id in run_ids:
+                run = _wait(client, run_id, {"succeeded", "failed"}, workers)
+                assert run["status"] == "succeeded", run.get("error")
+                assert client.get(f"/runs/{run_id}/plan", headers=HEADERS).status_code == 200
+            entries = read_journal(journal)
+            assert {e["pid"] for e in entries} == {w.pid for w in workers}  # both workers took runs
+            for run_id in run_ids:
+                ends = [e["tool"] for e in entries if e["run_id"] == run_id and e["phase"] == "end"]
+                assert sorted(ends) == sorted(TOOLS), (run_id, ends)  # every tool once, in one process
+
+            # 2. A worker dies inside a run's copywriter: the other worker takes the run over once its claim
+            # lapses and continues it from its checkpoint; the tools that had finished do not run again.
+            victim_run = _start(client)
+            deadline = time.monotonic() + TIMEOUT_S
+            while True:
+                started = [e for e in read_journal(journal) if e["run_id"] == victim_run and e["tool"] == "copywriter"]
+                if started:
+                    break
+                assert time.monotonic() < deadline, "the run never reached its copywriter"
+                time.sleep(0.05)
+            victim = next(w for w in workers if w.pid == started[0]["pid"])
+            victim.kill()
+            survivor = next(w for w in workers if w is not victim)
+            run = _wait(client, victim_run, {"succeeded", "failed"}, [survivor])
+            assert run["status"] == "succeeded", run.get("error")
+            ran = [(e["pid"], e["tool"], e["phase"]) for e in read_journal(journal) if e["run_id"] == victim_run]
+            victim_pid, survivor_pid = victim.pid, survivor.pid
+            assert [t for p, t, phase in ran if phase == "end" and p == victim_pid] == TOOLS[:3]
+            assert [t for p, t, phase in ran if p == survivor_pid] == ["copywriter", "copywriter"]  # start, end
+            assert "took it over" in survivor.log_tail(100_000)
+
+            # 3. The survivor alone keeps serving; a cancelled run stops at its next step.
+            slow = _start(client)
+            _wait(client, slow, {"running"}, [survivor])
+            assert client.post(f"/runs/{slow}/cancel", headers=HEADERS).status_code == 202
+            assert _wait(client, slow, {"cancelled", "succeeded"}, [survivor])["status"] == "cancelled"
+    finally:
+        for worker in workers:
+            worker.stop()
