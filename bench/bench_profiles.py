@@ -13,15 +13,18 @@ and ingested by the project's own code (``vectorstore/ingest.py``), as ``campaig
 does. Every timed figure is followed by a ``# loadavg`` note: the machine's 2 cores are shared.
 
 * ingest_seconds_23k: a cold ``ingest_reviews`` of the imported shop into a fresh embedded store (redact,
-  embed, upsert, fingerprint). ``ingest_reviews_per_s`` = reviews embedded / seconds;
+  embed, upsert, fingerprint), with the product's defaults (``embedding_workers()`` threads embedding,
+  one torch thread each; a note names them). ``ingest_reviews_per_s`` = reviews embedded / seconds;
   ``ingest_peak_rss_mb`` = this process's peak resident memory once ingestion is done (model, data and
   embedded Chroma included); ``ingest_cpu_seconds`` = CPU time this process used meanwhile (above the
   wall time when the writer thread and the model run on both cores, below it when others take a core).
 * reingest_seconds: ``load_shop`` + ``open_review_store`` + ``ingest_reviews`` on the unchanged shop (the
   fingerprint matches: nothing is read back or embedded); ``reingest_ingest_call_seconds`` the last alone.
 * query_p50_ms_23k_embedded / query_p95_ms_23k_embedded: one profile-lookup retrieval exactly as the tool
-  makes it (``profile_lookup._retrieve_pool``): embed the query, then the Chroma query for the 300
-  nearest reviews with documents, metadata and embeddings, with the tool's metadata filter. Queries
+  makes it (``vectorstore.retrieval.search_reviews``, n=300, with embeddings): embed the query, the
+  Chroma query for the 300 nearest reviews with the tool's metadata filter, the polarity re-ranking.
+  ``polarity_fit_seconds_*`` = fitting the store's polarity model (once per process and store contents,
+  during the warm-up, not in the timed queries). Queries
   cycle through 40 texts and three filters (none; one department; age 25-40 and one department).
   ``chroma_query_*`` = the Chroma call alone (precomputed query vector); ``tool_call_*`` = the whole
   ``lookup_profiles`` call (retrieval, MMR, clustering, quotes; fingerprint check included) for 12 briefs.
@@ -37,12 +40,17 @@ does. Every timed figure is followed by a ``# loadavg`` note: the machine's 2 co
   before any result was seen: 5 departments x 4 topics (fit/sizing, fabric, colour, length) x 2
   polarities, e.g. "the dress runs small, had to return it" -> department Dresses, polarity negative
   (rating <= 2; positive = rating >= 4). Precision@10 = share of the 10 results with the query's
-  department / polarity, averaged over queries. Ours: the tool's retrieval (query embedding + Chroma,
-  10 nearest); BM25: rank_bm25.BM25Okapi over the same stored (PII-redacted) review texts, lowercase word
-  tokens. Both get the same query text and no metadata filter. ``_bm25_stopwords`` repeats BM25 with
+  department / polarity, averaged over queries (``quality_queries`` = how many). Ours: the tool's
+  retrieval, ``search_reviews(store, text, n=10)`` (query embedding, the 100 nearest by cosine, re-ranked
+  by polarity when the query's intent is clear); ``_ours_similarity_only`` the same without the
+  re-ranking. The retriever gets the query text only: never the query's labels, and it reads no star
+  rating of the reviews it ranks (their sentiment comes from their text, see ``polarity.py``). BM25:
+  rank_bm25.BM25Okapi over the same stored (PII-redacted) review texts, lowercase word tokens. Both get
+  the same query text and no metadata filter. ``_bm25_stopwords`` repeats BM25 with
   scikit-learn's English stop words removed (a second tokenisation, not the target's baseline).
   ``_hybrid_rrf`` is not what the tool does: reciprocal rank fusion (k=60) of our top 100 and BM25's top
-  100, to show what a hybrid retrieval would change.
+  100, to show what a hybrid retrieval would change. ``embedding_cosine_bf16_vs_fp32_{min,median}``: the
+  cosine between the bf16 and the fp32 embedding of 1,000 stored reviews.
 * segment_ari_demo: adjusted Rand index between the profile lookup's segments and the demo shop's planted
   segments (``demo_truth.json``), over the reviews the tool clustered, planted reviews only (background
   reviews belong to no segment); the mean over five whole-shop briefs with ``max_segments=6`` on the
@@ -71,6 +79,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tests/chroma_server.py imports ``tests.postgres_server``
 
 from rank_bm25 import BM25Okapi  # noqa: E402
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: E402
@@ -82,8 +91,14 @@ from campaign_planner.data.shop import Shop, load_shop  # noqa: E402
 from campaign_planner.domain import Audience, Brief  # noqa: E402
 from campaign_planner.tools import profile_lookup as pl  # noqa: E402
 from campaign_planner.tools import segmentation as seg  # noqa: E402
-from campaign_planner.vectorstore.embeddings import embed_texts, embedding_precision  # noqa: E402
+from campaign_planner.vectorstore.embeddings import (  # noqa: E402
+    embed_texts,
+    embedding_precision,
+    embedding_workers,
+)
 from campaign_planner.vectorstore.ingest import ingest_reviews  # noqa: E402
+from campaign_planner.vectorstore.polarity import polarity_model  # noqa: E402
+from campaign_planner.vectorstore.retrieval import search_reviews  # noqa: E402
 from campaign_planner.vectorstore.store import ReviewStore, open_review_store  # noqa: E402
 from chroma_server import _chroma_command, _free_port, _heartbeat_ok  # noqa: E402
 
@@ -224,26 +239,31 @@ def query_plan(queries: list[dict[str, str]], count: int) -> list[tuple[str, dic
 
 def time_retrievals(store: ReviewStore, plan: list[tuple[str, dict[str, Any] | None]]) -> dict[str, Any]:
     """Return p50/p95 ms of the tool's retrieval (embed + query) and of the Chroma query alone, and the
-    Chroma query's p50 per kind of filter."""
+    Chroma query's p50 per kind of filter, and the seconds the polarity model took to fit (warm-up)."""
+    fit_started = time.perf_counter()
+    polarity_model(store)
+    fit_seconds = time.perf_counter() - fit_started
     for text, where in plan[:5]:  # warm-up: model, client connections, caches
-        vector = embed_texts([text])[0]
-        store.query(text, n=pl.POOL_SIZE, where=where, include_embeddings=True, query_embedding=vector)
+        search_reviews(store, text, n=pl.POOL_SIZE, where=where, include_embeddings=True)
     whole, raw = [], []
     by_filter: dict[str, list[float]] = {}
     for text, where in plan:
-        started = time.perf_counter()
         vector = embed_texts([text])[0]
         embedded = time.perf_counter()
+        # The Chroma call alone, then the tool's whole retrieval (embedding included) on its own clock.
         store.query(text, n=pl.POOL_SIZE, where=where, include_embeddings=True, query_embedding=vector)
+        raw_done = time.perf_counter()
+        search_reviews(store, text, n=pl.POOL_SIZE, where=where, include_embeddings=True)
         done = time.perf_counter()
-        whole.append(1000 * (done - started))
-        raw.append(1000 * (done - embedded))
+        whole.append(1000 * (done - raw_done))  # search_reviews embeds the query itself
+        raw.append(1000 * (raw_done - embedded))
         kind = "none" if where is None else "age+department" if "$and" in where else "department"
         by_filter.setdefault(kind, []).append(raw[-1])
     return {
         "query": percentiles(whole),
         "chroma_query": percentiles(raw),
         "by_filter": {kind: float(np.median(v)) for kind, v in by_filter.items()},
+        "polarity_fit_seconds": fit_seconds,
     }
 
 
@@ -281,6 +301,7 @@ def report_latency(prefix: str, suffix: str, shop: Shop | None, store: ReviewSto
         p50, p95 = stats[name]
         figure(f"{name}_p50_ms_{suffix}", f"{p50:.1f}")
         figure(f"{name}_p95_ms_{suffix}", f"{p95:.1f}")
+    figure(f"polarity_fit_seconds_{suffix}", f"{stats['polarity_fit_seconds']:.1f}")
     per_filter = ", ".join(f"{kind} {ms:.0f} ms" for kind, ms in stats["by_filter"].items())
     note(f"{prefix}: Chroma query p50 by filter: {per_filter}")
     note(f"{prefix}: {count} retrievals (n={pl.POOL_SIZE}, with embeddings), loadavg {load_before} -> {loadavg()}")
@@ -424,18 +445,20 @@ def report_quality(store: ReviewStore, stored: tuple[list[str], list[str], list[
     bm25 = BM25Okapi([tokens(d) for d in docs])
     stop = frozenset(ENGLISH_STOP_WORDS)
     bm25_stop = BM25Okapi([tokens(d, stop) for d in docs])
-    systems = ("ours", "bm25", "bm25_stopwords", "hybrid_rrf")
+    systems = ("ours", "bm25", "ours_similarity_only", "bm25_stopwords", "hybrid_rrf")
     scores: dict[str, dict[str, list[float]]] = {s: {"department": [], "polarity": []} for s in systems}
     by_polarity: dict[tuple[str, str], list[float]] = {}
     position = {rid: i for i, rid in enumerate(ids)}
     for q in queries:
-        hits = store.query(q["text"], n=RRF_DEPTH, query_embedding=embed_texts([q["text"]])[0])
-        ours = [position[i] for i in hits.ids]
+        # The tool's retrieval, given the query text only (never its department or polarity label).
+        ours = [position[i] for i in search_reviews(store, q["text"], n=RRF_DEPTH).ids]
+        plain = [position[i] for i in search_reviews(store, q["text"], n=10, polarity=False).ids]
         ranked_bm25 = np.argsort(-bm25.get_scores(tokens(q["text"])), kind="stable")[:RRF_DEPTH].tolist()
         ranked_stop = np.argsort(-bm25_stop.get_scores(tokens(q["text"], stop)), kind="stable")[:10].tolist()
         tops = {
             "ours": ours[:10],
             "bm25": ranked_bm25[:10],
+            "ours_similarity_only": plain,
             "bm25_stopwords": ranked_stop,
             "hybrid_rrf": reciprocal_rank_fusion([ours, ranked_bm25])[:10],
         }
@@ -443,6 +466,17 @@ def report_quality(store: ReviewStore, stored: tuple[list[str], list[str], list[
             scores[system]["department"].append(float(np.mean(department[top] == q["department"])))
             scores[system]["polarity"].append(float(np.mean(polarity[top] == q["polarity"])))
             by_polarity.setdefault((system, q["polarity"]), []).append(scores[system]["polarity"][-1])
+    figure("quality_queries", len(queries))
+    model = polarity_model(store)
+    if model is not None:
+        note(f"polarity model: trained on {model.negatives:,} reviews rated <= 2 and {model.positives:,} rated >= 4")
+    intents = [model.query_intent(v) if model else 0.0 for v in embed_texts([q["text"] for q in queries])]
+    for polarity in ("negative", "positive"):
+        read = [i for i, q in zip(intents, queries, strict=True) if q["polarity"] == polarity]
+        note(
+            f"query intent read from the text, {polarity} queries: {sum(i > 0 for i in read)} negative, "
+            f"{sum(i < 0 for i in read)} positive, {sum(i == 0 for i in read)} neutral (no re-ranking)"
+        )
     for metric in ("department", "polarity"):
         for system in systems:
             figure(f"precision10_{metric}_{system}", f"{np.mean(scores[system][metric]):.3f}")
@@ -450,7 +484,7 @@ def report_quality(store: ReviewStore, stored: tuple[list[str], list[str], list[
         negative, positive = np.mean(by_polarity[(system, "negative")]), np.mean(by_polarity[(system, "positive")])
         note(f"precision10_polarity_{system}: negative queries {negative:.3f}, positive {positive:.3f}")
     # The embeddings are computed in bf16 where the CPU supports it: how close are they to float32?
-    sample = [d for d in docs[:: max(1, len(docs) // 200)]][:200]
+    sample = [d for d in docs[:: max(1, len(docs) // 1000)]][:1000]
     precision = os.environ.get("CAMPAIGN_PLANNER_EMBED_PRECISION")
     try:
         os.environ["CAMPAIGN_PLANNER_EMBED_PRECISION"] = "fp32"
@@ -464,6 +498,7 @@ def report_quality(store: ReviewStore, stored: tuple[list[str], list[str], list[
             os.environ["CAMPAIGN_PLANNER_EMBED_PRECISION"] = precision
     cosines = (fp32 * bf16).sum(axis=1)
     figure("embedding_cosine_bf16_vs_fp32_min", f"{cosines.min():.5f}")
+    figure("embedding_cosine_bf16_vs_fp32_median", f"{np.median(cosines):.5f}")
     note(f"embedding precision in use: {embedding_precision()} (cosine checked on {len(sample)} stored reviews)")
 
 
@@ -627,7 +662,10 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-profiles-"))
     workdir.mkdir(parents=True, exist_ok=True)
     threads = os.environ.get("CAMPAIGN_PLANNER_EMBED_THREADS", "1 (default)")
-    note(f"workdir {workdir}; {os.cpu_count()} CPUs; embedding precision {embedding_precision()}; threads {threads}")
+    note(
+        f"workdir {workdir}; {os.cpu_count()} CPUs; embedding precision {embedding_precision()}; "
+        f"{embedding_workers()} embedding workers x {threads} torch thread(s)"
+    )
     try:
         if sections & real:
             shop_root = workdir / "clothing"

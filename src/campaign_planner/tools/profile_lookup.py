@@ -37,6 +37,7 @@ from campaign_planner.domain import (
 from campaign_planner.tools import segmentation as seg
 from campaign_planner.vectorstore.embeddings import embed_texts
 from campaign_planner.vectorstore.ingest import ingest_reviews
+from campaign_planner.vectorstore.retrieval import search_reviews
 from campaign_planner.vectorstore.store import ReviewStore, open_review_store
 
 # Mean cosine similarity of the 10 best reviews below which the reviews are "not about" the brief.
@@ -246,10 +247,15 @@ class _Pool:
 
 
 def _retrieve_pool(store: ReviewStore, query: str, filters: dict[str, Any]) -> _Pool:
-    """Return the reviews nearest the query within the filters, without injections, diversified by MMR."""
+    """Return the reviews nearest the query within the filters, without injections, diversified by MMR.
+
+    Retrieval is ``vectorstore.retrieval.search_reviews``: cosine similarity, re-ranked by polarity when
+    the query clearly asks about unhappy (or happy) customers. The evidence strength and the floor use
+    the cosine similarities; the order (which reviews fill the first MIN_POOL places) is the re-ranked one.
+    """
     query_vec = embed_texts([query])[0]
-    hits = store.query(
-        query, n=POOL_SIZE, where=to_where(filters), include_embeddings=True, query_embedding=query_vec
+    hits = search_reviews(
+        store, query, n=POOL_SIZE, where=to_where(filters), include_embeddings=True, query_embedding=query_vec
     )
     sims = np.asarray(hits.similarities, dtype=float)
     top_similarity = top_k_similarity(sims)
@@ -257,7 +263,7 @@ def _retrieve_pool(store: ReviewStore, query: str, filters: dict[str, Any]) -> _
     # Small shops return nearly every review; a floor relative to the best matches keeps the pool about
     # the brief (dress reviews for a dress brief) without emptying it when every match is weak.
     floor = RELATIVE_FLOOR * top_similarity
-    ranked = [i for i in np.argsort(-sims, kind="stable") if not hits.metadatas[i].get("injection_suspected")]
+    ranked = [i for i in range(len(hits)) if not hits.metadatas[i].get("injection_suspected")]
     keep = sorted(i for n, i in enumerate(ranked) if sims[i] >= floor or n < MIN_POOL)
     if not keep or hits.embeddings is None:
         raise ProfileLookupError(

@@ -7,9 +7,9 @@ and upserted, metadata-only changes are written without re-embedding, and review
 shop are deleted. The fingerprint is written last, so an interrupted run resumes where it stopped.
 
 Bulk speed (23,486 real reviews on 2 shared cores, see bench/bench_profiles.py): texts are embedded
-shortest first, so each batch pads to similar lengths, and with our own vectors; a single writer thread
-upserts them into Chroma (merging queued batches into calls of up to 1,000) while the next batch is
-embedded, so Chroma's indexing runs on the second core instead of after the model.
+shortest first, so each batch pads to similar lengths, by ``embedding_workers()`` threads at once (one
+batch each, see ``embeddings.embed_in_parallel``); a single writer thread upserts the vectors into Chroma
+in batch order (merging queued batches into calls of up to 1,000) while the next batches are embedded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from campaign_planner.data.shop import Shop
-from campaign_planner.vectorstore.embeddings import embed_texts, release_unused_memory
+from campaign_planner.vectorstore.embeddings import embed_in_parallel, embed_texts, release_unused_memory
 from campaign_planner.vectorstore.safety import detect_injection, redact_pii
 from campaign_planner.vectorstore.store import ReviewStore, ReviewStoreError
 
@@ -214,15 +214,19 @@ def ingest_reviews(
         progress(0, total)
     # Shortest first: a batch of similar lengths wastes little work on padding (the ids travel along).
     to_embed.sort(key=lambda item: len(item[1]))
+    batches = [to_embed[start : start + batch_size] for start in range(0, total, batch_size)]
     with _Writer(store) as writer:
-        for start in range(0, total, batch_size):
-            batch = to_embed[start : start + batch_size]
-            texts = [b[1] for b in batch]
-            writer.put([b[0] for b in batch], texts, [b[2] for b in batch], embed_texts(texts))
-            release_unused_memory()
-            report.embedded += len(batch)
-            if progress is not None:
-                progress(report.embedded, total)
+        # Several batches embed at once; they come back (and are written) in order.
+        vectors = embed_in_parallel(([b[1] for b in batch] for batch in batches), embed=embed_texts)
+        try:
+            for batch, batch_vectors in zip(batches, vectors, strict=True):
+                writer.put([b[0] for b in batch], [b[1] for b in batch], [b[2] for b in batch], batch_vectors)
+                release_unused_memory()
+                report.embedded += len(batch)
+                if progress is not None:
+                    progress(report.embedded, total)
+        finally:
+            vectors.close()  # on an error: cancel the batches not started, wait for the running ones
 
     # Written last: only a complete run may mark the collection as up to date.
     store.set_collection_metadata(

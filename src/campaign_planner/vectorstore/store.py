@@ -178,6 +178,25 @@ class ReviewStore:
                 return out
             offset += _PAGE
 
+    def sample_vectors(self, limit: int) -> tuple[list[str], list[dict[str, Any]], np.ndarray]:
+        """Return ids, metadata and embeddings of up to ``limit`` stored reviews (the first in storage
+        order, paged; no documents)."""
+        ids: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        vectors: list[np.ndarray] = []
+        while len(ids) < limit:
+            page = min(_PAGE, limit - len(ids))
+            raw = self.collection.get(include=["metadatas", "embeddings"], limit=page, offset=len(ids))
+            ids += list(raw["ids"])
+            metadatas += [dict(m or {}) for m in raw["metadatas"]]
+            if len(raw["ids"]):
+                vectors.append(np.asarray(raw["embeddings"], dtype=np.float32))
+            if len(raw["ids"]) < page:
+                break
+        if not vectors:
+            return [], [], np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return ids, metadatas, np.concatenate(vectors)
+
     def collection_metadata(self) -> dict[str, Any]:
         """Return the collection-level metadata as stored now (re-read, not the cached copy)."""
         fresh = self.client.get_collection(self.collection_name, embedding_function=self.embedding_function)
