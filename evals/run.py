@@ -25,13 +25,17 @@ from evals.scorers import score_plan
 
 
 def run_briefs(path: Path, *, backend: str | None, shop: Path | None, limit: int | None,
-               out_dir: Path | None, data_dir: Path | None) -> list[dict[str, Any]]:
-    """Plan every brief of ``path`` and return one result row per brief."""
+               out_dir: Path | None, data_dir: Path | None,
+               ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Plan every brief of ``path`` (only those whose id is in ``ids``, where given) and return one result
+    row per brief."""
     settings = load_settings(backend=backend, shop_dir=shop, data_dir=data_dir)
     shop_data = resolve_shop(settings)
     handle = make_chat_model(settings=settings, allow_real=True)
     rows = []
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if ids:
+        cases = [case for case in cases if case["id"] in ids]
     with open_checkpointer(settings) as checkpointer:
         for case in cases[:limit]:
             context = make_context(settings, model_handle=handle, shop=shop_data)
@@ -74,6 +78,7 @@ def print_copy_figures(rows: list[dict[str, Any]]) -> None:
         for stage in ("first_try", "after_model_repair", "after_repair", "final"):
             print(f"copy_rules_pass_{stage}={totals.get(stage, 0) / variants:.3f}")
         print(f"copy_variants={variants}")
+        print(f"copy_variants_mechanical={totals.get('mechanical', 0)}")
         print(f"copy_variants_templated={totals.get('templated', 0)}")
     language = [passed for row in rows for passed in row["copy_language"]]
     if language:
@@ -96,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="Write each plan's JSON here.")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--ids", default=None, help="Only these brief ids, comma-separated (dev-02,dev-04).")
     args = parser.parse_args(argv)
     if not args.briefs.is_file():
         print(f"error: {args.briefs} does not exist", file=sys.stderr)
         return 2
     rows = run_briefs(args.briefs, backend=args.backend, shop=args.shop, limit=args.limit, out_dir=args.out,
-                      data_dir=args.data_dir)
+                      data_dir=args.data_dir, ids=args.ids.split(",") if args.ids else None)
     console = Console()
     table = Table("brief", "checks", "seconds", "LLM s", "calls", "prompt tok", "compl tok", "degraded", "failed")
     for row in rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from campaign_planner.agents.copywriter import channel_draft_schema, write_copy
+from campaign_planner.agents.copywriter import BODY_SCHEMA_MAX, channel_draft_schema, write_copy
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.structured import constrain
 from campaign_planner.testing import ScriptedChatModel
@@ -19,9 +19,15 @@ def test_schema_carries_the_channel_limits_without_enforcing_them() -> None:
     variant = next(iter(schema["$defs"].values()))
     assert variant["properties"]["headline"]["maxLength"] == 30
     assert variant["properties"]["body"]["maxLength"] == 90
-    # Instagram keeps room for the hashtags the copywriter may append.
+    # TikTok keeps room for the hashtags the copywriter may append.
+    tiktok = next(iter(channel_draft_schema(2, CATALOG["tiktok"]).model_json_schema()["$defs"].values()))
+    assert tiktok["properties"]["body"]["maxLength"] == CATALOG["tiktok"].copy_rules.body_max - 30
+    # Long-body channels (Instagram: 2,200 characters) are capped near what the prompt asks for, so the
+    # grammar closes the body before the token cap could cut the JSON.
     instagram = next(iter(channel_draft_schema(2, CATALOG["instagram"]).model_json_schema()["$defs"].values()))
-    assert instagram["properties"]["body"]["maxLength"] == CATALOG["instagram"].copy_rules.body_max - 30
+    assert instagram["properties"]["body"]["maxLength"] == BODY_SCHEMA_MAX["en"]
+    xiaohongshu = channel_draft_schema(2, CATALOG["xiaohongshu"], "zh").model_json_schema()["$defs"]
+    assert next(iter(xiaohongshu.values()))["properties"]["body"]["maxLength"] == BODY_SCHEMA_MAX["zh"]
     model = ScriptedChatModel(supports_json_schema=True)
     bound = constrain(model, channel_draft_schema(1, CATALOG["search"]), max_tokens=50)
     assert "maxLength" in json.dumps(bound.kwargs["response_format"])

@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableLambda
 
 from campaign_planner.agents.copy_prompts import brief_forbids_discount
-from campaign_planner.agents.copywriter import VariantCounts, write_copy
+from campaign_planner.agents.copywriter import VariantCounts, max_tokens_for, write_copy
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.domain import (
     Brief,
@@ -128,7 +128,11 @@ def test_passing_copy_first_try_with_a_stable_prompt_prefix() -> None:
     assert "Headline: at most 30 characters" in human_text(second)
     # The review's own double quotes cannot close the prompt's quotation marks.
     assert "'guaranteed'" in cell
-    assert [kwargs["max_tokens"] for kwargs in model.call_kwargs] == [160, 160]
+    # The cap fits the longest answer each channel's schema allows: e-mail's body is capped, not 600 long.
+    assert [kwargs["max_tokens"] for kwargs in model.call_kwargs] == [
+        max_tokens_for(CATALOG["email"], "en", 2), max_tokens_for(CATALOG["search"], "en", 2)
+    ]
+    assert max_tokens_for(CATALOG["search"], "en", 2) < max_tokens_for(CATALOG["email"], "en", 2) <= 300
 
 
 def test_model_repair_is_asked_only_for_failing_variants() -> None:
@@ -151,7 +155,7 @@ def test_model_repair_is_asked_only_for_failing_variants() -> None:
     repair_prompt = human_text(model.calls[1])
     assert "Variant 1: the Headline must be at most 30 characters" in repair_prompt
     assert "Variant 2" not in repair_prompt and "exactly 1 items" in repair_prompt
-    assert model.call_kwargs[1]["max_tokens"] == 100
+    assert model.call_kwargs[1]["max_tokens"] == max_tokens_for(CATALOG["search"], "en", 1)
 
 
 def test_a_missing_hashtag_or_cta_is_filled_in_without_a_model_call() -> None:
@@ -190,9 +194,12 @@ def test_still_failing_after_model_repair_goes_deterministic_and_is_flagged() ->
     assert (result.first_try_pass, result.after_repair_pass) == (0, 0)
     # Variant 2 passed from the start; variant 1 needed the deterministic repair, not a template.
     assert result.variant_checks == VariantCounts(variants=2, first_try=1, after_model_repair=1, after_repair=2,
-                                                  final=2)
+                                                  final=2, mechanical=1)
     assert all(check.passed for check in messaging.checks)
     assert "15%" in messaging.variants[0].body and "25%" not in messaging.variants[0].body
+    # The variant's own checks say which rules were fixed mechanically; the model's variant says nothing.
+    noted = {c.rule for c in messaging.checks if "repaired mechanically" in c.detail}
+    assert "v1:offer_consistent" in noted and not any(rule.startswith("v2:") for rule in noted)
     assert messaging.variants[1].body == "15% off your first order."  # the passing variant is untouched
     [flag] = result.flags
     assert flag.code is FlagCode.DEGRADED_OUTPUT
@@ -239,7 +246,7 @@ def test_chinese_brief_gets_chinese_instructions() -> None:
     system, cell = (str(message.content) for message in model.calls[0])
     assert "全部用简体中文写" in system and "立减15%" in system and "8.5折" in system
     assert "小红书" in cell and "标题不超过 20 个字" in cell and "话题标签" in cell
-    assert model.call_kwargs[0]["max_tokens"] == 75 * 2 + 40
+    assert model.call_kwargs[0]["max_tokens"] == max_tokens_for(CATALOG["xiaohongshu"], "zh", 2)
 
 
 def test_no_discount_brief_forbids_sale_words() -> None:
@@ -341,7 +348,9 @@ def test_tool_entry_reads_the_shops_brand_voice(tmp_path: Path) -> None:
         model, brief=BRIEF_EN, segments=[FIT_SEEKERS], channels=["email"], shop_dir=tmp_path
     )
     assert "Never use: cheap" in str(model.calls[0][0].content)
-    assert "remove these words (contains 'Cheap')" in human_text(model.calls[1])
+    # The repair names the word to delete and restates the brand's list.
+    assert "- a banned word (contains 'Cheap'). do not write 'Cheap'. Never use: cheap." in human_text(
+        model.calls[1])
     assert result.messaging[0].language == "en"
     assert result.messaging[0].variants[0].headline == "Summer dresses that flatter"
     assert isinstance(model.calls[0][1], HumanMessage)

@@ -116,6 +116,10 @@ class CopyVariant(Contract):
     body: str
     cta: str
     footer: str = Field(default="", description="The brand's legal footer, verbatim, where the channel needs it.")
+    inspired_by: list[str] = Field(
+        default_factory=list,
+        description="Review ids whose quotes this variant draws on (empty for template copy).",
+    )
 
 
 class RuleCheck(Contract):
@@ -131,7 +135,9 @@ class Messaging(Contract):
     variants: list[CopyVariant]
     checks: list[RuleCheck] = Field(default_factory=list)
     degraded: bool = Field(default=False, description="True when the copy is the deterministic fallback.")
-    inspired_by: list[str] = Field(default_factory=list, description="Review ids whose quotes inspired it.")
+    inspired_by: list[str] = Field(
+        default_factory=list, description="Review ids whose quotes inspired it: the union of its variants'."
+    )
 
 
 ForecastSource = Literal["uplift_model", "response_curve", "prior"]

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 
 from campaign_planner.data.catalog import ChannelSpec
-from campaign_planner.domain import Brief, RuleCheck, Segment
+from campaign_planner.domain import Brief, CopyVariant, RuleCheck, Segment
 from campaign_planner.prompts import prompt_sections
 from campaign_planner.tools.copy_patterns import is_mostly_chinese, percent_to_zhe
-from campaign_planner.tools.copy_rules import BrandVoice, Language, failed, make_hashtags
+from campaign_planner.tools.copy_rules import BrandVoice, Language, failed, make_hashtags, offending_phrases
 
 # The body length asked of the model: shorter than most channel limits, so the answer fits the token cap.
 BODY_TARGET_CHARS: dict[Language, int] = {"en": 120, "zh": 45}
@@ -213,25 +213,65 @@ def cell_prompt(
     )
 
 
-def repair_prompt(briefing: CopyBriefing, channel: ChannelSpec, checks: list[list[RuleCheck]]) -> str:
+def _quoted(phrases: list[str], language: Language) -> str:
+    if language == "zh":
+        return "、".join(f"“{phrase}”" for phrase in phrases)
+    return ", ".join(f"'{phrase}'" for phrase in phrases)
+
+
+def repair_prompt(
+    briefing: CopyBriefing,
+    channel: ChannelSpec,
+    checks: list[list[RuleCheck]],
+    variants: list[CopyVariant] | None = None,
+    *,
+    fresh: bool = False,
+) -> str:
     """Return the repair request for the variants whose checks failed: one instruction per failed rule.
 
-    Each instruction says what to do ("the body must be at most 90 characters, about 12 words"), not only
-    what is wrong; the model is asked for exactly the failing variants, in order.
+    Each instruction names the rule's problem and says what to do ("the body must be at most 90
+    characters, about 12 words"). Given the ``variants``, a rule broken by words (a wrong offer, a banned
+    word, a link, instruction text) names the exact phrases to delete; an offer problem also restates the
+    only offer the brief makes (or that it makes none), and a banned word the brand's full list. The model
+    is asked for exactly the failing variants, in order. ``fresh`` words it for a request that does not
+    show the old draft (new variants avoiding the listed problems, see ``rewrite`` in the prompt file).
     """
+    brand = briefing.brand
+    avoided = [*(brand.avoided_phrases() if brand else [])]
     values = {
         **limits(channel, briefing.language),
         "label": headline_label(channel, briefing.language),
         "example": hashtag_example(briefing),
         "offer_rule": offer_rule(briefing),
+        "avoid": briefing.section("fix_avoid", words=", ".join(avoided)) if avoided else "",
     }
     broken = [index for index, variant_checks in enumerate(checks) if failed(variant_checks)]
     lines = []
     for index in broken:
         for check in failed(checks[index]):
-            fix = briefing.section(f"fix.{check.rule}", detail=check.detail, **values)
-            lines.append(
-                f"第{index + 1}条：{fix}" if briefing.language == "zh" else f"Variant {index + 1}: {fix}"
+            phrases = (
+                offending_phrases(
+                    variants[index],
+                    check.rule,
+                    offer_percent=briefing.offer_percent,
+                    offer_text=briefing.brief.offer.text,
+                    no_discount=briefing.no_discount,
+                    brand=brand,
+                )
+                if variants is not None
+                else []
             )
+            delete = briefing.section("fix_delete", phrases=_quoted(phrases, briefing.language)) if phrases else ""
+            fix = briefing.section(f"fix.{check.rule}", detail=check.detail, delete=delete, **values)
+            fix = re.sub(r"[ \t]{2,}", " ", fix).strip()
+            if fresh:
+                lines.append(f"- {fix}")
+            else:
+                lines.append(
+                    f"第{index + 1}条：{fix}" if briefing.language == "zh" else f"Variant {index + 1}: {fix}"
+                )
+    lines = list(dict.fromkeys(lines))
+    if fresh:
+        return briefing.section("rewrite", problems="\n".join(lines), count=len(broken))
     which = ", ".join(str(index + 1) for index in broken)
     return briefing.section("repair", problems="\n".join(lines), which=which, count=len(broken))

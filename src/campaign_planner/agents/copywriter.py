@@ -3,14 +3,18 @@
 One small structured call per cell (a short stable system prompt first, the segment and channel last, so
 llama.cpp reuses the prefix; see :mod:`campaign_planner.agents.copy_prompts`), then the deterministic rule
 checks. A missing CTA or hashtag is filled in without a model call, and the check says so. A cell that
-still fails gets one model repair call that says how to fix each failed check; what still fails is
-repaired mechanically and, where even that cannot pass, replaced by template copy. Every non-model path
-is labelled ``degraded`` and flagged.
+still fails gets one model repair call that says how to fix each failed check (naming the phrases to
+leave out and the only offer allowed; a content failure is written anew without the old draft); what
+still fails is repaired mechanically and, where even that cannot pass, replaced by template copy. Every
+non-model path is labelled ``degraded`` and flagged, counted (``VariantCounts.mechanical``,
+``templated``) and noted in the variant's own checks ("repaired mechanically", "template copy").
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -42,10 +46,21 @@ from campaign_planner.tools.copy_rules import (
     repair_variant_deterministically,
 )
 
-# Generation is the slow part (≈ 22-26 tokens/s locally): cap each call. A variant is ~60 tokens in
-# English; Chinese needs more tokens per character. The extra 40 covers the JSON around the variants.
-TOKENS_PER_VARIANT: dict[Language, int] = {"en": 60, "zh": 75}
-TOKENS_OVERHEAD = 40
+# Every call is capped, so a model stuck in a loop stops; the cap must still fit the longest answer the
+# schema allows, or a draft is cut mid-JSON and the cell becomes template copy (an Instagram and an e-mail
+# draft were, at 160 tokens). The cap is computed from the schema's character limits: at most this many
+# characters per token (English prose runs ≈ 4, Chinese ≈ 1.4 with the Qwen tokenizer) ...
+CHARS_PER_TOKEN: dict[Language, float] = {"en": 3.0, "zh": 1.0}
+# ... plus the JSON around each variant: keys, quotes, and the newlines and indentation that llama.cpp's
+# grammar lets the model add (it pretty-prints despite being asked for one line) ...
+JSON_TOKENS_PER_VARIANT = 30
+# ... plus the object around the list. A cap costs nothing where the model stops early.
+TOKENS_OVERHEAD = 10
+# The body the schema lets the model write on long-body channels (Instagram allows 2,200 characters,
+# e-mail 600, Xiaohongshu 1,000): about twice what the prompt asks for (``BODY_TARGET_CHARS``), so the
+# grammar closes the string and the answer stays within its token cap. Stricter than the channel's rule.
+BODY_SCHEMA_MAX: dict[Language, int] = {"en": 240, "zh": 100}
+CTA_SCHEMA_MAX = 24
 
 
 class CopyResult(BaseModel):
@@ -71,6 +86,8 @@ class VariantCounts(BaseModel):
     ``first_try``: the model's first draft (with a missing CTA or hashtag filled in, which its check
     notes); ``after_model_repair``: after the one model repair; ``after_repair``: after the deterministic
     repair too, template replacements not counted; ``final``: in the plan, templates included.
+    ``mechanical``: variants that pass only thanks to the deterministic repair (their repaired checks say
+    "repaired mechanically"); ``templated``: variants replaced by template copy.
     """
 
     variants: int = 0
@@ -78,6 +95,7 @@ class VariantCounts(BaseModel):
     after_model_repair: int = 0
     after_repair: int = 0
     final: int = 0
+    mechanical: int = 0
     templated: int = 0
 
     def __add__(self, other: VariantCounts) -> VariantCounts:
@@ -111,7 +129,7 @@ def draft_schema(count: int, headline_max: int | None = None, body_max: int | No
             f"DraftVariant{headline_max}x{body_max}",
             headline=(str, Field(json_schema_extra={"maxLength": headline_max} if headline_max else None)),
             body=(str, Field(json_schema_extra={"maxLength": body_max} if body_max else None)),
-            cta=(str, Field(json_schema_extra={"maxLength": 24})),
+            cta=(str, Field(json_schema_extra={"maxLength": CTA_SCHEMA_MAX})),
         )
     return create_model(
         f"CopyDraft{count}",
@@ -119,15 +137,24 @@ def draft_schema(count: int, headline_max: int | None = None, body_max: int | No
     )
 
 
-def _schema_limits(channel: ChannelSpec) -> tuple[int, int]:
+def _schema_limits(channel: ChannelSpec, language: Language = "en") -> tuple[int, int]:
     rules = channel.copy_rules
     room = HASHTAG_ROOM if rules.hashtags and rules.body_max > 2 * HASHTAG_ROOM else 0
-    return rules.headline_max, rules.body_max - room
+    return rules.headline_max, min(rules.body_max - room, BODY_SCHEMA_MAX[language])
 
 
-def channel_draft_schema(count: int, channel: ChannelSpec) -> type[BaseModel]:
-    """Return the draft schema with ``channel``'s copy limits (body room kept for hashtags)."""
-    return draft_schema(count, *_schema_limits(channel))
+def channel_draft_schema(count: int, channel: ChannelSpec, language: Language = "en") -> type[BaseModel]:
+    """Return the draft schema with ``channel``'s copy limits (body room kept for hashtags, and long bodies
+    capped at :data:`BODY_SCHEMA_MAX` characters so the answer fits its token cap)."""
+    return draft_schema(count, *_schema_limits(channel, language))
+
+
+def max_tokens_for(channel: ChannelSpec, language: Language, count: int) -> int:
+    """Return the token cap for ``count`` variants on ``channel``: room for the longest answer the schema
+    allows, so a draft is never cut mid-JSON by the cap (only by a model that runs past its grammar)."""
+    headline_max, body_max = _schema_limits(channel, language)
+    text_tokens = math.ceil((headline_max + body_max + CTA_SCHEMA_MAX) / CHARS_PER_TOKEN[language])
+    return (text_tokens + JSON_TOKENS_PER_VARIANT) * count + TOKENS_OVERHEAD
 
 
 @dataclass(frozen=True)
@@ -284,16 +311,12 @@ def _make_job(
     return _CopyJob(model=model, briefing=briefing, system_prompt=system_prompt(briefing))
 
 
-def _max_tokens(job: _CopyJob, count: int) -> int:
-    return TOKENS_PER_VARIANT[job.language] * count + TOKENS_OVERHEAD
-
-
 def _as_variant(draft: Any, channel: ChannelSpec | None = None, language: Language = "en") -> CopyVariant:
     headline, body = draft.headline.strip(), draft.body.strip()
     if channel is not None:
         # Text of exactly the schema's maxLength was cut there by the grammar, usually mid-word: end it at
         # a word boundary. Longer text came from a backend without a grammar; the rule checks judge it.
-        schema_headline, schema_body = _schema_limits(channel)
+        schema_headline, schema_body = _schema_limits(channel, language)
         if len(draft.headline) == schema_headline:
             headline = end_cut_text(draft.headline, language) or headline
         if len(draft.body) == schema_body:
@@ -312,8 +335,8 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
         draft = invoke_structured(
             job.model,
             messages,
-            channel_draft_schema(job.count, channel),
-            max_tokens=_max_tokens(job, job.count),
+            channel_draft_schema(job.count, channel, job.language),
+            max_tokens=max_tokens_for(channel, job.language, job.count),
             label=f"copy for {cell}",
         )
     except StructuredOutputError as exc:
@@ -329,13 +352,14 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
     after_repair = not any(failed(c) for c in checks)
     passed_model_repair = _passing(checks)
 
-    mechanical, templated = _repair_mechanically(job, segment, channel, variants, checks)
+    mechanical, repaired, templated = _repair_mechanically(job, segment, channel, variants, checks)
     counts = VariantCounts(
         variants=len(variants),
         first_try=passed_first,
         after_model_repair=passed_model_repair,
         after_repair=_passing(checks, skip=frozenset(templated)),
         final=_passing(checks),
+        mechanical=sum(1 for index in repaired if index not in templated and not failed(checks[index])),
         templated=len(templated),
     )
     flags: list[Flag] = []
@@ -354,7 +378,8 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
             variants,
             checks,
             degraded=bool(mechanical),
-            inspired_by=[rid for rid, _ in quotes] if len(templated) < len(variants) else [],
+            inspired_by=[[] if index in templated else variant_sources(variant, quotes, job.language)
+                         for index, variant in enumerate(variants)],
         ),
         flags=flags,
         first_try_pass=first_try,
@@ -372,24 +397,52 @@ def _repair_mechanically(
 ) -> tuple[list[str], list[int]]:
     """Repair each still-failing variant deterministically, or replace it by a template where that fails.
 
-    Updates ``variants`` and ``checks`` in place; returns the rules that needed it ("v1:hashtags", ...)
-    and the indices of the variants that became template copy.
+    Updates ``variants`` and ``checks`` in place; returns the rules that needed it ("v1:hashtags", ...),
+    the indices of the variants the deterministic path touched, and those that became template copy. The
+    checks say so: a rule that passes only after the mechanical repair notes "repaired mechanically", and
+    every check of a template variant notes "template copy".
     """
     mechanical: list[str] = []
+    touched: list[int] = []
     templated: list[int] = []
     for index, variant_checks in enumerate(checks):
         broken = failed(variant_checks)
         if not broken:
             continue
+        touched.append(index)
         mechanical.extend(f"v{index + 1}:{check.rule}" for check in broken)
         repaired = job.repair(variants[index], channel)
         repaired_checks = job.check(repaired, channel)
+        fixed = {check.rule for check in broken}
+        if {check.rule for check in failed(repaired_checks)} == {"headline_length"}:
+            # Scrubbing emptied the headline (it was only "Save 30%!"): keep the model's body and CTA under
+            # the template's headline, rather than replacing the whole variant.
+            template_headline = job.template(index, segment, channel).headline
+            repaired = repaired.model_copy(update={"headline": template_headline})
+            repaired_checks = job.check(repaired, channel)
+            fixed.add("headline_length")
         if failed(repaired_checks):
             repaired = job.template(index, segment, channel)
-            repaired_checks = job.check(repaired, channel)
+            repaired_checks = [_noted(check, TEMPLATE_NOTE) for check in job.check(repaired, channel)]
             templated.append(index)
+        else:
+            repaired_checks = [
+                _noted(check, MECHANICAL_NOTE) if check.rule in fixed else check for check in repaired_checks
+            ]
         variants[index], checks[index] = repaired, repaired_checks
-    return mechanical, templated
+    return mechanical, touched, templated
+
+
+# Rules broken by what the copy says, not by its form: repaired by writing anew (see ``_model_repair``).
+CONTENT_RULES = frozenset(
+    {"offer_consistent", "banned_claims", "no_links_or_placeholders", "no_prompt_echo", "language"}
+)
+MECHANICAL_NOTE = "repaired mechanically by the copywriter, not by the model"
+TEMPLATE_NOTE = "template copy, not the model's"
+
+
+def _noted(check: RuleCheck, note: str) -> RuleCheck:
+    return check.model_copy(update={"detail": f"{check.detail} ({note})" if check.detail else f"({note})"})
 
 
 def _model_repair(
@@ -401,24 +454,35 @@ def _model_repair(
 ) -> None:
     """Ask the model once to rewrite the failing variants; keep a rewrite that fails no more rules.
 
+    A variant that broke a rule by what it says (:data:`CONTENT_RULES`) is written anew from the cell
+    prompt plus the problems to avoid, without its old draft; one that broke only a form rule (length,
+    CTA, hashtag, footer) is repaired in the conversation that shows its draft.
+
     Updates ``variants`` and ``checks`` in place. A rewrite whose JSON is unusable changes nothing: the
     deterministic path takes over.
     """
     broken = [index for index, c in enumerate(checks) if failed(c)]
-    previous = json.dumps(
-        {"variants": [v.model_dump() for v in variants]}, ensure_ascii=False, separators=(",", ":")
-    )
-    conversation = [
-        *messages,
-        AIMessage(content=previous),
-        HumanMessage(content=repair_prompt(job.briefing, channel, checks)),
-    ]
+    if any(check.rule in CONTENT_RULES for index in broken for check in failed(checks[index])):
+        # Shown its draft, the 1.5B model returns it unchanged ("Save up to 30%" and all): ask for new
+        # variants from the cell prompt, with the problems to avoid, instead.
+        *prefix, cell = messages
+        request = repair_prompt(job.briefing, channel, checks, variants, fresh=True)
+        conversation = [*prefix, HumanMessage(content=f"{cell.content}\n\n{request}")]
+    else:
+        previous = json.dumps(
+            {"variants": [v.model_dump() for v in variants]}, ensure_ascii=False, separators=(",", ":")
+        )
+        conversation = [
+            *messages,
+            AIMessage(content=previous),
+            HumanMessage(content=repair_prompt(job.briefing, channel, checks, variants)),
+        ]
     try:
         rewrite = invoke_structured(
             job.model,
             conversation,
-            channel_draft_schema(len(broken), channel),
-            max_tokens=_max_tokens(job, len(broken)),
+            channel_draft_schema(len(broken), channel, job.language),
+            max_tokens=max_tokens_for(channel, job.language, len(broken)),
             label=f"copy repair for {channel.id}",
         )
     except StructuredOutputError:
@@ -431,13 +495,14 @@ def _model_repair(
 
 def _template_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec, *, reason: str) -> _CellOutcome:
     variants = [job.template(index, segment, channel) for index in range(job.count)]
-    checks = [job.check(variant, channel) for variant in variants]
+    checks = [[_noted(check, TEMPLATE_NOTE) for check in job.check(variant, channel)] for variant in variants]
     message = (
         f"Copy for segment '{segment.name}' on {channel.name} is template copy (fallback — the model's "
         f"output was unusable: {reason})." + _still_failing(checks)
     )
     return _CellOutcome(
-        messaging=_messaging(job, segment, channel, variants, checks, degraded=True, inspired_by=[]),
+        messaging=_messaging(job, segment, channel, variants, checks, degraded=True,
+                             inspired_by=[[] for _ in variants]),
         flags=[Flag(code=FlagCode.DEGRADED_OUTPUT, message=message)],
         counts=VariantCounts(variants=len(variants), final=_passing(checks), templated=len(variants)),
     )
@@ -458,18 +523,50 @@ def _messaging(
     checks: list[list[RuleCheck]],
     *,
     degraded: bool,
-    inspired_by: list[str],
+    inspired_by: list[list[str]],
 ) -> Messaging:
+    """Return the cell's messaging; ``inspired_by`` holds each variant's review ids (see
+    :func:`variant_sources`), the cell's list is their union in first-seen order."""
     return Messaging(
         segment_id=segment.id,
         channel=channel.id,
         language=job.language,
-        variants=variants,
+        variants=[_with_sources(variant, ids) for variant, ids in zip(variants, inspired_by, strict=True)],
         checks=[
             RuleCheck(rule=f"v{index + 1}:{check.rule}", passed=check.passed, detail=check.detail)
             for index, variant_checks in enumerate(checks)
             for check in variant_checks
         ],
         degraded=degraded,
-        inspired_by=inspired_by,
+        inspired_by=list(dict.fromkeys(rid for ids in inspired_by for rid in ids)),
     )
+
+
+# Words too common in ad copy and reviews to show that a variant borrowed a quote's wording.
+_COMMON_WORDS = frozenset(
+    "about after again also always because been before being could every first from have just like love "
+    "loved more most much only other really should some than that their them then there these they this "
+    "very well were what when which while will with would your yours great perfect".split()
+)
+
+
+def _content_words(text: str, language: Language) -> set[str]:
+    if language == "zh":
+        chinese = re.sub(r"[^\u4e00-\u9fff]+", " ", text)
+        return {run[i : i + 2] for run in chinese.split() for i in range(len(run) - 1)}
+    words = {word.lower() for word in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", text)}
+    # A crude stem ("fabrics", "flattering" → "fabric", "flatter") so inflections still count as borrowed.
+    return {re.sub(r"(?:ing|ed|es|s)$", "", word) for word in words if word not in _COMMON_WORDS}
+
+
+def variant_sources(variant: CopyVariant, quotes: list[tuple[str, str]], language: Language) -> list[str]:
+    """Return the review ids whose quotes inspired ``variant``: those it shares wording with (a content
+    word, or in Chinese a two-character word), in prompt order; where it shares none recognisably, every
+    quote its prompt showed (the model wrote it from them). Template copy has none: callers pass []."""
+    text = _content_words(f"{variant.headline} {variant.body}", language)
+    borrowed = [rid for rid, quote in quotes if text & _content_words(quote, language)]
+    return borrowed or [rid for rid, _ in quotes]
+
+
+def _with_sources(variant: CopyVariant, review_ids: list[str]) -> CopyVariant:
+    return variant.model_copy(update={"inspired_by": review_ids})

@@ -399,7 +399,7 @@ def _merge_counts(old: dict[str, int], new: dict[str, int], removed_variants: in
     """Pass tallies after a partial rewrite: ``variants`` exact; the stages of the kept cells are not known
     one by one, so the removed variants are taken off each (at least 0) before the rewrite's are added."""
     merged = {}
-    for key in ("variants", "first_try", "after_model_repair", "after_repair", "final", "templated"):
+    for key in ("variants", "first_try", "after_model_repair", "after_repair", "final", "mechanical", "templated"):
         merged[key] = max(0, int(old.get(key, 0)) - removed_variants) + int(new.get(key, 0))
     return merged
 

@@ -187,6 +187,8 @@ def _messaging_cell(messaging: Messaging, names: dict[str, str]) -> list[str]:
             f"- **Body:** {escape_md(variant.body)}",
             f"- **CTA:** {escape_md(variant.cta) or '—'}",
             *([f"- **Legal footer:** {escape_md(variant.footer)}"] if variant.footer else []),
+            *([f"- **Inspired by:** {', '.join(_code(rid) for rid in variant.inspired_by)}"]
+              if variant.inspired_by else []),
             f"- **Checks:** {_check_line(messaging, f'v{index}')}",
             "",
         ]

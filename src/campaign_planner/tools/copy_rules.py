@@ -318,6 +318,38 @@ def _banned_check(text: str, brand: BrandVoice | None) -> RuleCheck:
     return RuleCheck(rule="banned_claims", passed=True)
 
 
+def offending_phrases(
+    variant: CopyVariant,
+    rule: str,
+    *,
+    offer_percent: float | None,
+    offer_text: str = "",
+    no_discount: bool = False,
+    brand: BrandVoice | None = None,
+) -> list[str]:
+    """Return the exact phrases of ``variant`` that make ``rule`` fail, in reading order, without repeats.
+
+    For the rules a phrase breaks (``offer_consistent``, ``banned_claims``, ``no_links_or_placeholders``,
+    ``no_prompt_echo``), so a repair request can name what to delete ("'Save up to 30%'") instead of only
+    describing it; other rules return [].
+    """
+    text = variant_text(variant)
+    if rule == "offer_consistent":
+        found = [m.text for m in find_discount_mentions(text)
+                 if _mention_problem(m, offer_percent, offer_text, no_discount) is not None]
+    elif rule == "banned_claims":
+        found = [matched for matched, _, _ in find_banned(text, brand.avoided_phrases() if brand else ())]
+    elif rule == "no_links_or_placeholders":
+        found = [matched for _, matched, _, _ in find_placeholders(text)]
+    elif rule == "no_prompt_echo":
+        found = [m.group(0) for m in _PROMPT_ECHO.finditer(text)]
+    else:
+        found = []
+    phrases = list(dict.fromkeys(phrase.strip() for phrase in found if phrase.strip()))
+    # "guaranteed" inside "guaranteed fit": name the longer phrase once.
+    return [p for p in phrases if not any(p != q and p.lower() in q.lower() for q in phrases)]
+
+
 # --- deterministic repair ------------------------------------------------------------------------------
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")  # not the point of "$49.99" or "12.5%"
@@ -418,10 +450,43 @@ def _connective_start(text: str, start: int) -> int:
     return match.start() if match else start
 
 
+def _sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Return the span of the sentence(s) of ``text`` holding ``text[start:end]``, end punctuation included."""
+    sentence_start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() <= start:
+            sentence_start = match.end()
+        elif match.end() >= end:
+            return sentence_start, match.end()
+    return sentence_start, len(text)
+
+
+def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    # Apply right to left so earlier offsets stay valid; skip an edit overlapping one already applied.
+    applied_from = len(text) + 1
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        if end > applied_from:
+            continue
+        text = text[:start] + replacement + text[end:]
+        applied_from = start
+    return _tidy(text)
+
+
 def _scrub(
-    text: str, *, offer_percent: float | None, offer_text: str, no_discount: bool, brand: BrandVoice | None
+    text: str,
+    *,
+    offer_percent: float | None,
+    offer_text: str,
+    no_discount: bool,
+    brand: BrandVoice | None,
+    whole_sentences: bool = False,
 ) -> str:
-    """Return ``text`` without placeholders, banned claims and unoffered discounts (wrong ones rewritten)."""
+    """Return ``text`` without placeholders, banned claims and unoffered discounts (wrong ones rewritten).
+
+    With ``whole_sentences`` (a body of several sentences) a phrase to delete takes its whole sentence
+    with it, so no fragment such as "on this jacket!" is left where "Save 30%" was; where that would leave
+    no words, only the phrases go.
+    """
     edits: list[tuple[int, int, str]] = []
     for _, _, start, end in find_placeholders(text):
         edits.append((start, end, ""))
@@ -438,16 +503,23 @@ def _scrub(
             edits.append((mention.start, mention.end, ""))
     for _, start, end in find_banned(text, brand.avoided_phrases() if brand else ()):
         edits.append((start, end, ""))
+    if whole_sentences and any(not r for _, _, r in edits):
+        # Whole sentences first: merge the deleted sentences so overlapping spans do not skip each other.
+        spans = sorted(_sentence_span(text, s, e) for s, e, r in edits if not r)
+        merged: list[tuple[int, int]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        deleted = [(start, end, "") for start, end in merged]
+        kept = [(s, e, r) for s, e, r in edits if r and not any(ds <= s and e <= de for ds, de, _ in deleted)]
+        candidate = _apply_edits(text, deleted + kept)
+        if _has_words(candidate):
+            return candidate
     # A deleted phrase takes its connective with it ("... and free shipping", "visit www...").
     edits = [(_connective_start(text, s) if not r else s, e, r) for s, e, r in edits]
-    # Apply right to left so earlier offsets stay valid; skip an edit overlapping one already applied.
-    applied_from = len(text) + 1
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        if end > applied_from:
-            continue
-        text = text[:start] + replacement + text[end:]
-        applied_from = start
-    return _tidy(text)
+    return _apply_edits(text, edits)
 
 
 def finish_variant(
@@ -498,11 +570,13 @@ def repair_variant_deterministically(
 ) -> CopyVariant:
     """Return ``variant`` mechanically fixed to the channel's rules: the last resort after a model repair.
 
-    Removes links, placeholders, banned claims and unoffered perks; rewrites an off-offer percentage to
-    the brief's (or deletes it where the brief offers none); adds a default CTA where one is required;
+    Removes links, placeholders, banned claims and unoffered perks (in the body, with the sentence that
+    held them, where other sentences remain); rewrites an off-offer percentage to the brief's (or deletes
+    it where the brief offers none); adds a default CTA where one is required;
     adds hashtags (from ``hashtag_words``) where the channel uses them; trims headline, body and CTA to
     their limits at a word or character boundary. It cannot fix copy in the wrong language or a headline
-    that scrubbing emptied: re-check the result and fall back to a template where it still fails.
+    that scrubbing emptied (or left a fragment of, which it empties): re-check the result; the copywriter
+    then puts the template's headline over the repaired body, or falls back to a template variant.
     """
     rules = channel.copy_rules
     scrub = {
@@ -512,7 +586,9 @@ def repair_variant_deterministically(
         "brand": brand,
     }
     headline = _scrub(variant.headline, **scrub)
-    body = _scrub(variant.body, **scrub)
+    if headline != variant.headline and _is_fragment(headline, language):
+        headline = ""  # "Save 30% now" scrubbed to "now" is no headline: the caller must supply one
+    body = _scrub(variant.body, **scrub, whole_sentences=True)
     cta = _scrub(variant.cta, **scrub)
     if not cta and rules.cta_required:
         cta = DEFAULT_CTA[language]
@@ -524,6 +600,14 @@ def repair_variant_deterministically(
     else:
         body = trim_to_limit(body, rules.body_max, language)
     return attach_legal_footer(CopyVariant(headline=headline, body=body, cta=cta), channel, language, brand)
+
+
+def _is_fragment(text: str, language: Language) -> bool:
+    """Whether what is left of a scrubbed headline is too short to stand as one (under 2 words, or under 4
+    Chinese characters)."""
+    if language == "zh":
+        return len(re.sub(r"\W", "", text)) < 4
+    return len(re.findall(r"\w+", text)) < 2
 
 
 def _with_hashtags(body: str, body_max: int, language: Language, hashtag_words: Sequence[str]) -> str:
