@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -132,3 +133,39 @@ def test_shop_ingest_reports_and_skips_an_unchanged_shop(demo_shop_dir: Path) ->
     again = runner.invoke(cli.app, ["shop", "ingest", str(demo_shop_dir)])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stderr[again.stderr.index("{"):])["skipped_unchanged"] is True
+
+
+def test_a_plan_that_stopped_mid_run_continues_from_its_checkpoint(demo_shop_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaign_planner.testing import ScriptedChatModel
+    from tests.fake_planner_model import planner_responder
+
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+
+    def stop_at_narrative(messages: list[Any]) -> str:
+        if "strategist" in str(messages[0].content):
+            raise KeyboardInterrupt  # Ctrl-C while the narrative is being written
+        return planner_responder(messages)
+
+    stopping = ScriptedChatModel(responder=stop_at_narrative)
+    monkeypatch.setattr(cli, "_model_handle", lambda settings: SimpleNamespace(
+        model=stopping, backend="fake", model_name="scripted-fake"))
+    stopped = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(demo_shop_dir), "--thread-id", "stopped-1"])
+    assert stopped.exit_code == 130  # the exit status of a Ctrl-C
+    assert "campaign-planner continue stopped-1" in stopped.output
+    tools_before = len(stopping.calls)
+
+    finishing = competent_model()
+    monkeypatch.setattr(cli, "_model_handle", lambda settings: SimpleNamespace(
+        model=finishing, backend="fake", model_name="scripted-fake"))
+    out = tmp_path / "plan.json"
+    result = runner.invoke(cli.app, ["continue", "stopped-1", "--shop", str(demo_shop_dir), "--format", "json",
+                                     "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = CampaignPlan.model_validate(json.loads(out.read_text()))
+    assert abs(plan.budget.total - 50_000) < 0.01  # type: ignore[union-attr]
+    assert tools_before > 1
+    assert len(finishing.calls) == 1  # only the narrative: no tool and no copy was redone
+    assert "→ tool" not in result.stderr
+    unknown = runner.invoke(cli.app, ["continue", "no-such-thread", "--shop", str(demo_shop_dir)])
+    assert unknown.exit_code == 2 and "no checkpoint to continue from" in unknown.output

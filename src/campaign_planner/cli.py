@@ -145,6 +145,7 @@ def plan(
     handle = _model_handle(settings)
     console.print(f"[dim]backend {handle.backend} · model {handle.model_name} · shop {shop_data.root}[/]")
     thread = thread_id or uuid.uuid4().hex[:12]
+    console.print(f"[dim]thread {thread} (if this run stops, `campaign-planner continue {thread}` picks it up)[/]")
     context = make_context(settings, model_handle=handle, shop=shop_data, review=review)
     # Embedding a new shop's reviews takes a minute on 2 cores: do it here, with a progress bar, rather
     # than silently inside the profile lookup.
@@ -210,6 +211,43 @@ def review_command(
     if outcome.plan is not None:
         console.print(f"[green]Plan {outcome.plan.status}.[/]")
         _write_plan(outcome.plan, output_format, out_file)
+
+
+@app.command("continue")
+def continue_command(
+    thread_id: Annotated[str, typer.Argument(help="The thread id printed when the plan started.")],
+    review: Annotated[bool, typer.Option("--review", help="The run was started with --review.")] = False,
+    backend: Annotated[str | None, typer.Option()] = None,
+    shop: Annotated[Path | None, typer.Option()] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.md,
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Continue a plan whose run stopped (Ctrl-C, a crash) from its last checkpoint, without redoing the steps
+    it finished. A finished plan is printed as it is."""
+    from campaign_planner.planning import PlanningError, continue_plan, make_context, open_checkpointer, resolve_shop
+    from campaign_planner.vectorstore.store import open_review_store
+
+    settings = load_settings(backend=backend, shop_dir=shop)
+    try:
+        shop_data = resolve_shop(settings)
+    except (PlanningError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    context = make_context(settings, model_handle=_model_handle(settings), shop=shop_data, review=review)
+    context.review_store = open_review_store(shop_data, settings.chroma_url)
+    _ingest_with_progress(shop_data, context.review_store)
+    try:
+        with open_checkpointer(settings) as checkpointer:
+            outcome = continue_plan(context, checkpointer, thread_id=thread_id, on_event=_print_event)
+    except PlanningError as exc:  # an unknown thread, a bad checkpoint_url, an unreachable Postgres server
+        raise _fail(str(exc)) from exc
+    if outcome.plan is None:
+        raise _fail("the run ended without a plan")
+    if outcome.awaiting_review:
+        _write_plan(outcome.plan, OutputFormat.md, None)
+        console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread_id} "
+                      "--approve | --reject | --edit TEXT")
+        return
+    _write_plan(outcome.plan, output_format, out_file)
 
 
 def _fake_handle_for_resume(settings: Settings) -> Any:

@@ -43,6 +43,8 @@ from campaign_planner.settings import Settings
 logger = logging.getLogger("campaign_planner.queue")
 
 QUEUE_NAME = "campaign-planner-runs"
+CONTINUE_QUEUE = "campaign-planner-continue"
+"""Runs taken over from a dead worker, or handed back by a stopping one: workers take these before new runs."""
 TASK_NAME = "campaign_planner.execute_run"
 KEY_PREFIX = "campaign-planner:run:"
 EVENTS_TTL_S = 7 * 24 * 3600
@@ -101,7 +103,9 @@ def celery_app(settings: Settings) -> Any:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": float(settings.queue_visibility_timeout_s)},
+        # "priority": a worker polls its queues in the order given (continuations first), not round robin.
+        broker_transport_options={"visibility_timeout": float(settings.queue_visibility_timeout_s),
+                                  "queue_order_strategy": "priority"},
         task_serializer="json",
         accept_content=["json"],
     )
@@ -206,9 +210,11 @@ class RunQueue:
         except Exception as exc:  # redis raises its own ConnectionError family
             raise QueueConfigError(f"cannot reach the run queue at {_redact(settings.queue_url)}: {exc}") from exc
 
-    def submit(self, run_id: str, decision: dict[str, Any] | None) -> None:
-        """Queue the run for a worker (``decision``: the review decision to resume with, if any)."""
-        self._app.send_task(TASK_NAME, args=[run_id, decision], queue=QUEUE_NAME)
+    def submit(self, run_id: str, decision: dict[str, Any] | None, *, continuation: bool = False) -> None:
+        """Queue the run for a worker (``decision``: the review decision to resume with, if any). A
+        ``continuation`` (a run taken over or handed back) goes to the queue that workers take from first, so
+        that it does not wait behind every new run."""
+        self._app.send_task(TASK_NAME, args=[run_id, decision], queue=CONTINUE_QUEUE if continuation else QUEUE_NAME)
 
     def event_logs(self) -> RedisEventLogs:
         """Return the runs' event logs (shared with the workers)."""
@@ -313,7 +319,7 @@ class Supervisor:
 
             logger.warning("worker %s: run %s has a lapsed claim (its worker stopped); queueing it to continue",
                            self.worker, run_id)
-            self._queue.submit(run_id, CONTINUE)
+            self._queue.submit(run_id, CONTINUE, continuation=True)
             self._requeued[run_id] = now
         self._requeued = {k: v for k, v in self._requeued.items() if now - v <= 10 * self.lease_s}
         return lapsed
@@ -357,7 +363,7 @@ class QueueWorker:
         if result == "handed over":
             from campaign_planner.api.runner import CONTINUE
 
-            self.queue.submit(run_id, CONTINUE)
+            self.queue.submit(run_id, CONTINUE, continuation=True)
         logger.info("worker %s: run %s %s", self.name, run_id, result)
         return result
 
@@ -376,7 +382,7 @@ class QueueWorker:
         try:
             self.app.worker_main([
                 "worker", "--pool=threads", f"--concurrency={self.concurrency}", f"--hostname={self.name}",
-                f"--queues={QUEUE_NAME}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                f"--queues={CONTINUE_QUEUE},{QUEUE_NAME}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
             ])
         finally:
             self.supervisor.stop()
