@@ -14,7 +14,7 @@ from campaign_planner.domain import CampaignPlan
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.graph import build_graph
 from campaign_planner.graphs.plan_diff import PlanDiff
-from campaign_planner.planning import PlanningError, revise_plan, run_plan
+from campaign_planner.planning import PlanningError, continue_plan, revise_plan, run_plan
 from campaign_planner.settings import load_settings
 from tests.fake_planner_model import broken_model, competent_model
 
@@ -142,6 +142,32 @@ def test_injected_review_text_does_not_steer_the_plan(shop, tmp_path: Path) -> N
     quoted = " ".join(e.quote.lower() for s in plan.segments for e in s.evidence)
     assert "ignore previous instructions" not in quoted
     assert all(a.channel != "tv" for a in plan.budget.allocations)
+
+
+def test_a_run_stopped_by_its_progress_callback_continues_from_the_writes_it_saved(shop, tmp_path: Path) -> None:
+    """A run stopped mid-stream (a cancel, a worker handing its run back) can leave a step whose tasks all
+    saved their writes but no checkpoint after it: no ``next``, one task. Continuing must go on from there,
+    not report the run as finished without a plan (which it did)."""
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_the_second_tool(event: dict) -> None:
+        if event.get("step") == "tool" and event.get("tool") == "channel_optimizer":
+            raise Stop
+
+    connection = sqlite3.connect(str(tmp_path / "checkpoints.sqlite"), check_same_thread=False)
+    with pytest.raises(Stop):
+        run_plan(BRIEF, _context(shop, competent_model(), tmp_path), SqliteSaver(connection), thread_id="t1",
+                 on_event=stop_at_the_second_tool)
+    snapshot = build_graph(SqliteSaver(connection)).get_state({"configurable": {"thread_id": "t1"}})
+    assert snapshot.tasks and snapshot.values.get("profile")
+    events: list[dict] = []
+    outcome = continue_plan(_context(shop, competent_model(), tmp_path), SqliteSaver(connection), thread_id="t1",
+                            on_event=events.append)
+    assert outcome.plan is not None and outcome.plan.budget is not None
+    rerun = [e["tool"] for e in events if e.get("step") == "tool"]
+    assert "profile_lookup" not in rerun  # finished before the stop: not called again
 
 
 def test_graph_shape_snapshot() -> None:

@@ -204,6 +204,25 @@ def test_two_workers_execute_runs_and_a_killed_workers_run_is_taken_over(queue_e
             _wait(client, slow, {"running"}, [survivor])
             assert client.post(f"/runs/{slow}/cancel", headers=HEADERS).status_code == 202
             assert _wait(client, slow, {"cancelled", "succeeded"}, [survivor])["status"] == "cancelled"
+
+            # 4. A worker told to stop (SIGTERM) hands its running run back; a new worker finishes it.
+            handed = _start(client)
+            while not [e for e in read_journal(journal) if e["run_id"] == handed and e["phase"] == "end"]:
+                assert survivor.process.poll() is None, survivor.log_tail()
+                time.sleep(0.05)
+            survivor.stop()
+            assert "handing 1 running run(s) back" in survivor.log_tail(100_000)
+            assert client.get(f"/runs/{handed}", headers=HEADERS).json()["status"] == "pending"
+            newcomer = FakeServerProcess.queue_worker("w3", queue_env, tmp_path, small_shop, journal,
+                                                      model_delay_ms=150)
+            workers.append(newcomer)
+            newcomer.wait_for(b" ready.", timeout_s=120)
+            finished = _wait(client, handed, {"succeeded", "failed"}, [newcomer])
+            assert finished["status"] == "succeeded", (finished.get("error"), newcomer.log_tail(3000))
+            ends = [(e["pid"], e["tool"]) for e in read_journal(journal) if e["run_id"] == handed
+                    and e["phase"] == "end"]
+            assert sorted(tool for _, tool in ends) == sorted(TOOLS)  # no finished tool ran twice
+            assert {pid for pid, _ in ends} == {survivor.pid, newcomer.pid}
     finally:
         for worker in workers:
             worker.stop()

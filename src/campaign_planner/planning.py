@@ -285,7 +285,10 @@ def continue_plan(
     if not snapshot.values and not snapshot.next:
         raise PlanningError(f"thread {thread_id} has no checkpoint to continue from (unknown thread id, or the "
                             "checkpoints are in another database)")
-    if not snapshot.next or snapshot.interrupts:
+    # Finished, or paused for review: nothing to run. A step whose tasks all wrote their results before the
+    # run stopped (a stop between a node's end and the next checkpoint) shows no ``next`` but still has
+    # its ``tasks``: streaming on applies their writes and goes on.
+    if not snapshot.tasks or snapshot.interrupts:
         return _outcome(thread_id, snapshot)
     return _stream(graph, None, context, thread_id, on_event, run_tag)
 
