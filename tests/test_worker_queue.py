@@ -92,6 +92,28 @@ def test_the_queue_needs_redis_and_a_shared_postgres(tmp_path: Path) -> None:
                    api_key_hashes=[hash_api_key(KEY)])
 
 
+def test_api_servers_sharing_a_queue_share_each_keys_rate_limit(redis_url: str, postgres_url: str,  # noqa: F811
+                                                                  tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    monkeypatch.setenv("CAMPAIGN_PLANNER_QUEUE_URL", redis_url)
+    monkeypatch.setenv("CAMPAIGN_PLANNER_CHECKPOINT_URL", postgres_url)
+    settings = load_settings(data_dir=tmp_path, backend="fake")
+    apps = [create_app(settings, api_key_hashes=[hash_api_key(KEY), hash_api_key("cpk_other")],
+                       config=ApiConfig(rate_per_minute=3)) for _ in range(2)]
+    with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
+        codes = [client.post("/threads", headers=HEADERS).status_code for client in (first, second, first)]
+        assert codes == [201, 201, 201]
+        limited = second.post("/threads", headers=HEADERS)  # the other server knows the key spent its burst
+        assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 20
+        assert first.post("/threads", headers={"X-API-Key": "cpk_other"}).status_code == 201  # per key
+        # A thread made through one server is there through the other (one run store).
+        thread_id = first.post("/threads", headers={"X-API-Key": "cpk_other"}).json()["thread_id"]
+        assert second.get(f"/threads/{thread_id}", headers={"X-API-Key": "cpk_other"}).status_code == 200
+
+
 # --- two worker processes ----------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from campaign_planner.api.auth import ApiKeyAuth, api_key_hashes_from_env
 from campaign_planner.api.config import ApiConfig
 from campaign_planner.api.errors import install_error_handlers
-from campaign_planner.api.limits import BodySizeLimitMiddleware, TokenBucketLimiter
+from campaign_planner.api.limits import BodySizeLimitMiddleware, RedisTokenBucketLimiter, TokenBucketLimiter
 from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.routes import router
 from campaign_planner.api.runner import ModelFactory, RunManager
@@ -86,7 +86,9 @@ def create_app(
 
     app = FastAPI(title="Campaign Planner API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.api = ApiState(store=store, manager=manager, auth=auth,
-                             limiter=TokenBucketLimiter(config.rate_per_minute, config.burst))
+                             limiter=(TokenBucketLimiter(config.rate_per_minute, config.burst) if queue is None
+                                      else RedisTokenBucketLimiter(queue.redis, config.rate_per_minute,
+                                                                   config.burst)))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
     app.include_router(router)

@@ -2,16 +2,20 @@
 
 The rate limiter answers 429 with ``Retry-After`` (whole seconds until a token is back); the body
 size middleware answers 413 before the application reads anything, whether the client declared a
-``Content-Length`` or streamed a chunked body.
+``Content-Length`` or streamed a chunked body. The buckets live in the process
+(:class:`TokenBucketLimiter`), or, with a run queue, in its Redis (:class:`RedisTokenBucketLimiter`), so
+that a key's limit holds across every API server behind a load balancer.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +24,7 @@ from campaign_planner.api.auth import authenticated_owner
 from campaign_planner.api.errors import ProblemError, problem_response
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+logger = logging.getLogger("campaign_planner.api")
 
 
 @dataclass
@@ -54,9 +59,49 @@ class TokenBucketLimiter:
             return (1.0 - bucket.tokens) / self.rate
 
 
+_TAKE_TOKEN = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(bucket[1]) or capacity
+local updated = tonumber(bucket[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - updated) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
+return tostring(wait)
+"""
+
+
+class RedisTokenBucketLimiter:
+    """The same token buckets, kept in Redis and updated by one atomic script on Redis's own clock, so every
+    API server sharing the Redis enforces one limit per key. Should Redis fail, the request is let through
+    (and the failure logged): the limiter must not take the API down with it."""
+
+    KEY_PREFIX = "campaign-planner:rate:"
+
+    def __init__(self, client: Any, per_minute: float, burst: int | None = None) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.rate = per_minute / 60.0
+        self.capacity = float(burst if burst is not None else max(1, math.ceil(per_minute)))
+        self._script = client.register_script(_TAKE_TOKEN)
+
+    def acquire(self, key: str) -> float:
+        """Take one token for ``key``: return 0.0 when allowed, else the seconds until one is back."""
+        try:
+            return float(self._script(keys=[self.KEY_PREFIX + key], args=[self.rate, self.capacity]))
+        except Exception:  # redis raises its own ConnectionError/TimeoutError family
+            logger.warning("rate limiter: Redis unavailable, request let through", exc_info=True)
+            return 0.0
+
+
 def rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
     """FastAPI dependency for POST endpoints: the caller's owner id; refuses with 429 over the limit."""
-    limiter: TokenBucketLimiter = request.app.state.api.limiter
+    limiter: TokenBucketLimiter | RedisTokenBucketLimiter = request.app.state.api.limiter
     wait = limiter.acquire(owner)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))

@@ -216,6 +216,11 @@ class RunQueue:
         that it does not wait behind every new run."""
         self._app.send_task(TASK_NAME, args=[run_id, decision], queue=CONTINUE_QUEUE if continuation else QUEUE_NAME)
 
+    @property
+    def redis(self) -> Any:
+        """The Redis client (the runs' events, and the API servers' shared rate limits)."""
+        return self._redis
+
     def event_logs(self) -> RedisEventLogs:
         """Return the runs' event logs (shared with the workers)."""
         return RedisEventLogs(self._redis)

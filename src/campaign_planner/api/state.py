@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from campaign_planner.api.auth import ApiKeyAuth
-from campaign_planner.api.limits import TokenBucketLimiter
+from campaign_planner.api.limits import RedisTokenBucketLimiter, TokenBucketLimiter
 from campaign_planner.api.runner import RunManager
 from campaign_planner.api.store import ApiStore
 
@@ -19,7 +19,7 @@ class ApiState:
     store: ApiStore
     manager: RunManager
     auth: ApiKeyAuth
-    limiter: TokenBucketLimiter
+    limiter: TokenBucketLimiter | RedisTokenBucketLimiter
 
 
 def api_state(request: Request) -> ApiState:
