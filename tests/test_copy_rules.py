@@ -8,7 +8,7 @@ import pytest
 
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.domain import CopyVariant
-from campaign_planner.tools.copy_patterns import find_discount_mentions, zhe_to_percent_off
+from campaign_planner.tools.copy_patterns import find_discount_mentions, find_placeholders, zhe_to_percent_off
 from campaign_planner.tools.copy_rules import (
     RULES,
     BrandVoice,
@@ -315,3 +315,8 @@ def test_brand_yaml_reads_footer_settings(tmp_path: Path) -> None:
     brand = load_brand_voice(tmp_path)
     assert brand is not None and brand.footer_channels == ["email", "sms"]
     assert brand.legal_footer == "Terms apply."
+
+
+def test_a_link_does_not_take_the_sentences_closing_punctuation() -> None:
+    found = [matched for _, matched, _, _ in find_placeholders("Visit www.example.com. See https://a.io/sale, now.")]
+    assert found == ["www.example.com", "https://a.io/sale"]

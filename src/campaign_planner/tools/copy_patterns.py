@@ -213,11 +213,16 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
 
 
+_LINK_TAIL = r"(?:\S*[^\s.,;:!?'\")\]。，；：！？）】])?"
+
 _PLACEHOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "link",
         re.compile(
-            r"https?://\S+|\bwww\.\S+|\b[a-z0-9-]+\.(?:com|net|org|io|cn|shop|store|ly)\b(?:/\S*)?", re.I
+            # A link never ends with the sentence's punctuation ("… at www.example.com." keeps its full stop).
+            rf"https?://{_LINK_TAIL}|\bwww\.{_LINK_TAIL}|\b[a-z0-9-]+\.(?:com|net|org|io|cn|shop|store|ly)\b"
+            rf"(?:/{_LINK_TAIL})?",
+            re.I,
         ),
     ),
     ("e-mail address", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
