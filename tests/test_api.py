@@ -373,10 +373,15 @@ def test_runs_left_running_by_a_dead_process_show_as_failed_and_continue(tmp_pat
     owner = hash_api_key(KEY_A)
     thread = store.create_thread(owner)
     request = RunCreate(brief=BRIEF)
-    older, run = (store.create_run(thread_id=thread.thread_id, owner=owner, request=request.model_dump(mode="json"),
-                                   request_hash=request_fingerprint(request), idempotency_key=None) for _ in range(2))
-    for record in (older, run):
+    def left_running() -> Any:
+        record = store.create_run(thread_id=thread.thread_id, owner=owner, request=request.model_dump(mode="json"),
+                                  request_hash=request_fingerprint(request), idempotency_key=None)
         assert store.transition(record.run_id, {"pending"}, status="running", started_at=time.time())
+        return record
+
+    older = left_running()  # an earlier restart failed it; then a newer run was left running on the thread
+    assert store.transition(older.run_id, {"running"}, status="failed", error=RESTART_REASON)
+    run = left_running()
     with _client(_app(tmp_path, demo_shop_dir)) as client:
         record = client.get(f"/runs/{run.run_id}", headers=A).json()
         assert record["status"] == "failed" and record["error"] == RESTART_REASON

@@ -19,8 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from campaign_planner.api import ApiConfig, create_app, hash_api_key
+from campaign_planner.api.errors import ProblemError
 from campaign_planner.api.queue import QueueConfigError, check_queue_settings
-from campaign_planner.api.store import ApiStore, PostgresApiStore
+from campaign_planner.api.store import ApiStore, PostgresApiStore, StoreConflict
 from campaign_planner.data.shop import load_shop
 from campaign_planner.settings import load_settings
 from tests.chroma_server import chroma_server_url  # noqa: F401  (pytest fixture)
@@ -78,6 +79,47 @@ def test_a_run_is_claimed_once_and_taken_over_only_when_its_claim_lapses(store: 
     assert store.transition(run_id, {"running"}, claimed_by="w2", status="cancelled")
     assert store.claim(run_id, "w3", lease_s=0) is None  # finished runs are never claimed
     assert store.count_runs({"cancelled"}) == 1
+
+
+def test_a_thread_has_at_most_one_blocking_run_whichever_server_asks(store: ApiStore) -> None:
+    thread = store.create_thread("owner")
+    store.create_run(thread_id=thread.thread_id, owner="owner", request={"brief": "x"}, request_hash="h",
+                     idempotency_key=None)
+    with pytest.raises(StoreConflict):  # what a second API server's insert meets, past its own checks
+        store.create_run(thread_id=thread.thread_id, owner="owner", request={"brief": "y"}, request_hash="h2",
+                         idempotency_key=None)
+
+
+def test_a_run_the_queue_could_not_take_is_failed_and_continuable_not_left_pending(tmp_path: Path,
+                                                                                 demo_shop_dir: Path) -> None:
+    from campaign_planner.api.events import EventLogs
+    from campaign_planner.api.policy import RunPolicy
+    from campaign_planner.api.runner import QUEUE_DOWN_REASON, RunManager
+    from campaign_planner.api.schemas import RunCreate
+
+    class DownQueue:
+        def event_logs(self) -> EventLogs:
+            return EventLogs()
+
+        def submit(self, run_id: str, decision: Any, *, continuation: bool = False) -> None:
+            raise ConnectionError("Redis is down")
+
+        def close(self) -> None:
+            pass
+
+    settings = load_settings(data_dir=tmp_path, shop_dir=demo_shop_dir, backend="fake")
+    records = ApiStore(tmp_path / "api.sqlite")
+    manager = RunManager(settings, records, RunPolicy(settings), queue=DownQueue())
+    thread = records.create_thread("owner")
+    with pytest.raises(ProblemError) as refused:
+        manager.start("owner", thread.thread_id, RunCreate(brief=BRIEF), None)
+    assert refused.value.status == 503 and "unreachable" in refused.value.detail
+    [run] = records.list_runs(thread.thread_id)
+    assert run.status == "failed" and run.error == QUEUE_DOWN_REASON  # not pending for ever
+    with pytest.raises(ProblemError) as again:  # the thread is not blocked: the next start is tried, not 409
+        manager.start("owner", thread.thread_id, RunCreate(brief=BRIEF), None)
+    assert again.value.status == 503
+    manager.shutdown()
 
 
 def test_the_queue_needs_redis_and_a_shared_postgres(tmp_path: Path) -> None:

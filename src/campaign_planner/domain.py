@@ -259,7 +259,8 @@ class Provenance(Contract):
     copy_checks: dict[str, int] = Field(
         default_factory=dict,
         description="Copy variants passing every rule at each stage: variants, first_try, after_model_repair, "
-        "after_repair (templates not counted), final, templated.",
+        "after_repair (templates not counted), final; and how many needed the deterministic repair "
+        "(mechanical) or became template copy (templated).",
     )
 
 

@@ -394,7 +394,7 @@ def _repair_mechanically(
     channel: ChannelSpec,
     variants: list[CopyVariant],
     checks: list[list[RuleCheck]],
-) -> tuple[list[str], list[int]]:
+) -> tuple[list[str], list[int], list[int]]:
     """Repair each still-failing variant deterministically, or replace it by a template where that fails.
 
     Updates ``variants`` and ``checks`` in place; returns the rules that needed it ("v1:hashtags", ...),

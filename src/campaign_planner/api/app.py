@@ -73,16 +73,23 @@ def create_app(
         manager = RunManager(settings, store, policy, model_factory=model_factory, workers=config.workers,
                              shutdown_grace_s=config.shutdown_grace_s, event_logs_kept=config.event_logs_kept,
                              queue=queue)
-    except PlanningError as exc:  # e.g. an unreachable Postgres server: `serve` shows this line, not a trace
-        raise ValueError(str(exc)) from exc
+    except BaseException as exc:
+        if queue is not None:
+            queue.close()
+        store.close()
+        if isinstance(exc, PlanningError):  # e.g. an unreachable Postgres server: `serve` shows this line
+            raise ValueError(str(exc)) from exc
+        raise
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await run_in_threadpool(manager.shutdown)  # waits up to the grace period off the event loop
-            store.close()
+            try:
+                await run_in_threadpool(manager.shutdown)  # waits up to the grace period off the event loop
+            finally:
+                store.close()
 
     app = FastAPI(title="Campaign Planner API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.api = ApiState(store=store, manager=manager, auth=auth,

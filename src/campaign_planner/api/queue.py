@@ -61,7 +61,7 @@ def check_queue_settings(settings: Settings) -> None:
     """Refuse settings with which queue workers could not share a run's state (QueueConfigError)."""
     url = settings.queue_url or ""
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise QueueConfigError(f"queue_url must be a redis:// (or rediss://, unix://) URL, not {url!r}")
+        raise QueueConfigError(f"queue_url must be a redis:// (or rediss://, unix://) URL, not {_redact(url)!r}")
     checkpoints = settings.checkpoint_url or ""
     if not checkpoints.startswith(("postgresql://", "postgres://")):
         raise QueueConfigError(
@@ -123,6 +123,9 @@ class RedisEventLog:
     does). An event's id is its index in the list: ``RPUSH`` returns it atomically.
     """
 
+    blocking = True
+    """Reads are network calls: the stream endpoint makes them off the event loop."""
+
     def __init__(self, client: Any, run_id: str, max_events: int = MAX_EVENTS_PER_RUN) -> None:
         self._client = client
         self._events_key = f"{KEY_PREFIX}{run_id}:events"
@@ -137,6 +140,7 @@ class RedisEventLog:
         with self._client.pipeline() as pipe:
             pipe.rpush(self._events_key, payload)
             pipe.expire(self._events_key, EVENTS_TTL_S)
+            pipe.expire(self._counter_key, EVENTS_TTL_S)  # the two expire together
             pipe.execute()
 
     def since(self, cursor: int) -> list[StreamEvent]:
@@ -166,11 +170,15 @@ class RedisEventLog:
 
     async def wait(self, cursor: int, notified: int | None = None) -> None:
         """Return once there are events at or past ``cursor`` or the counter moved past ``notified``."""
-        while True:
+        def poll() -> tuple[Any, Any]:
             with self._client.pipeline() as pipe:
                 pipe.llen(self._events_key)
                 pipe.get(self._counter_key)
                 length, counter = pipe.execute()
+            return length, counter
+
+        while True:
+            length, counter = await asyncio.to_thread(poll)  # a network call: off the event loop
             if int(length) > cursor or (notified is not None and int(counter or 0) != notified):
                 return
             await asyncio.sleep(POLL_S)
@@ -244,7 +252,8 @@ def _redact(url: str) -> str:
 
 class Supervisor:
     """A worker's claims: renews them every ``lease_s / 4``, stops runs whose claim was lost or that the client
-    cancelled, and queues again the runs whose claims lapsed anywhere (their worker died)."""
+    cancelled, and queues again the runs whose claims lapsed anywhere (their worker died), and pending runs
+    that waited longer than :data:`WAITING_REQUEUE_LEASES` leases (their message may be lost)."""
 
     def __init__(self, store: ApiStore, queue: RunQueue, worker: str, lease_s: float) -> None:
         from campaign_planner.api.runner import Ticket
@@ -253,7 +262,7 @@ class Supervisor:
         self._queue = queue
         self.worker = worker
         self.lease_s = lease_s
-        self._tickets: dict[str, Ticket] = {}
+        self._tickets: list[tuple[str, Ticket]] = []  # one per execution: a worker may run a run twice at once
         self._lock = threading.Lock()
         self._requeued: dict[str, float] = {}
         self._stop = threading.Event()
@@ -270,22 +279,21 @@ class Supervisor:
         self._thread.join(timeout=5)
 
     def track(self, run_id: str) -> Any:
-        """Return a new ticket for a run this worker is about to execute."""
+        """Return a new ticket for a run this worker is about to execute (renewed once it holds a claim)."""
         ticket = self._ticket_type()
         with self._lock:
-            self._tickets[run_id] = ticket
+            self._tickets.append((run_id, ticket))
         return ticket
 
     def untrack(self, run_id: str, ticket: Any) -> None:
-        """Forget a run this worker finished with."""
+        """Forget an execution this worker finished."""
         with self._lock:
-            if self._tickets.get(run_id) is ticket:
-                del self._tickets[run_id]
+            self._tickets = [(r, t) for r, t in self._tickets if t is not ticket]
 
     def hand_over_all(self) -> int:
         """Ask every run of this worker to stop at its next node boundary and go back to the queue."""
         with self._lock:
-            tickets = list(self._tickets.values())
+            tickets = [ticket for _, ticket in self._tickets if ticket.claim is not None]
         for ticket in tickets:
             ticket.stop("handover")
         return len(tickets)
@@ -300,34 +308,41 @@ class Supervisor:
                 logger.exception("worker %s: renewing claims failed", self.worker)
 
     def renew(self) -> None:
-        """Renew this worker's claims; stop a run that was lost or cancelled."""
+        """Renew this worker's claims, also of runs already asked to stop (they stop only at their next node
+        boundary, and must not look dead meanwhile); stop a run that was lost or cancelled."""
         with self._lock:
-            tickets = dict(self._tickets)
-        for run_id, ticket in tickets.items():
+            tickets = [(run_id, ticket) for run_id, ticket in self._tickets if ticket.claim is not None]
+        for run_id, ticket in tickets:
+            state = self._store.heartbeat(run_id, ticket.claim)
             if ticket.cancel.is_set():
                 continue
-            state = self._store.heartbeat(run_id, self.worker)
             if state is None:
                 record = self._store.get_run(run_id)
-                if record is not None and record.status == "running" and record.worker != self.worker:
+                if record is not None and record.status == "running" and record.worker != ticket.claim:
                     ticket.stop("lost")
             elif state:
                 ticket.stop("client")
 
     def requeue_lapsed(self) -> list[str]:
-        """Queue again every run whose claim lapsed (at most once per lease); return their ids."""
-        now = time.monotonic()
-        lapsed = [run_id for run_id in self._store.stale_runs(self.lease_s)
-                  if now - self._requeued.get(run_id, -1e9) > self.lease_s]
-        for run_id in lapsed:
-            from campaign_planner.api.runner import CONTINUE
+        """Queue again every run whose claim lapsed, and every pending run that has waited too long (each at
+        most once per lease here; a claim makes a duplicate message harmless); return their ids."""
+        from campaign_planner.api.runner import CONTINUE
 
-            logger.warning("worker %s: run %s has a lapsed claim (its worker stopped); queueing it to continue",
-                           self.worker, run_id)
+        now = time.monotonic()
+        lapsed = self._store.stale_runs(self.lease_s)
+        waiting = self._store.waiting_runs(WAITING_REQUEUE_LEASES * self.lease_s)
+        due = [run_id for run_id in [*lapsed, *waiting] if now - self._requeued.get(run_id, -1e9) > self.lease_s]
+        for run_id in due:
+            why = "has a lapsed claim (its worker stopped)" if run_id in lapsed else "has waited long (lost message?)"
+            logger.warning("worker %s: run %s %s; queueing it to continue", self.worker, run_id, why)
             self._queue.submit(run_id, CONTINUE, continuation=True)
             self._requeued[run_id] = now
         self._requeued = {k: v for k, v in self._requeued.items() if now - v <= 10 * self.lease_s}
-        return lapsed
+        return due
+
+
+WAITING_REQUEUE_LEASES = 20
+"""A pending run untouched for this many leases (10 min by default) is queued again."""
 
 
 def default_worker_name() -> str:

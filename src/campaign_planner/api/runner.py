@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
@@ -36,7 +37,7 @@ from campaign_planner.api.events import EventLog, EventLogs
 from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.schemas import ACTIVE_STATUSES, BLOCKING_STATUSES, RunCreate
 from campaign_planner.api.shops import ShopCache
-from campaign_planner.api.store import ApiStore, RunRecord
+from campaign_planner.api.store import ApiStore, RunRecord, StoreConflict
 from campaign_planner.planning import (
     Checkpoints,
     PlanOutcome,
@@ -58,7 +59,9 @@ _CONTINUE_HINT = 'continue it from its last checkpoint (resume with {"action": "
 RESTART_REASON = f"the server stopped while this run was pending or running; {_CONTINUE_HINT}"
 SHUTDOWN_PENDING_REASON = f"the server shut down before this run started; {_CONTINUE_HINT}"
 SHUTDOWN_RUNNING_REASON = f"the server shut down while this run was running; {_CONTINUE_HINT}"
-CONTINUABLE_REASONS = frozenset({RESTART_REASON, SHUTDOWN_PENDING_REASON, SHUTDOWN_RUNNING_REASON})
+QUEUE_DOWN_REASON = f"the run queue was unreachable when this run was to be queued; {_CONTINUE_HINT}"
+CONTINUABLE_REASONS = frozenset({RESTART_REASON, SHUTDOWN_PENDING_REASON, SHUTDOWN_RUNNING_REASON,
+                                 QUEUE_DOWN_REASON})
 """A failed run whose error is one of these was stopped by the server, not by its own fault: it can continue."""
 CONTINUE = {"action": "continue"}
 CANCELLED_REASON = "cancelled by the client"
@@ -78,6 +81,8 @@ class Ticket:
     cancel: threading.Event = field(default_factory=threading.Event)
     reason: str = "client"
     future: Future[None] | None = None
+    claim: str | None = None
+    """A queue worker's claim token on the run, once claimed (its heartbeats renew that claim)."""
 
     def stop(self, reason: str) -> None:
         """Ask the run to stop at its next node boundary, for ``reason``."""
@@ -201,14 +206,24 @@ class RunExecutor:
             if ticket.cancel.is_set() or not self._store.transition(run_id, {"pending"}, status="running", **started):
                 return "skipped"  # cancelled (or failed by a shutdown) before a worker picked it up
         else:
-            before = self._store.claim(run_id, worker, lease_s)
+            claim = f"{worker}#{uuid.uuid4().hex[:12]}"  # unique per claim, even for one worker's two threads
+            before = self._store.claim(run_id, claim, lease_s)
             if before is None:
                 return "skipped"
+            ticket.claim = claim
+            worker = claim
             if before.status == "running":
-                logger.warning("run %s: worker %s took it over from %s, whose claim lapsed; continuing it from "
-                               "its last checkpoint", run_id, worker, before.worker)
-                decision = CONTINUE
+                logger.warning("run %s: %s took it over from %s, whose claim lapsed; continuing it from its last "
+                               "checkpoint", run_id, claim, before.worker)
+            # Whatever the message said (it may be a redelivered original): carry out what the record asks,
+            # from wherever the checkpoints got (a new run, a review decision, or a run half done).
+            decision = CONTINUE
             record = self._reload(run_id)
+            if record.cancel_requested:  # cancelled while its claim lapsed, or while queued as a takeover
+                self._store.transition(run_id, {"running"}, claimed_by=claim, status="cancelled",
+                                       error=CANCELLED_REASON, finished_at=time.time())
+                self.logs.create(run_id).notify()
+                return "done"
         log = self.logs.create(run_id)
         log.notify()
         try:
@@ -276,7 +291,8 @@ class RunExecutor:
         shop = self._shops.get(settings)
         continuing = decision == CONTINUE
         effective = _effective(record, decision)
-        replans = effective is None or continuing or effective.get("action") in ("edit", "revise")
+        # Approving or rejecting calls no model, even when a crash cut it off and it is carried out again.
+        replans = effective is None or effective.get("action") in ("edit", "revise")
         handle = self._model_factory(settings) if replans else _refusing_model_handle(settings)
         context = make_context(settings, model_handle=handle, shop=shop, review=request.review)
         if replans:
@@ -389,12 +405,27 @@ class RunManager:
             if request.follow_up and not self._has_plan(thread_id):
                 raise ProblemError(409, f"thread {thread_id} has no plan to follow up on yet: start a run with "
                                         "a brief first")
-            record = self._store.create_run(thread_id=thread_id, owner=owner,
-                                            request=request.model_dump(mode="json"), request_hash=fingerprint,
-                                            idempotency_key=idempotency_key)
+            try:
+                record = self._store.create_run(thread_id=thread_id, owner=owner,
+                                                request=request.model_dump(mode="json"), request_hash=fingerprint,
+                                                idempotency_key=idempotency_key)
+            except StoreConflict:  # another API server created a run on this thread just now
+                return self._lost_race(owner, thread_id, idempotency_key, fingerprint)
             self._logs.create(record.run_id)
             self._enqueue(record.run_id, None)
         return record, True
+
+    def _lost_race(self, owner: str, thread_id: str, idempotency_key: str | None,
+                   fingerprint: str) -> tuple[RunRecord, bool]:
+        if idempotency_key is not None:
+            existing = self._store.find_idempotent(owner, thread_id, idempotency_key)
+            if existing is not None and existing.request_hash == fingerprint:
+                return existing, False
+        busy = self._store.blocking_run(thread_id, BLOCKING_STATUSES)
+        detail = f" ({busy.status} run {busy.run_id})" if busy is not None else ""
+        raise ProblemError(409, f"thread {thread_id} got another run at the same moment{detail}; wait for it, "
+                                "resume it or cancel it first",
+                           **({"active_run_id": busy.run_id} if busy is not None else {}))
 
     def resume(self, run: RunRecord, decision: dict[str, Any]) -> RunRecord:
         """Queue an interrupted run to continue from its checkpoint with ``decision``; 409 otherwise.
@@ -512,7 +543,16 @@ class RunManager:
 
     def _enqueue(self, run_id: str, decision: dict[str, Any] | None) -> None:
         if self._queue is not None:
-            self._queue.submit(run_id, decision)
+            try:
+                self._queue.submit(run_id, decision)
+            except Exception as exc:  # Redis unreachable: the run must not sit in pending with no message
+                logger.warning("run %s: could not queue it: %s", run_id, exc)
+                self._store.transition(run_id, {"pending"}, status="failed", error=QUEUE_DOWN_REASON,
+                                       finished_at=time.time())
+                self._notify(run_id)
+                raise ProblemError(503, f"the run queue is unreachable; run {run_id} was not queued (it can be "
+                                        'continued with {"action": "continue"} once the queue is back)',
+                                   headers={"Retry-After": "10"}) from exc
             return
         assert self._executor_pool is not None
         ticket = Ticket()

@@ -14,6 +14,7 @@ request threads and worker threads alike. The LangGraph checkpoints live in thei
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 import uuid
@@ -22,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+logger = logging.getLogger("campaign_planner.api")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS {threads} (
@@ -54,6 +57,15 @@ CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency
 """
 _STATUS_INDEX = "CREATE INDEX IF NOT EXISTS runs_by_status ON {runs}(status, heartbeat_at)"
 """Created after the added columns (``heartbeat_at``) exist."""
+_ONE_BLOCKING_RUN = ("CREATE UNIQUE INDEX IF NOT EXISTS runs_one_blocking_per_thread ON {runs}(thread_id) "
+                     "WHERE status IN ('pending', 'running', 'interrupted')")
+"""At most one pending, running or interrupted run per thread, whichever API server asks (a second would run
+on the same LangGraph thread at the same time)."""
+
+
+class StoreConflict(Exception):
+    """A write broke a uniqueness rule: the thread already has a blocking run, or the Idempotency-Key was
+    used; the caller looks the existing run up."""
 
 _JSON_COLUMNS = ("request", "plan", "interrupt", "decision", "revision")
 _UPDATABLE = frozenset({"status", "started_at", "finished_at", "error", "plan", "interrupt", "decision",
@@ -116,20 +128,12 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
-def open_api_store(target: Path | str) -> ApiStore:
-    """Return the run-record store at ``target``: a ``postgresql://`` URL (:class:`PostgresApiStore`) or the
-    path of a SQLite file (:class:`ApiStore`)."""
-    text = str(target)
-    if text.startswith(("postgresql://", "postgres://")):
-        return PostgresApiStore(text)
-    return ApiStore(Path(target))
-
-
 class ApiStore:
     """Thread and run records in the SQLite file at ``path`` (created with its tables on first use)."""
 
     _names: ClassVar[dict[str, str]] = {"threads": "threads", "runs": "runs", "seq": "rowid", "real": "REAL",
-                                        "extra_columns": ""}
+                                        "extra_columns": "",
+                                        "now": "((julianday('now') - 2440587.5) * 86400.0)"}
     location: str
 
     def __init__(self, path: Path) -> None:
@@ -146,6 +150,12 @@ class ApiStore:
                     if column not in present:
                         connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {self._sql(kind)}")
                 connection.execute(self._sql(_STATUS_INDEX))
+            try:
+                with connection:
+                    connection.execute(self._sql(_ONE_BLOCKING_RUN))
+            except sqlite3.IntegrityError:  # an old database with two blocking runs on a thread
+                logger.warning("%s: a thread has two pending/running/interrupted runs; the one-per-thread "
+                               "index is not created until they finish", self.path)
         finally:
             connection.close()
 
@@ -194,13 +204,18 @@ class ApiStore:
         """Store and return a new pending run."""
         now = time.time()
         run_id = str(uuid.uuid4())
-        with self._connect() as connection:
-            connection.execute(
-                "INSERT INTO {runs} (run_id, thread_id, owner, status, created_at, updated_at, request, "
-                "request_hash, idempotency_key) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
-                (run_id, thread_id, owner, now, now, json.dumps(request, ensure_ascii=False), request_hash,
-                 idempotency_key),
-            )
+        try:
+            with self._connect() as connection:
+                connection.execute(
+                    "INSERT INTO {runs} (run_id, thread_id, owner, status, created_at, updated_at, request, "
+                    "request_hash, idempotency_key) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+                    (run_id, thread_id, owner, now, now, json.dumps(request, ensure_ascii=False), request_hash,
+                     idempotency_key),
+                )
+        except Exception as exc:
+            if _is_unique_violation(exc):
+                raise StoreConflict(str(exc)) from exc
+            raise
         record = self.get_run(run_id)
         assert record is not None
         return record
@@ -272,14 +287,19 @@ class ApiStore:
         if claimed_by is not None:
             query += " AND worker = ?"
             params.append(claimed_by)
-        with self._connect() as connection:
-            return connection.execute(query, params).rowcount == 1
+        try:
+            with self._connect() as connection:
+                return connection.execute(query, params).rowcount == 1
+        except Exception as exc:
+            if _is_unique_violation(exc):  # back to pending while another run of the thread is blocking
+                raise StoreConflict(str(exc)) from exc
+            raise
 
     def claim(self, run_id: str, worker: str, lease_s: float) -> RunRecord | None:
-        """Claim the run for ``worker``: a pending run, or a running one whose claim's heartbeat is older than
-        ``lease_s`` (its worker died). Return the record as it was before the claim (its ``status`` says
-        which), or None when the run is not there to claim (finished, cancelled, or another worker's)."""
-        now = time.time()
+        """Claim the run for ``worker`` (a token unique to this claim): a pending run, or a running one whose
+        claim's heartbeat is older than ``lease_s`` (its worker died). Return the record as it was before the
+        claim (its ``status`` says which), or None when the run is not there to claim (finished, cancelled,
+        or another worker's). Times are the database's clock, so workers' clocks may differ."""
         with self._connect() as connection:
             row = connection.execute("SELECT * FROM {runs} WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
@@ -287,25 +307,24 @@ class ApiStore:
             before = _run_from_row(row)
             if before.status == "pending":
                 condition, extra = "status = 'pending'", ()
-            elif before.status == "running" and (before.heartbeat_at or 0.0) < now - lease_s:
-                condition, extra = "status = 'running' AND COALESCE(heartbeat_at, 0) < ?", (now - lease_s,)
+            elif before.status == "running":
+                condition, extra = "status = 'running' AND COALESCE(heartbeat_at, 0) < {now} - ?", (lease_s,)
             else:
                 return None
             claimed = connection.execute(
-                "UPDATE {runs} SET status = 'running', worker = ?, heartbeat_at = ?, updated_at = ?, "
-                "started_at = COALESCE(started_at, ?) WHERE run_id = ? AND " + condition,
-                (worker, now, now, now, run_id, *extra),
+                "UPDATE {runs} SET status = 'running', worker = ?, heartbeat_at = {now}, updated_at = {now}, "
+                "started_at = COALESCE(started_at, {now}) WHERE run_id = ? AND " + condition,
+                (worker, run_id, *extra),
             ).rowcount == 1
         return before if claimed else None
 
     def heartbeat(self, run_id: str, worker: str) -> bool | None:
         """Renew ``worker``'s claim on a running run; return whether the client asked to cancel it, or None
         when the worker no longer holds the run (another worker took it over, or its status changed)."""
-        now = time.time()
         with self._connect() as connection:
             updated = connection.execute(
-                "UPDATE {runs} SET heartbeat_at = ? WHERE run_id = ? AND worker = ? AND status = 'running'",
-                (now, run_id, worker),
+                "UPDATE {runs} SET heartbeat_at = {now} WHERE run_id = ? AND worker = ? AND status = 'running'",
+                (run_id, worker),
             ).rowcount == 1
             if not updated:
                 return None
@@ -316,8 +335,18 @@ class ApiStore:
         """Return running runs whose worker has not renewed its claim for ``lease_s`` (oldest first)."""
         with self._connect() as connection:
             rows = connection.execute(
-                "SELECT run_id FROM {runs} WHERE status = 'running' AND COALESCE(heartbeat_at, 0) < ? "
-                "ORDER BY heartbeat_at LIMIT ?", (time.time() - lease_s, limit),
+                "SELECT run_id FROM {runs} WHERE status = 'running' AND COALESCE(heartbeat_at, 0) < {now} - ? "
+                "ORDER BY heartbeat_at LIMIT ?", (lease_s, limit),
+            ).fetchall()
+        return [row["run_id"] for row in rows]
+
+    def waiting_runs(self, older_than_s: float, limit: int = 100) -> list[str]:
+        """Return pending runs last changed more than ``older_than_s`` ago (oldest first): queued messages
+        that may be lost (a failed send, a broker without persistence) are sent again for these."""
+        with self._connect() as connection:
+            rows = connection.execute(
+                "SELECT run_id FROM {runs} WHERE status = 'pending' AND updated_at < ? ORDER BY updated_at LIMIT ?",
+                (time.time() - older_than_s, limit),
             ).fetchall()
         return [row["run_id"] for row in rows]
 
@@ -366,7 +395,8 @@ class PostgresApiStore(ApiStore):
 
     _names: ClassVar[dict[str, str]] = {"threads": f"{POSTGRES_SCHEMA}.threads", "runs": f"{POSTGRES_SCHEMA}.runs",
                                         "seq": "seq", "real": "DOUBLE PRECISION",
-                                        "extra_columns": ",\n    seq BIGSERIAL"}
+                                        "extra_columns": ",\n    seq BIGSERIAL",
+                                        "now": "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"}
 
     def __init__(self, url: str, *, max_connections: int = _POOL_MAX) -> None:
         import psycopg
@@ -389,6 +419,14 @@ class PostgresApiStore(ApiStore):
             for column, kind in _ADDED_COLUMNS.items():
                 connection.execute(self._sql(f"ALTER TABLE {{runs}} ADD COLUMN IF NOT EXISTS {column} {kind}"))
             connection.execute(self._sql(_STATUS_INDEX))
+        try:
+            with self._pool.connection() as connection:
+                connection.execute(self._sql(_ONE_BLOCKING_RUN))
+        except Exception as exc:
+            if not _is_unique_violation(exc):
+                raise
+            logger.warning("a thread has two pending/running/interrupted runs; the one-per-thread index is not "
+                           "created until they finish")
 
     @contextmanager
     def _connect(self) -> Iterator[Any]:
@@ -398,3 +436,9 @@ class PostgresApiStore(ApiStore):
     def close(self) -> None:
         """Close the connection pool."""
         self._pool.close()
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "UNIQUE" in str(exc).upper()
+    return type(exc).__name__ == "UniqueViolation"  # psycopg.errors.UniqueViolation (psycopg is optional here)

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 
-from campaign_planner.api.events import format_sse
+from campaign_planner.api.events import StreamEvent, format_sse
 from campaign_planner.api.runner import RunManager
 from campaign_planner.api.schemas import ACTIVE_STATUSES
 from campaign_planner.api.store import ApiStore, RunRecord
@@ -32,7 +32,7 @@ def _final_events(record: RunRecord, *, error_sent: bool) -> list[str]:
 async def run_events(store: ApiStore, manager: RunManager, run_id: str, cursor: int = 0,
                      heartbeat_s: float = HEARTBEAT_S) -> AsyncIterator[str]:
     """Yield the run's events in the ``text/event-stream`` format until the run stops."""
-    log = manager.log(run_id)
+    log = await run_in_threadpool(manager.log, run_id)  # with a queue, a Redis call: off the event loop
     if log is None:
         record = await run_in_threadpool(store.get_run, run_id)
         if record is None:
@@ -46,18 +46,24 @@ async def run_events(store: ApiStore, manager: RunManager, run_id: str, cursor: 
         for text in _final_events(record, error_sent=False):
             yield text
         return
+    blocking = bool(getattr(log, "blocking", False))  # a Redis-backed log: every read is a network call
+
+    async def since(position: int) -> list[StreamEvent]:
+        return await run_in_threadpool(log.since, position) if blocking else log.since(position)
+
     while True:
-        notified = log.notified  # before the status check: the worker's notify after a status change wakes us
-        for event in log.since(cursor):
+        # Read before the status check: the worker's notify after a status change wakes us.
+        notified = await run_in_threadpool(lambda: log.notified) if blocking else log.notified
+        for event in await since(cursor):
             yield event.encode()
             cursor = event.id + 1
         record = await run_in_threadpool(store.get_run, run_id)
         if record is None or record.status not in ACTIVE_STATUSES:
-            for event in log.since(cursor):  # the worker logs its last events before the status changes
+            for event in await since(cursor):  # the worker logs its last events before the status changes
                 yield event.encode()
                 cursor = event.id + 1
             if record is not None:
-                error_sent = any(e.event == "error" for e in log.since(0))
+                error_sent = any(e.event == "error" for e in await since(0))
                 for text in _final_events(record, error_sent=error_sent):
                     yield text
             return

