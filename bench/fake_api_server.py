@@ -33,12 +33,16 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tests.fake_planner_model
 
 
-def model_factory(delay_s: float) -> Any:
+def model_factory(delay_s: float, gate: Path | None = None) -> Any:
+    """The scripted competent model, sleeping ``delay_s`` per call; while the file ``gate`` exists, every
+    call waits (tests hold a run inside a model call that way)."""
     from tests.fake_planner_model import planner_responder
 
     from campaign_planner.testing import ScriptedChatModel
 
     def respond(messages: list[Any]) -> str:
+        while gate is not None and gate.exists():
+            time.sleep(0.05)
         if delay_s > 0:
             time.sleep(delay_s)
         return planner_responder(messages)
@@ -89,6 +93,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1e9, help="per-key POSTs a minute (and the burst)")
     parser.add_argument("--model-delay-ms", type=float, default=0.0)
     parser.add_argument("--journal", type=Path)
+    parser.add_argument("--gate", type=Path, help="model calls wait while this file exists")
     args = parser.parse_args()
 
     import uvicorn
@@ -102,13 +107,14 @@ def main() -> None:
     if args.queue_worker:
         from campaign_planner.api.queue import QueueWorker
 
-        QueueWorker(settings, model_factory=model_factory(args.model_delay_ms / 1000.0), concurrency=args.workers,
+        QueueWorker(settings, model_factory=model_factory(args.model_delay_ms / 1000.0, args.gate),
+                    concurrency=args.workers,
                     name=args.queue_worker).run()
         return
     if args.port is None or args.key_hash is None:
         parser.error("--port and --key-hash are needed to serve the API")
     config = ApiConfig(workers=args.workers, rate_per_minute=args.rate, burst=int(args.rate), shutdown_grace_s=2.0)
-    app = create_app(settings, model_factory=model_factory(args.model_delay_ms / 1000.0),
+    app = create_app(settings, model_factory=model_factory(args.model_delay_ms / 1000.0, args.gate),
                      api_key_hashes=[args.key_hash], config=config)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 

@@ -31,11 +31,13 @@ class FakeServerProcess:
 
     @classmethod
     def queue_worker(cls, name: str, env: dict[str, str], folder: Path, shop: Path, journal: Path,
-                     model_delay_ms: int) -> FakeServerProcess:
-        """Start a queue worker executing one run at a time, journaling its tool calls to ``journal``."""
+                     model_delay_ms: int, gate: Path | None = None) -> FakeServerProcess:
+        """Start a queue worker executing one run at a time, journaling its tool calls to ``journal``; its
+        model calls wait while the file ``gate`` exists."""
+        gate_args = ["--gate", str(gate)] if gate is not None else []
         return cls(name, ["--queue-worker", name, "--data-dir", str(folder / f"data-{name}"), "--shop", str(shop),
-                          "--workers", "1", "--model-delay-ms", str(model_delay_ms), "--journal", str(journal)],
-                   env, folder)
+                          "--workers", "1", "--model-delay-ms", str(model_delay_ms), "--journal", str(journal),
+                          *gate_args], env, folder)
 
     @property
     def pid(self) -> int:

@@ -9,7 +9,9 @@ that the test knows which tools ran in which process, and how often.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,7 +223,9 @@ def _wait(client: TestClient, run_id: str, statuses: set[str],
 def test_two_workers_execute_runs_and_a_killed_workers_run_is_taken_over(queue_env: dict[str, str],
                                                                        small_shop: Path, tmp_path: Path) -> None:
     journal = tmp_path / "tools.jsonl"
-    workers = [FakeServerProcess.queue_worker(name, queue_env, tmp_path, small_shop, journal, model_delay_ms=150)
+    gate = tmp_path / "model-gate"  # while it exists, the workers' model calls wait
+    workers = [FakeServerProcess.queue_worker(name, queue_env, tmp_path, small_shop, journal, model_delay_ms=150,
+                                              gate=gate)
                for name in ("w1", "w2")]
     try:
         for worker in workers:
@@ -263,19 +267,27 @@ def test_two_workers_execute_runs_and_a_killed_workers_run_is_taken_over(queue_e
             assert [t for p, t, phase in ran if p == survivor_pid] == ["copywriter", "copywriter"]  # start, end
             assert "took it over" in survivor.log_tail(100_000)
 
-            # 3. The survivor alone keeps serving; a cancelled run stops at its next step.
+            # 3. The survivor alone keeps serving; a cancelled run stops at its next step. The gate holds the
+            # run inside its first model call until the worker has seen the cancellation.
+            gate.touch()
             slow = _start(client)
             _wait(client, slow, {"running"}, [survivor])
             assert client.post(f"/runs/{slow}/cancel", headers=HEADERS).status_code == 202
+            survivor.wait_for(f"run {slow} was cancelled by the client".encode(), timeout_s=60)
+            gate.unlink()
             assert _wait(client, slow, {"cancelled", "succeeded"}, [survivor])["status"] == "cancelled"
 
-            # 4. A worker told to stop (SIGTERM) hands its running run back; a new worker finishes it.
+            # 4. A worker told to stop (SIGTERM) hands its running run back; a new worker finishes it. The gate
+            # holds the run in its copywriter's first model call until the worker has begun to stop.
             handed = _start(client)
             while not [e for e in read_journal(journal) if e["run_id"] == handed and e["phase"] == "end"]:
                 assert survivor.process.poll() is None, survivor.log_tail()
-                time.sleep(0.05)
-            survivor.stop()
-            assert "handing 1 running run(s) back" in survivor.log_tail(100_000)
+                time.sleep(0.02)
+            gate.touch()
+            os.killpg(survivor.pid, signal.SIGTERM)
+            survivor.wait_for(b"handing 1 running run(s) back", timeout_s=60)
+            gate.unlink()
+            survivor.process.wait(timeout=60)
             assert client.get(f"/runs/{handed}", headers=HEADERS).json()["status"] == "pending"
             newcomer = FakeServerProcess.queue_worker("w3", queue_env, tmp_path, small_shop, journal,
                                                       model_delay_ms=150)

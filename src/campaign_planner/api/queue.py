@@ -321,6 +321,8 @@ class Supervisor:
                 if record is not None and record.status == "running" and record.worker != ticket.claim:
                     ticket.stop("lost")
             elif state:
+                logger.info("worker %s: run %s was cancelled by the client; stopping it at its next step",
+                            self.worker, run_id)
                 ticket.stop("client")
 
     def requeue_lapsed(self) -> list[str]:
