@@ -302,3 +302,41 @@ def test_two_workers_execute_runs_and_a_killed_workers_run_is_taken_over(queue_e
     finally:
         for worker in workers:
             worker.stop()
+
+
+class _RecordingStore:
+    """Just what the Supervisor calls: heartbeats answered from a table, and no lapsed or waiting runs."""
+
+    def __init__(self, answers: dict[str, bool | None]) -> None:
+        self.answers = answers
+        self.heartbeats: list[tuple[str, str]] = []
+
+    def heartbeat(self, run_id: str, claim: str) -> bool | None:
+        self.heartbeats.append((run_id, claim))
+        return self.answers.get(claim)
+
+    def get_run(self, run_id: str) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(status="running", worker="someone-else")
+
+
+def test_a_stopping_run_keeps_its_claim_and_each_execution_renews_its_own() -> None:
+    from campaign_planner.api.queue import Supervisor
+
+    store = _RecordingStore({"w#1": True, "w#2": False, "w#3": None})
+    supervisor = Supervisor(store, queue=None, worker="w", lease_s=30)  # type: ignore[arg-type]
+    cancelled, running, unclaimed, taken = (supervisor.track("r1"), supervisor.track("r1"), supervisor.track("r2"),
+                                            supervisor.track("r3"))
+    cancelled.claim, running.claim, taken.claim = "w#1", "w#2", "w#3"
+    supervisor.renew()
+    assert cancelled.cancel.is_set() and cancelled.reason == "client"  # the client's cancel reached it
+    assert not running.cancel.is_set()  # the same run's other execution keeps its own claim
+    assert taken.cancel.is_set() and taken.reason == "lost"
+    supervisor.renew()
+    # Asked to stop, a run still renews its claim until its node ends (or another worker would take it over);
+    # a ticket not yet claimed renews nothing.
+    assert [claim for _, claim in store.heartbeats] == ["w#1", "w#2", "w#3", "w#1", "w#2", "w#3"]
+    assert not unclaimed.cancel.is_set()
+    supervisor.untrack("r1", cancelled)
+    assert supervisor.hand_over_all() == 2 and running.reason == "handover"
