@@ -419,6 +419,28 @@ def test_a_review_decision_cut_off_by_a_crash_is_carried_out_when_continued(tmp_
         assert CampaignPlan.model_validate(done["plan"]).status == "approved"
 
 
+def test_the_same_review_decision_given_twice_is_carried_out_twice_after_a_crash(tmp_path: Path,
+                                                                                 demo_shop_dir: Path) -> None:
+    edit = {"action": "edit", "amendment": "Mention the linen fabric."}
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        thread_id = _thread(client)
+        run_id = client.post(f"/threads/{thread_id}/runs", headers=A, json={"brief": BRIEF, "review": True}).json()[
+            "run_id"]
+        assert _wait(client, run_id, "interrupted", "failed")["status"] == "interrupted"
+        assert client.post(f"/runs/{run_id}/resume", headers=A, json=edit).status_code == 202
+        first = _wait(client, run_id, "interrupted", "failed")
+        assert first["status"] == "interrupted" and first["plan"]["brief"]["text"].count("linen fabric") == 1
+    # The same edit again; the process dies before it writes its first checkpoint.
+    store = ApiStore(tmp_path / "data" / "api.sqlite")
+    assert store.get_run(run_id).resumes == 1  # type: ignore[union-attr]
+    assert store.transition(run_id, {"interrupted"}, status="running", decision=edit, resumes=2)
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        assert client.post(f"/runs/{run_id}/resume", headers=A, json={"action": "continue"}).status_code == 202
+        again = _wait(client, run_id, "interrupted", "failed")
+        # Its tag differs from the first edit's, so it is carried out, not mistaken for the first one's.
+        assert again["status"] == "interrupted" and again["plan"]["brief"]["text"].count("linen fabric") == 2
+
+
 def test_an_app_needs_api_keys(tmp_path: Path, demo_shop_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CAMPAIGN_PLANNER_API_KEY_HASHES", raising=False)
     with pytest.raises(ValueError, match="no API keys are configured"):

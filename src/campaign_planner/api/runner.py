@@ -123,14 +123,15 @@ def _revises(record: RunRecord, decision: dict[str, Any] | None) -> bool:
     return bool(record.request.get("follow_up")) and effective is None
 
 
-def execution_tag(run_id: str, decision: dict[str, Any] | None) -> str:
-    """The ``run_tag`` on the checkpoints an execution writes: the run id for its first execution, the run id
-    with the review decision's action and a hash of it for an execution that resumes a review. A continued
-    run compares it with the thread's latest checkpoint to know how far the stopped execution got."""
+def execution_tag(run_id: str, decision: dict[str, Any] | None, resumes: int | None = None) -> str:
+    """The ``run_tag`` on the checkpoints an execution writes: the run id for its first execution; for an
+    execution that resumes a review, the run id with the decision's action, the resume's number (the same
+    decision given twice gets two tags) and a hash of the decision. A continued run compares it with the
+    thread's latest checkpoint to know how far the stopped execution got."""
     if decision is None or decision == CONTINUE:
         return run_id
     digest = hashlib.sha256(json.dumps(decision, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-    return f"{run_id}#{decision.get('action', '')}#{digest[:8]}"
+    return f"{run_id}#{decision.get('action', '')}#{resumes or 0}#{digest[:8]}"
 
 
 def _error_text(exc: BaseException) -> str:
@@ -312,7 +313,7 @@ class RunExecutor:
 
         checkpointer = self.checkpointer()
         thread_id = record.thread_id
-        tag = execution_tag(record.run_id, effective)
+        tag = execution_tag(record.run_id, effective, record.resumes)
         latest = latest_run_tag(checkpointer, thread_id) if continuing else None
         if continuing and latest == tag:  # the stopped execution wrote checkpoints: carry on from the last one
             on_event({"step": "start", "message": "Continuing from the last checkpoint"})
@@ -437,8 +438,9 @@ class RunManager:
             return self.continue_run(run)
         with self._lock:
             self._refuse_if_closed()
+            resumes = (self._reload(run.run_id).resumes or 0) + 1  # numbers this decision's execution tag
             if not self._store.transition(run.run_id, {"interrupted"}, status="pending", decision=decision,
-                                          error=None, cancel_requested=False):
+                                          resumes=resumes, error=None, cancel_requested=False):
                 current = self._store.get_run(run.run_id)
                 status = current.status if current else "unknown"
                 raise ProblemError(409, f"run {run.run_id} is {status}, not interrupted: only a run waiting for a "

@@ -69,8 +69,8 @@ class StoreConflict(Exception):
 
 _JSON_COLUMNS = ("request", "plan", "interrupt", "decision", "revision")
 _UPDATABLE = frozenset({"status", "started_at", "finished_at", "error", "plan", "interrupt", "decision",
-                        "cancel_requested", "revision", "worker", "heartbeat_at"})
-_ADDED_COLUMNS = {"revision": "TEXT", "worker": "TEXT", "heartbeat_at": "{real}"}
+                        "cancel_requested", "revision", "worker", "heartbeat_at", "resumes"})
+_ADDED_COLUMNS = {"revision": "TEXT", "worker": "TEXT", "heartbeat_at": "{real}", "resumes": "INTEGER"}
 """Columns added after the first release: added to an existing database when it is opened."""
 
 
@@ -109,6 +109,8 @@ class RunRecord:
     """The queue worker that claimed the run (None: not claimed, or run by the API process's threads)."""
     heartbeat_at: float | None = None
     """When that worker last said it is still working on the run."""
+    resumes: int | None = None
+    """How many review decisions the run was resumed with (None: never)."""
 
 
 def _run_from_row(row: Any) -> RunRecord:
