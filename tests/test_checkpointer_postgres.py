@@ -35,6 +35,7 @@ from campaign_planner.planning import (
     open_checkpointer,
     open_checkpoints,
     redact_url,
+    revise_plan,
     run_plan,
 )
 from campaign_planner.settings import Settings, load_settings
@@ -339,6 +340,34 @@ def test_an_api_run_killed_mid_way_continues_when_asked(postgres_url: str, child
 # --- the child process --------------------------------------------------------------------------------------
 
 
+def test_a_follow_up_killed_in_its_copywriter_continues_without_re_running_its_other_tools(child_shop: Path,
+                                                                                        tmp_path: Path) -> None:
+    checkpoint_url = f"sqlite:///{tmp_path / 'checkpoints.sqlite'}"
+    planned = _run_child(_job(tmp_path, child_shop, checkpoint_url, "crash-r", mode="plan"))
+    assert planned["plan"] is not None
+    job = {**_job(tmp_path, child_shop, checkpoint_url, "crash-r", mode="revise", block_at="copy"),
+           "follow_up": "Drop search and make the email copy shorter"}
+    proc = _spawn(job)
+    try:
+        _wait_for(Path(job["marker"]), proc)  # the budget tools have run; the copywriter is writing
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    before = [e["tool"] for e in _log(job["log"]) if e.get("step") == "tool"]
+    assert before == ["channel_optimizer", "forecaster", "copywriter"]
+    resumed_job = {**job, "mode": "continue", "block_at": None, "log": str(tmp_path / "continue-r.log"),
+                   "out": str(tmp_path / "continue-r.json")}
+    result = _run_child(resumed_job)
+    # Each of the follow-up's tools was checkpointed when it finished: only the copywriter, cut off, runs again.
+    assert [e["tool"] for e in _log(resumed_job["log"]) if e.get("step") == "tool"] == ["copywriter"]
+    assert set(result["model_calls"]) <= {"copy", "narrative"} and "copy" in result["model_calls"]
+    plan = CampaignPlan.model_validate(result["plan"])
+    assert plan.budget is not None and all(a.spend == 0 for a in plan.budget.allocations if a.channel == "search")
+
+
 def _job(tmp_path: Path, shop: Path, checkpoint_url: str, thread_id: str, *, mode: str,
          block_at: str | None = None) -> dict[str, Any]:
     return {"mode": mode, "shop": str(shop), "data_dir": str(tmp_path / "data"), "checkpoint_url": checkpoint_url,
@@ -395,7 +424,8 @@ def _responder(kinds: list[str], block_at: str | None, marker: Path) -> Callable
 
 
 def _child_main(raw: str) -> None:
-    """Run one step of a crash test in this (child) process: ``plan``, ``continue`` or ``approve``."""
+    """Run one step of a crash test in this (child) process: ``plan``, ``continue``, ``revise`` (a follow-up)
+    or ``approve``."""
     job = json.loads(raw)
     settings = load_settings(data_dir=job["data_dir"], shop_dir=job["shop"], backend="fake",
                              checkpoint_url=job["checkpoint_url"])
@@ -419,6 +449,8 @@ def _child_main(raw: str) -> None:
                 outcome = run_plan(BRIEF, context, saver, thread_id=thread_id, on_event=on_event)
             elif job["mode"] == "continue":
                 outcome = continue_plan(context, saver, thread_id=thread_id, on_event=on_event)
+            elif job["mode"] == "revise":
+                outcome = revise_plan(job["follow_up"], context, saver, thread_id=thread_id, on_event=on_event)
             else:
                 outcome = run_plan(None, context, saver, thread_id=thread_id, on_event=on_event,
                                    resume={"action": "approve"})

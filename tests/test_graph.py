@@ -332,6 +332,32 @@ def test_a_follow_up_run_revises_an_approved_plan_and_a_new_brief_starts_clean(s
         revise_plan("Drop search", plain, saver, thread_id="no-such-thread")
 
 
+def test_a_revision_stopped_between_its_tools_continues_without_calling_the_finished_ones(shop, drafted,
+                                                                                            tmp_path: Path) -> None:
+    saver = _saver(drafted, tmp_path)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_the_forecaster(event: dict) -> None:
+        if event.get("step") == "tool" and event.get("tool") == "forecaster":
+            raise Stop
+
+    with pytest.raises(Stop):
+        revise_plan("Drop search", _context(shop, competent_model(), tmp_path), saver, thread_id="t1",
+                    on_event=stop_at_the_forecaster)
+    events: list[dict] = []
+    outcome = continue_plan(_context(shop, competent_model(), tmp_path), saver, thread_id="t1",
+                            on_event=events.append)
+    plan = outcome.plan
+    assert plan is not None and _spend(plan, "search") == 0
+    # The channel optimizer finished before the stop, with its own checkpoint: it is not called again (nor
+    # the forecaster, which LangGraph let finish before the stop got out), and each call counts once.
+    assert "channel_optimizer" not in [e["tool"] for e in events if e.get("step") == "tool"]
+    assert _new_tool_calls(plan, drafted[1]) == ["channel_optimizer(revise)", "forecaster(revise)",
+                                                 "copywriter(revise)"]
+
+
 def test_a_follow_up_left_behind_by_a_crashed_revision_does_not_take_over_a_new_brief(shop, drafted,
                                                                                     tmp_path: Path) -> None:
     saver = _saver(drafted, tmp_path)

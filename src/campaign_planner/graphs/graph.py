@@ -151,31 +151,6 @@ def route_after_planner(state: PlanState) -> Literal["tools", "guard"]:
     return "tools" if state.get("pending_actions") else "guard"
 
 
-def _execute(actions: list[ToolAction], state: PlanState, ctx: PlanningContext, caller: str) -> dict[str, Any]:
-    # Run in dependency order whatever order the planner chose; prerequisites are pulled in first.
-    merged: dict[str, Any] = {}
-    log: list[ToolCallRecord] = list(state.get("tool_log", []))
-    by_tool = {a.tool: a for a in actions}
-    for name in TOOL_ORDER:
-        if name not in by_tool:
-            continue
-        current: PlanState = {**state, **merged}  # type: ignore[typeddict-item]
-        for prerequisite in PREREQUISITES[name]:
-            if current.get(STATE_KEY[prerequisite]) is None:
-                _emit(step="tool", tool=prerequisite, caller="guard", message=f"Calling {prerequisite}")
-                update, record = run_action(ToolAction(tool=prerequisite), current, ctx, "guard")
-                merged.update(update)
-                log.append(record)
-                current = {**state, **merged}  # type: ignore[typeddict-item]
-        _emit(step="tool", tool=name, caller=caller, message=f"Calling {name}")
-        update, record = run_action(by_tool[name], current, ctx, caller)
-        merged.update(update)
-        log.append(record)
-    merged["tool_log"] = log
-    merged["pending_actions"] = []
-    return merged
-
-
 def _next_action(actions: list[ToolAction], state: PlanState, caller: str) -> tuple[ToolAction, str]:
     """Return the first call to make among ``actions``, in dependency order: a missing prerequisite of the
     first action comes before it (made by the guard, with default arguments)."""
@@ -488,7 +463,7 @@ def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) ->
 
 
 def revise(state: PlanState, runtime: Runtime[PlanningContext]) -> Command[
-        Literal["intake", "guard", "assemble", "review", "__end__"]]:
+        Literal["intake", "revise_tools", "revise_finish", "review", "__end__"]]:
     """Apply a follow-up to the current plan, re-running only the tools it affects.
 
     Budget changes re-run the channel optimizer (with the moved amounts pinned as per-channel bounds) and the
@@ -518,23 +493,44 @@ def revise(state: PlanState, runtime: Runtime[PlanningContext]) -> Command[
         [*follow_up.rerun, *(["copywriter"] if follow_up.copy_channels and "copywriter" not in follow_up.rerun
                              else [])]))
     brief = Brief.model_validate(apply_patches(state["brief"], follow_up.patches)).model_dump(mode="json")
-    current: PlanState = {**state, **base, "brief": brief}  # type: ignore[typeddict-item]
-    for tool in follow_up.rerun:
-        current[STATE_KEY[tool]] = None  # type: ignore[literal-required]
     update: dict[str, Any] = {**base, "brief": brief, "revision": revision}
     update.update({STATE_KEY[tool]: None for tool in follow_up.rerun})
     actions = _rerun_actions(follow_up, state)
-    if actions:
-        executed = _execute(actions, current, ctx, "revise")
-        update.update(executed)
-        current = {**current, **executed}  # type: ignore[typeddict-item]
+    # The tools run one per step (``revise_tools``, each finished call checkpointed), then ``revise_finish``.
+    update["pending_actions"] = [a.model_dump(mode="json") for a in actions]
+    return Command(goto="revise_tools" if actions else "revise_finish", update=update)
+
+
+def revise_tools(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, Any]:
+    """Make the next tool call a follow-up needs (one per step, like the guard; caller ``revise``)."""
+    queued = [ToolAction.model_validate(a) for a in state.get("pending_actions", [])]
+    if not queued:
+        return {}
+    return _step(queued, state, runtime.context, "revise")
+
+
+def route_after_revise_tools(state: PlanState) -> Literal["revise_tools", "revise_finish"]:
+    """Make the follow-up's next tool call, or finish the revision once all are made."""
+    return "revise_tools" if state.get("pending_actions") else "revise_finish"
+
+
+def revise_finish(state: PlanState, runtime: Runtime[PlanningContext]) -> Command[Literal["guard", "assemble"]]:
+    """Rewrite the copy a follow-up names (unless the copywriter re-ran), then rejoin the flow: at assembly for
+    a copy-only change, else at the guard with the narrative to be written again.
+
+    The follow-up is read again from its text and the plan before it (the rules are deterministic, and neither
+    has changed since ``revise``), so nothing but plain JSON crosses the checkpoint between the two nodes.
+    """
+    ctx = runtime.context
+    follow_up = classify_follow_up(str(state["revision"]["follow_up"]), CampaignPlan.model_validate(state["plan"]),
+                                   ctx.shop.catalog)
+    update: dict[str, Any] = {}
     if "copywriter" not in follow_up.rerun:
-        merged, record = _revise_copy(current, ctx, follow_up)
+        merged, record = _revise_copy(state, ctx, follow_up)
         if merged is not None and record is not None:
             update["copy"] = merged
-            update["tool_log"] = [*current.get("tool_log", []), record]
-    copy_only = not follow_up.rerun
-    if copy_only:
+            update["tool_log"] = [*state.get("tool_log", []), record]
+    if not follow_up.rerun:  # copy only
         return Command(goto="assemble", update=update)
     # The numbers changed: the narrative is written again (its old flags go with it).
     update["flags"] = [f for f in state.get("flags", []) if not _is_narrative_flag(f)]
@@ -554,11 +550,14 @@ def build_graph(checkpointer: Any = None) -> Any:
     builder.add_node("validate", validate)
     builder.add_node("review", review)
     builder.add_node("revise", revise)
+    builder.add_node("revise_tools", revise_tools)
+    builder.add_node("revise_finish", revise_finish)
     builder.add_conditional_edges(START, route_start, ["intake", "revise"])
     builder.add_edge("intake", "planner")
     builder.add_conditional_edges("planner", route_after_planner, ["tools", "guard"])
     builder.add_conditional_edges("tools", route_after_tools, ["tools", "planner"])
     builder.add_conditional_edges("guard", route_after_guard, ["guard", "narrative"])
+    builder.add_conditional_edges("revise_tools", route_after_revise_tools, ["revise_tools", "revise_finish"])
     builder.add_edge("narrative", "assemble")
     builder.add_edge("assemble", "validate")
     builder.add_conditional_edges("validate", route_after_validate, ["review", END])
