@@ -243,22 +243,15 @@ def checkpoint_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_a_run_killed_mid_way_continues_from_its_last_checkpoint(checkpoint_url: str, child_shop: Path,
                                                                  tmp_path: Path) -> None:
     job = _job(tmp_path, child_shop, checkpoint_url, "crash-1", mode="plan", block_at="narrative")
-    proc = _spawn(job)
-    try:
-        _wait_for(Path(job["marker"]), proc)  # the child is inside the narrative's model call, blocked
+    def checkpoint_is_at_the_narrative() -> None:  # the child is inside the narrative's model call, blocked
         # Its checkpoint already has everything up to the guard; the narrative is what comes next.
         settings = _settings(tmp_path, child_shop, checkpoint_url)
         with open_checkpoints(settings) as checkpoints:
             snapshot = build_graph(checkpoints.saver()).get_state({"configurable": {"thread_id": "crash-1"}})
         assert snapshot.next == ("narrative",)
         assert all(snapshot.values.get(key) for key in ("profile", "allocation", "forecast", "copy"))
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+
+    _kill_when_blocked(job, before_kill=checkpoint_is_at_the_narrative)
     before = _log(job["log"])
     assert [e["tool"] for e in before if e.get("step") == "tool"] == TOOLS
     # One graph step per tool call: each finished tool has its own checkpoint.
@@ -295,19 +288,15 @@ def test_an_api_run_killed_mid_way_continues_when_asked(postgres_url: str, child
     from campaign_planner.api.runner import RESTART_REASON
 
     job = _job(tmp_path, child_shop, postgres_url, "", mode="serve", block_at="narrative")
-    proc = _spawn(job)
-    try:
-        _wait_for(Path(job["marker"]), proc)  # the API process's worker is blocked in the narrative's model call
-        ids = json.loads(Path(job["out"]).read_text())
+    ids: dict[str, str] = {}
+
+    def checkpoint_is_at_the_narrative() -> None:  # the API process's worker is blocked in the narrative's call
+        ids.update(json.loads(Path(job["out"]).read_text()))
         with open_checkpoints(_settings(tmp_path, child_shop, postgres_url)) as checkpoints:
             snapshot = build_graph(checkpoints.saver()).get_state({"configurable": {"thread_id": ids["thread_id"]}})
         assert snapshot.next == ("narrative",) and snapshot.metadata["campaign_run_id"] == ids["run_id"]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
+
+    _kill_when_blocked(job, before_kill=checkpoint_is_at_the_narrative)
 
     kinds: list[str] = []
 
@@ -347,15 +336,7 @@ def test_a_follow_up_killed_in_its_copywriter_continues_without_re_running_its_o
     assert planned["plan"] is not None
     job = {**_job(tmp_path, child_shop, checkpoint_url, "crash-r", mode="revise", block_at="copy"),
            "follow_up": "Drop search and make the email copy shorter"}
-    proc = _spawn(job)
-    try:
-        _wait_for(Path(job["marker"]), proc)  # the budget tools have run; the copywriter is writing
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=30)
+    _kill_when_blocked(job)  # the budget tools have run; the copywriter is writing
     before = [e["tool"] for e in _log(job["log"]) if e.get("step") == "tool"]
     assert before == ["channel_optimizer", "forecaster", "copywriter"]
     resumed_job = {**job, "mode": "continue", "block_at": None, "log": str(tmp_path / "continue-r.log"),
@@ -379,6 +360,22 @@ def _spawn(job: dict[str, Any]) -> subprocess.Popen[str]:
     code = "import sys; from tests.test_checkpointer_postgres import _child_main; _child_main(sys.argv[1])"
     return subprocess.Popen([sys.executable, "-c", code, json.dumps(job)], cwd=REPO, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_when_blocked(job: dict[str, Any], before_kill: Callable[[], None] | None = None) -> None:
+    """Start the job's child, wait until its model call blocks, run ``before_kill``, then SIGKILL it."""
+    proc = _spawn(job)
+    try:
+        _wait_for(Path(job["marker"]), proc)
+        if before_kill is not None:
+            before_kill()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
 
 
 def _run_child(job: dict[str, Any]) -> dict[str, Any]:
