@@ -338,7 +338,8 @@ def test_a_follow_up_killed_in_its_copywriter_continues_without_re_running_its_o
            "follow_up": "Drop search and make the email copy shorter"}
     _kill_when_blocked(job)  # the budget tools have run; the copywriter is writing
     before = [e["tool"] for e in _log(job["log"]) if e.get("step") == "tool"]
-    assert before == ["channel_optimizer", "forecaster", "copywriter"]
+    # (The copywriter's own "Calling" event may not have reached the log before its model call blocked.)
+    assert before[:2] == ["channel_optimizer", "forecaster"] and before[2:] in ([], ["copywriter"])
     resumed_job = {**job, "mode": "continue", "block_at": None, "log": str(tmp_path / "continue-r.log"),
                    "out": str(tmp_path / "continue-r.json")}
     result = _run_child(resumed_job)
