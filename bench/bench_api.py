@@ -73,6 +73,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: tests.fake_planner_model
 
 from tests.fake_planner_model import competent_model
+from tests.queue_processes import read_journal
 
 from campaign_planner.api import hash_api_key
 from campaign_planner.api.runner import CONTINUABLE_REASONS
@@ -405,18 +406,6 @@ def wait_all(base: str, submissions: list[Submission], timeout_s: float = RUN_TI
         if time.monotonic() > deadline:
             return runs
         time.sleep(0.2)
-
-
-def read_journal(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    entries = []
-    for line in path.read_text().splitlines():
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass  # a line cut by the kill (one os.write per line on a local file: not expected)
-    return entries
 
 
 def tool_reruns(entries: list[dict[str, Any]], killed: list[int]) -> tuple[set[str], int, int]:

@@ -100,7 +100,7 @@ from campaign_planner.vectorstore.ingest import ingest_reviews  # noqa: E402
 from campaign_planner.vectorstore.polarity import polarity_model  # noqa: E402
 from campaign_planner.vectorstore.retrieval import search_reviews  # noqa: E402
 from campaign_planner.vectorstore.store import ReviewStore, open_review_store  # noqa: E402
-from chroma_server import _chroma_command, _free_port, _heartbeat_ok  # noqa: E402
+from chroma_server import _chroma_command, _heartbeat_ok, free_port  # noqa: E402
 
 DATASET = Path("/work/shared/datasets/womens_clothing_ecommerce_reviews.csv.gz")
 SECTIONS = ("ingest", "latency", "server", "scale", "quality", "ari")
@@ -324,7 +324,7 @@ class ChromaServer:
         if command is None:
             raise RuntimeError("no `chroma` CLI found")
         path.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (path.parent / "chroma-server.log").open("ab")
         self.proc = subprocess.Popen(

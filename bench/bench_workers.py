@@ -35,7 +35,6 @@ import collections
 import csv
 import random
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -53,7 +52,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from tests.chroma_server import running_chroma  # noqa: E402
-from tests.postgres_server import running_postgres  # noqa: E402
+from tests.postgres_server import free_port, running_postgres  # noqa: E402
 from tests.queue_processes import FakeServerProcess, read_journal  # noqa: E402
 from tests.redis_server import running_redis  # noqa: E402
 
@@ -67,12 +66,6 @@ BRIEF = ("Summer dress launch for women 25-40 who care about fit. Total budget $
 
 def figure(name: str, value: Any) -> None:
     print(f"{name}={value}", flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _small_shop(folder: Path) -> Path:
@@ -165,7 +158,7 @@ def main() -> None:
         ingest_reviews(loaded, open_review_store(loaded, chroma_url))
 
         journal = folder / "tools.jsonl"
-        port = _free_port()
+        port = free_port()
         api = FakeServerProcess("api", ["--data-dir", str(folder / "api"), "--shop", str(shop), "--port",
                                         str(port), "--key-hash", hash_api_key(KEY)], env, folder)
         stack.callback(api.stop)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import ServerUnavailable
+from tests.postgres_server import ServerUnavailable, free_port
 
 STARTUP_TIMEOUT_S = 30.0
 HEARTBEAT_PATH = "/api/v2/heartbeat"
@@ -43,12 +42,6 @@ def _chroma_command() -> list[str] | None:
     except Exception:
         return None
     return [sys.executable, "-c", "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _heartbeat_ok(url: str) -> bool:
@@ -85,7 +78,7 @@ def running_chroma(data_dir: Path) -> Iterator[str]:
     if command is None:
         raise ServerUnavailable("Chroma server tests skipped: no `chroma` CLI found (is chromadb installed?)")
     log_path = data_dir.parent / f"{data_dir.name}.log"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     with log_path.open("wb") as log:

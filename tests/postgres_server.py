@@ -97,7 +97,8 @@ def _run_as() -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that is free now (the test servers and benchmarks start on one)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -162,7 +163,7 @@ def running_postgres() -> Iterator[PostgresServer]:
         if init.returncode != 0:
             raise ServerUnavailable(f"PostgreSQL tests skipped: initdb failed ({init.returncode}): "
                                     f"{(init.stderr or init.stdout)[-1500:]}")
-        port = _free_port()
+        port = free_port()
         url = f"postgresql://{SUPERUSER}@127.0.0.1:{port}"
         settings = {"listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": str(root),
                     "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",

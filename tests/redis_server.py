@@ -20,15 +20,9 @@ from contextlib import ExitStack, contextmanager
 
 import pytest
 
-from tests.postgres_server import ServerUnavailable
+from tests.postgres_server import ServerUnavailable, free_port
 
 STARTUP_TIMEOUT_S = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _answers_ping(port: int) -> bool:
@@ -48,7 +42,7 @@ def running_redis() -> Iterator[str]:
         raise ServerUnavailable("queue tests skipped: redis-server is not installed (Debian: apt-get install "
                                 "redis-server)")
     folder = tempfile.mkdtemp(prefix="campaign-planner-redis-")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder,
          "--protected-mode", "yes", "--loglevel", "warning"],

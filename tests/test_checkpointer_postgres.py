@@ -132,9 +132,9 @@ def test_a_bad_checkpoint_url_is_refused_clearly(url: str, message: str, tmp_pat
 
 def test_an_unreachable_or_wrong_server_is_refused_clearly(postgres_server: PostgresServer, tmp_path: Path,  # noqa: F811
                                                            demo_shop_dir: Path) -> None:
-    from tests.postgres_server import _free_port
+    from tests.postgres_server import free_port
 
-    nobody = f"postgresql://me:s3cret@127.0.0.1:{_free_port()}/db"
+    nobody = f"postgresql://me:s3cret@127.0.0.1:{free_port()}/db"
     started = time.monotonic()
     with pytest.raises(PlanningError, match="cannot use the Postgres checkpoint database") as raised, \
             open_checkpointer(_settings(tmp_path, demo_shop_dir, nobody)):
@@ -153,9 +153,9 @@ def test_the_api_refuses_to_start_without_its_checkpoint_store(tmp_path: Path, d
 
     from campaign_planner import cli
     from campaign_planner.api import create_app, hash_api_key
-    from tests.postgres_server import _free_port
+    from tests.postgres_server import free_port
 
-    nobody = f"postgresql://me:s3cret@127.0.0.1:{_free_port()}/db"
+    nobody = f"postgresql://me:s3cret@127.0.0.1:{free_port()}/db"
     with pytest.raises(ValueError, match="cannot use the Postgres checkpoint database"):
         create_app(_settings(tmp_path, demo_shop_dir, nobody), api_key_hashes=[hash_api_key(API_KEY)])
     # `campaign-planner serve` says so in one line (no traceback) and does not start serving.

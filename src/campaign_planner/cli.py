@@ -361,6 +361,7 @@ def worker(
     """Execute API-triggered runs from the queue at queue_url (docs/api.md: Scale-out). Stop with Ctrl-C or
     SIGTERM: running runs stop at their next step and go back to the queue for another worker."""
     from campaign_planner.api.queue import QueueWorker
+    from campaign_planner.planning import redact_url
 
     settings = load_settings(backend=backend, shop_dir=shop)
     if not settings.queue_url:
@@ -373,14 +374,8 @@ def worker(
     except Exception as exc:  # an unreachable Postgres server
         raise _fail(f"cannot start the worker: {type(exc).__name__}: {exc}") from exc
     console.print(f"[green]Worker[/] {queue_worker.name} · {concurrency} at once · queue "
-                  f"{_redact(settings.queue_url)} · data {settings.data_dir}", soft_wrap=True)
+                  f"{redact_url(settings.queue_url)} · data {settings.data_dir}", soft_wrap=True)
     queue_worker.run()
-
-
-def _redact(url: str) -> str:
-    from campaign_planner.planning import redact_url
-
-    return redact_url(url)
 
 
 def _serve_chat(api: Any, host: str, port: int) -> None:

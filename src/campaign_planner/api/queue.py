@@ -37,7 +37,9 @@ from typing import Any
 
 from campaign_planner.api.events import _KEPT_WHEN_FULL, MAX_EVENTS_PER_RUN, StreamEvent
 from campaign_planner.api.policy import RunPolicy
+from campaign_planner.api.runner import CONTINUE, RunExecutor, Ticket
 from campaign_planner.api.store import ApiStore, PostgresApiStore
+from campaign_planner.planning import redact_url
 from campaign_planner.settings import Settings
 
 logger = logging.getLogger("campaign_planner.queue")
@@ -61,7 +63,7 @@ def check_queue_settings(settings: Settings) -> None:
     """Refuse settings with which queue workers could not share a run's state (QueueConfigError)."""
     url = settings.queue_url or ""
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise QueueConfigError(f"queue_url must be a redis:// (or rediss://, unix://) URL, not {_redact(url)!r}")
+        raise QueueConfigError(f"queue_url must be a redis:// (or rediss://, unix://) URL, not {redact_url(url)!r}")
     checkpoints = settings.checkpoint_url or ""
     if not checkpoints.startswith(("postgresql://", "postgres://")):
         raise QueueConfigError(
@@ -216,13 +218,18 @@ class RunQueue:
         try:
             self._redis.ping()
         except Exception as exc:  # redis raises its own ConnectionError family
-            raise QueueConfigError(f"cannot reach the run queue at {_redact(settings.queue_url)}: {exc}") from exc
+            raise QueueConfigError(f"cannot reach the run queue at {redact_url(settings.queue_url)}: {exc}") from exc
 
     def submit(self, run_id: str, decision: dict[str, Any] | None, *, continuation: bool = False) -> None:
         """Queue the run for a worker (``decision``: the review decision to resume with, if any). A
         ``continuation`` (a run taken over or handed back) goes to the queue that workers take from first, so
         that it does not wait behind every new run."""
         self._app.send_task(TASK_NAME, args=[run_id, decision], queue=CONTINUE_QUEUE if continuation else QUEUE_NAME)
+
+    @property
+    def app(self) -> Any:
+        """The Celery application (a worker registers its task on it and consumes with it)."""
+        return self._app
 
     @property
     def redis(self) -> Any:
@@ -241,12 +248,6 @@ class RunQueue:
             self._app.close()
 
 
-def _redact(url: str) -> str:
-    from campaign_planner.planning import redact_url
-
-    return redact_url(url)
-
-
 # --- the worker side -------------------------------------------------------------------------------------
 
 
@@ -256,8 +257,6 @@ class Supervisor:
     that waited longer than :data:`WAITING_REQUEUE_LEASES` leases (their message may be lost)."""
 
     def __init__(self, store: ApiStore, queue: RunQueue, worker: str, lease_s: float) -> None:
-        from campaign_planner.api.runner import Ticket
-
         self._store = store
         self._queue = queue
         self.worker = worker
@@ -267,7 +266,6 @@ class Supervisor:
         self._requeued: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="campaign-claims", daemon=True)
-        self._ticket_type = Ticket
 
     def start(self) -> None:
         """Start renewing claims in a background thread."""
@@ -278,14 +276,14 @@ class Supervisor:
         self._stop.set()
         self._thread.join(timeout=5)
 
-    def track(self, run_id: str) -> Any:
+    def track(self, run_id: str) -> Ticket:
         """Return a new ticket for a run this worker is about to execute (renewed once it holds a claim)."""
-        ticket = self._ticket_type()
+        ticket = Ticket()
         with self._lock:
             self._tickets.append((run_id, ticket))
         return ticket
 
-    def untrack(self, run_id: str, ticket: Any) -> None:
+    def untrack(self, run_id: str, ticket: Ticket) -> None:
         """Forget an execution this worker finished."""
         with self._lock:
             self._tickets = [(r, t) for r, t in self._tickets if t is not ticket]
@@ -328,8 +326,6 @@ class Supervisor:
     def requeue_lapsed(self) -> list[str]:
         """Queue again every run whose claim lapsed, and every pending run that has waited too long (each at
         most once per lease here; a claim makes a duplicate message harmless); return their ids."""
-        from campaign_planner.api.runner import CONTINUE
-
         now = time.monotonic()
         lapsed = self._store.stale_runs(self.lease_s)
         waiting = self._store.waiting_runs(WAITING_REQUEUE_LEASES * self.lease_s)
@@ -357,9 +353,6 @@ class QueueWorker:
 
     def __init__(self, settings: Settings, *, model_factory: Any = None, concurrency: int = 1,
                  name: str | None = None) -> None:
-        from campaign_planner.api.runner import RunExecutor
-
-        check_queue_settings(settings)
         self.settings = settings
         self.name = name or default_worker_name()
         self.concurrency = concurrency
@@ -368,7 +361,7 @@ class QueueWorker:
         self.executor = RunExecutor(settings, self.store, RunPolicy(settings), self.queue.event_logs(),
                                     model_factory=model_factory, max_connections=concurrency + 1)
         self.supervisor = Supervisor(self.store, self.queue, self.name, settings.queue_lease_s)
-        self.app = celery_app(settings)
+        self.app = self.queue.app
         self.app.task(name=TASK_NAME, bind=False, acks_late=True)(self.execute)
         if not settings.chroma_url:
             logger.warning("worker %s uses an embedded review store in %s: workers on other machines (or several "
@@ -383,8 +376,6 @@ class QueueWorker:
         finally:
             self.supervisor.untrack(run_id, ticket)
         if result == "handed over":
-            from campaign_planner.api.runner import CONTINUE
-
             self.queue.submit(run_id, CONTINUE, continuation=True)
         logger.info("worker %s: run %s %s", self.name, run_id, result)
         return result
