@@ -86,7 +86,9 @@ def load_hillstrom() -> pd.DataFrame:
 
 
 def hillstrom_shop(root: Path, history: pd.DataFrame, treatments: dict[str, str]) -> Shop:
-    spec = CampaignHistorySpec(control="No E-Mail", treatment_channels=treatments, features=FEATURES)
+    spec = CampaignHistorySpec(
+        control="No E-Mail", treatment_channels=treatments, features=FEATURES, assignment="randomized"
+    )
     return Shop(
         root=root,
         name="hillstrom",

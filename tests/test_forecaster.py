@@ -288,6 +288,7 @@ def test_hillstrom_difference_in_means_anchors(tmp_path):
     )
     frame.insert(0, "customer_id", [str(i) for i in range(len(frame))])
     spec = CampaignHistorySpec(
+        assignment="randomized",
         control="No E-Mail",
         treatment_channels={"Mens E-Mail": "email", "Womens E-Mail": "email"},
         features=[

@@ -64,7 +64,11 @@ def make_campaign(
     )
     channels = {"Email promo": "email", **({"SMS promo": "sms"} if with_sms else {})}
     spec = CampaignHistorySpec(
-        control=CONTROL, treatment_channels=channels, features=FEATURES, average_order_value=aov
+        control=CONTROL,
+        treatment_channels=channels,
+        features=FEATURES,
+        average_order_value=aov,
+        assignment="randomized",  # the generator randomizes every customer's arm
     )
     return SyntheticCampaign(history, spec, {k: v for k, v in tau.items() if k in channels})
 

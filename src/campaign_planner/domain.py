@@ -27,6 +27,11 @@ class FlagCode(StrEnum):
     INJECTION_SUSPECTED = "injection_suspected"
     CONTRADICTORY_BRIEF = "contradictory_brief"
     VALIDATION_FAILED = "validation_failed"
+    # The shop's data: a check at import/load found something a plan must not rest on silently (a
+    # "randomized" control that differs from its treatment, spend in unknown units, too few weeks...).
+    DATA_QUALITY = "data_quality"
+    # Uplift figures rest on campaign history that was not randomized: adjusted, not experimental.
+    OBSERVATIONAL_HISTORY = "observational_history"
 
 
 class Contract(BaseModel):
@@ -158,6 +163,12 @@ class ForecastLine(Contract):
     baseline_rate: float | None = None
     lift: float | None = None
     model: str = ""
+    assignment: Literal["randomized", "observational"] | None = Field(
+        default=None,
+        description="How the campaign history behind an uplift_model line was assigned (shop.yaml "
+        "campaign_history.assignment; observational figures are propensity-adjusted, not experimental). "
+        "None for response_curve and prior lines.",
+    )
 
 
 class Targeting(Contract):

@@ -14,8 +14,9 @@ from typing import Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from campaign_planner.data.balance import FeatureBalance
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.data.shop import (
     CAMPAIGN_FILE,
@@ -24,9 +25,11 @@ from campaign_planner.data.shop import (
     CHANNEL_FILE,
     CHANNEL_OPTIONAL,
     CHANNEL_REQUIRED,
+    CONTROL_PREFIX,
     REVIEW_OPTIONAL,
     REVIEW_REQUIRED,
     REVIEWS_FILE,
+    SEPARATORS,
     SHOP_FILE,
     SPEND_PREFIX,
     CampaignHistorySpec,
@@ -55,6 +58,8 @@ REQUIRED: dict[FileKind, tuple[str, ...]] = {
     "channel_history": CHANNEL_REQUIRED,
 }
 CANONICAL_MAP_NAME = "canonical"
+IMPORT_REPORT_FILE = "import_report.json"
+_FIRST_LINES = 5  # lines quoted per skip reason in the readable summary
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 Scalar = str | int | float
 
@@ -70,6 +75,8 @@ class FileMap(BaseModel):
     ``row_number_as``: a canonical column filled with each row's 0-based position, as text (for exports
     without an id column). ``constants``: canonical column -> one value for every row. ``recode``:
     canonical column -> {value in the export: canonical value}; values not listed pass unchanged.
+    ``separator``: the export's field separator (``,`` ``;`` tab ``|``, or their names comma, semicolon,
+    tab, pipe); left out, it is sniffed from the header.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -78,6 +85,19 @@ class FileMap(BaseModel):
     row_number_as: str | None = None
     constants: dict[str, Scalar] = Field(default_factory=dict)
     recode: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
+    separator: str | None = None
+
+    @field_validator("separator")
+    @classmethod
+    def _known_separator(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        names = {name: char for char, name in SEPARATORS.items()}
+        if value in SEPARATORS:
+            return value
+        if value.lower() in names:
+            return names[value.lower()]
+        raise ValueError(f"separator {value!r} is not one of {sorted(names)} or {list(SEPARATORS)}")
 
     def targets(self) -> list[str]:
         """Return every canonical column this map produces, in order."""
@@ -96,6 +116,7 @@ class CampaignMap(FileMap):
     control: str | None = Field(default=None, min_length=1)
     treatment_channels: dict[str, str] = Field(default_factory=dict)
     average_order_value: float | None = Field(default=None, gt=0)
+    assignment: Literal["randomized", "observational"] | None = None
 
     def features(self) -> list[str]:
         """Return the mapped feature columns (everything but id, treatment and outcomes)."""
@@ -150,11 +171,13 @@ def _check_section(kind: FileKind, section: FileMap) -> None:
             )
     if kind == "channel_history":
         allowed = set(CHANNEL_REQUIRED + CHANNEL_OPTIONAL)
-        unknown = [t for t in targets if t not in allowed and not t.startswith(SPEND_PREFIX)]
+        unknown = [
+            t for t in targets if t not in allowed and not t.startswith((SPEND_PREFIX, CONTROL_PREFIX))
+        ]
         if unknown:
             raise ValueError(
                 f"channel_history: {unknown} are not channel-history columns; allowed: period, revenue, "
-                "conversions, spend_<channel_id>"
+                "conversions, spend_<channel_id>, control_<name>"
             )
         if not any(t.startswith(SPEND_PREFIX) for t in targets):
             raise ValueError("channel_history: map at least one column to spend_<channel_id>")
@@ -213,6 +236,8 @@ _HILLSTROM = ColumnMap(
         recode={"zip_code": {"Surburban": "Suburban"}},
         control="No E-Mail",
         treatment_channels={"Mens E-Mail": "email", "Womens E-Mail": "email"},
+        # Hillstrom's customers were assigned to the three arms at random (a third each).
+        assignment="randomized",
     ),
 )
 
@@ -224,10 +249,14 @@ _PYMC_MMM = ColumnMap(
             "date_week": "period",
             "y": "revenue",
             # x1 and x2 are unnamed channels in the source (spend scaled to 0-1, not currency). They are
-            # mapped to two catalog ids so the example can be planned against; event_1/2, dayofyear and
-            # t are model controls, not part of the contract, and are left out.
+            # mapped to two catalog ids so the example can be planned against; the import warns that
+            # their spend is scaled, and no curve is fitted from it. event_1/2 are the example's two
+            # one-week events: controls of the response-curve fit. dayofyear and t are left out (the
+            # fit models trend and seasonality itself).
             "x1": "spend_display",
             "x2": "spend_search",
+            "event_1": "control_event_1",
+            "event_2": "control_event_2",
         }
     ),
 )
@@ -312,7 +341,11 @@ def canonical_map(kind: FileKind, header: list[str]) -> ColumnMap | None:
     if kind == "reviews":
         keep = [c for c in header if c in REVIEW_REQUIRED + REVIEW_OPTIONAL]
     elif kind == "channel_history":
-        keep = [c for c in header if c in CHANNEL_REQUIRED + CHANNEL_OPTIONAL or c.startswith(SPEND_PREFIX)]
+        keep = [
+            c
+            for c in header
+            if c in CHANNEL_REQUIRED + CHANNEL_OPTIONAL or c.startswith((SPEND_PREFIX, CONTROL_PREFIX))
+        ]
         if not any(c.startswith(SPEND_PREFIX) for c in keep):
             return None
     else:
@@ -393,6 +426,8 @@ class ImportFileReport(BaseModel):
     issues: list[RowIssue] = Field(default_factory=list)
     dropped_columns: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    separator: str = Field(default="comma", description="The export's field separator, as read.")
+    balance: list[FeatureBalance] = Field(default_factory=list)
 
     @property
     def rows_skipped(self) -> int:
@@ -401,11 +436,14 @@ class ImportFileReport(BaseModel):
 
     def reasons(self) -> dict[str, int]:
         """Return how many rows each kind of skip or blanking affected."""
-        counts: dict[str, int] = {}
+        return {reason: len(lines) for reason, lines in self.reason_lines().items()}
+
+    def reason_lines(self) -> dict[str, list[int]]:
+        """Return, per kind of skip or blanking (most frequent first), the export lines it affected."""
+        lines: dict[str, list[int]] = {}
         for issue in self.issues:
-            key = f"{issue.action}: {issue.reason}"
-            counts[key] = counts.get(key, 0) + 1
-        return counts
+            lines.setdefault(f"{issue.action}: {issue.reason}", []).append(issue.line)
+        return dict(sorted(lines.items(), key=lambda item: -len(item[1])))
 
 
 class ImportReport(BaseModel):
@@ -420,19 +458,28 @@ class ImportReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
     def summary(self) -> str:
-        """Return a short human-readable account of the import, one line per file."""
+        """Return a readable account of the import: per file the map, rows read/written/skipped, each
+        reason with its count and first lines, the columns left out and the warnings."""
         lines = [f"imported into {self.dest}"]
         for report in self.files.values():
+            separator = f", {report.separator}-separated" if report.separator != "comma" else ""
             text = (
                 f"{report.file} <- {report.source} (map {report.column_map}"
-                f"{', detected' if report.detected else ''}): {report.rows_read:,} read, "
+                f"{', detected' if report.detected else ''}{separator}): {report.rows_read:,} read, "
                 f"{report.rows_written:,} written, {report.rows_skipped:,} skipped"
             )
             lines.append(text)
-            lines.extend(f"  {count:,} x {reason}" for reason, count in report.reasons().items())
+            for reason, where in report.reason_lines().items():
+                first = ", ".join(str(n) for n in where[:_FIRST_LINES])
+                more = ", ..." if len(where) > _FIRST_LINES else ""
+                lines.append(f"  {len(where):,} x {reason} (lines {first}{more})")
+            if report.dropped_columns:
+                lines.append(f"  columns left out: {', '.join(repr(c) for c in report.dropped_columns)}")
+            lines.extend(f"  warning: {w}" for w in report.warnings)
         if self.empty_text_reviews:
             lines.append(f"{self.empty_text_reviews:,} reviews have no text (kept, not indexed)")
         lines.extend(f"warning: {w}" for w in self.warnings)
+        lines.append(f"full report: {Path(self.dest) / IMPORT_REPORT_FILE}")
         return "\n".join(lines)
 
 
@@ -450,7 +497,8 @@ def _campaign_spec(
     section = chosen.campaign_history
     if override is not None:
         features = override.features or (section.features() if section else [])
-        return override.model_copy(update={"features": features})
+        assignment = override.assignment or (section.assignment if section else None)
+        return override.model_copy(update={"features": features, "assignment": assignment})
     if section is None or section.control is None or not section.treatment_channels:
         raise ShopDataError(
             f"{label}: campaign history needs a control label and treatment_channels: use a column map "
@@ -461,6 +509,7 @@ def _campaign_spec(
         treatment_channels=dict(section.treatment_channels),
         features=section.features(),
         average_order_value=section.average_order_value,
+        assignment=section.assignment,
     )
 
 
@@ -513,7 +562,8 @@ def import_shop(
         if path is None:
             continue
         source = CsvSource.from_path(Path(path))
-        raw = source.frame()
+        declared = explicit.section(kind) if explicit is not None else None  # type: ignore[arg-type]
+        raw = source.frame(declared.separator if declared is not None else None)
         chosen, detected = _choose_map(kind, list(raw.columns), explicit, source.label)  # type: ignore[arg-type]
         mapped, dropped = apply_file_map(raw, chosen.section(kind), source.label)  # type: ignore[arg-type]
         file_report: FileReport
@@ -536,18 +586,27 @@ def import_shop(
             source=str(path),
             column_map=chosen.name,
             detected=detected,
+            separator=SEPARATORS.get(source.separator, source.separator),
             rows_read=file_report.rows_read,
             rows_written=file_report.rows_loaded,
             issues=file_report.issues,
             dropped_columns=dropped,
             warnings=file_report.warnings,
+            balance=file_report.balance,
         )
     files[SHOP_FILE] = yaml.safe_dump(config, sort_keys=False, allow_unicode=True).encode("utf-8")
+    report.files = reports
+    # The full report travels inside the new folder, so it is swapped in with the shop it describes.
+    files[IMPORT_REPORT_FILE] = report.model_dump_json(indent=2).encode("utf-8")
     shop, load_report = commit_shop_folder(dest, files, overwrite=overwrite)
+    rewritten = False
     for target, file_report in reports.items():
         # What the written folder really holds, should the reload ever disagree with the import.
-        file_report.rows_written = load_report.files[target].rows_loaded
-    report.files = reports
+        if file_report.rows_written != load_report.files[target].rows_loaded:
+            file_report.rows_written = load_report.files[target].rows_loaded
+            rewritten = True
+    if rewritten:
+        (dest / IMPORT_REPORT_FILE).write_text(report.model_dump_json(indent=2), encoding="utf-8")
     return shop, report
 
 

@@ -1040,6 +1040,8 @@ def demo_files(seed: int = 7) -> dict[str, bytes]:
             "treatment_channels": dict(TREATMENTS),
             "features": ["age", "department", "tenure_months", "orders_last_year", "recency_days"],
             "average_order_value": average_order_value,
+            # The generator assigns every customer to an arm at random.
+            "assignment": "randomized",
         },
     }
     truth = {

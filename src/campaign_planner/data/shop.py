@@ -27,7 +27,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from campaign_planner.data.balance import FeatureBalance, balance_warnings, feature_balance
 from campaign_planner.data.catalog import CatalogError, ChannelCatalog, load_catalog
+from campaign_planner.data.channel_checks import channel_history_warnings
 
 
 class ShopDataError(ValueError):
@@ -43,6 +45,20 @@ class CampaignHistorySpec(BaseModel):
     treatment_channels: dict[str, str] = Field(description="Treatment label -> catalog channel id.")
     features: list[str] = Field(default_factory=list)
     average_order_value: float | None = Field(default=None, gt=0)
+    assignment: Literal["randomized", "observational"] | None = Field(
+        default=None,
+        description="How customers got their treatment: 'randomized' (a random holdout/A-B split) or "
+        "'observational' (any other way). Left out, the history is treated as observational.",
+    )
+
+    @property
+    def effective_assignment(self) -> Literal["randomized", "observational"]:
+        """Return the assignment forecasts assume: the declared one, else 'observational'.
+
+        Observational is the safe default: its doubly robust adjustment is also valid for randomized
+        history, while treating a non-random control as randomized presents confounding as lift.
+        """
+        return self.assignment or "observational"
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,8 @@ class Shop:
     campaign_spec: CampaignHistorySpec | None = None
     channel_history: pd.DataFrame | None = None
     data_hashes: dict[str, str] = field(default_factory=dict)
+    # file name -> the load's warnings about that file (balance, units, spacing...), for the plan's flags.
+    data_warnings: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def history_channels(self) -> list[str]:
@@ -91,6 +109,8 @@ CAMPAIGN_OPTIONAL: tuple[str, ...] = ("visit",)
 CHANNEL_REQUIRED: tuple[str, ...] = ("period", "revenue")
 CHANNEL_OPTIONAL: tuple[str, ...] = ("conversions",)
 SPEND_PREFIX = "spend_"
+CONTROL_PREFIX = "control_"
+_PERIOD_FORMAT = r"\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?"
 
 # Ages outside this range are data-entry errors (or birth years), not customers.
 _AGE_RANGE = (1, 120)
@@ -133,6 +153,9 @@ class FileReport(BaseModel):
     missing_optional_columns: list[str] = Field(default_factory=list)
     extra_columns: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    balance: list[FeatureBalance] = Field(
+        default_factory=list, description="Campaign history: each feature's SMD, treatment vs control."
+    )
 
     @property
     def rows_skipped(self) -> int:
@@ -203,6 +226,7 @@ class CsvSource:
         self.label = label
         self.data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
         self._starts: list[int] | None = None
+        self.separator = ","
 
     @classmethod
     def from_path(cls, path: Path, label: str | None = None) -> CsvSource:
@@ -214,16 +238,23 @@ class CsvSource:
         except (gzip.BadGzipFile, EOFError) as exc:
             raise ShopDataError(f"{label or path}: not a valid gzip file: {exc}") from exc
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, separator: str | None = None) -> pd.DataFrame:
         """Return every row as text (empty cells are ''), columns named exactly as in the header.
 
-        Refuses (ShopDataError) undecodable bytes, an empty file, ragged rows and repeated column names.
+        ``separator`` None sniffs it from the header: whichever of comma, semicolon and tab occurs most
+        outside quotes (comma when none does). Refuses (ShopDataError) undecodable bytes, an empty file,
+        a field longer than the csv module's limit (usually an unclosed quote that swallowed the lines
+        after it), ragged rows and repeated column names.
         """
         try:
             text = self.data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ShopDataError(f"{self.label}: not UTF-8 text ({exc})") from exc
-        header = next(csv.reader(io.StringIO(text)), None)
+        self.separator = separator or sniff_separator(text)
+        # Every record boundary is found up front: a field over the csv module's limit must be refused
+        # here, naming its line, and not surface as a traceback when a skipped row needs its line number.
+        self._starts = _record_start_lines(text, self.separator, self.label)
+        header = next(csv.reader(io.StringIO(text), delimiter=self.separator), None)
         if not header or not any(name.strip() for name in header):
             raise ShopDataError(f"{self.label}: the file is empty (no header row)")
         header = [name.strip() for name in header]
@@ -232,7 +263,12 @@ class CsvSource:
             raise ShopDataError(f"{self.label}: column name(s) repeated in the header: {repeated}")
         try:
             frame = pd.read_csv(
-                io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=True
+                io.StringIO(text),
+                sep=self.separator,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=True,
             )
         except pd.errors.ParserError as exc:
             raise ShopDataError(f"{self.label}: malformed CSV: {exc}") from exc
@@ -252,7 +288,7 @@ class CsvSource:
         if len(positions) == 0:
             return []
         if self._starts is None:
-            self._starts = _record_start_lines(self.data.decode("utf-8-sig"))
+            self._starts = _record_start_lines(self.data.decode("utf-8-sig"), self.separator, self.label)
         starts = self._starts
         # Should the csv module and pandas ever disagree on record boundaries, fall back to
         # one-line-per-record numbering rather than failing to report.
@@ -263,20 +299,50 @@ class CsvSource:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def _record_start_lines(text: str) -> list[int]:
-    reader = csv.reader(io.StringIO(text))
+SEPARATORS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_SNIFFED = (",", ";", "\t")
+
+
+def sniff_separator(text: str) -> str:
+    """Return the separator of CSV ``text``: the one of comma, semicolon, tab occurring most often outside
+    quotes in the header line (comma when none occurs)."""
+    header, inside = [], False
+    for char in text[:65_536]:
+        if char == '"':
+            inside = not inside
+        elif char in "\r\n" and not inside:
+            break
+        elif not inside:
+            header.append(char)
+    counts = {sep: header.count(sep) for sep in _SNIFFED}
+    best = max(_SNIFFED, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else ","
+
+
+def _record_start_lines(text: str, separator: str = ",", label: str = "file") -> list[int]:
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
     starts: list[int] = []
     previous_end = 0
     seen_header = False
-    for record in reader:
-        start = previous_end + 1
-        previous_end = reader.line_num
-        if not record:  # blank line: pandas skips these too
-            continue
-        if not seen_header:
-            seen_header = True
-            continue
-        starts.append(start)
+    try:
+        for record in reader:
+            start = previous_end + 1
+            previous_end = reader.line_num
+            if not record:  # blank line: pandas skips these too
+                continue
+            if not seen_header:
+                seen_header = True
+                continue
+            starts.append(start)
+    except csv.Error as exc:
+        line = previous_end + 1
+        if "field larger than field limit" in str(exc):
+            raise ShopDataError(
+                f"{label}: the record starting on line {line} has a field longer than "
+                f"{csv.field_size_limit():,} characters, the CSV reader's limit; this is usually an unclosed "
+                f'quote (") that swallowed the lines after it: check the quoting on line {line}'
+            ) from exc
+        raise ShopDataError(f"{label}: malformed CSV in the record starting on line {line}: {exc}") from exc
     return starts
 
 
@@ -307,6 +373,19 @@ class _Issues:
 
     def add_one(self, position: int, column: str, value: str, reason: str) -> None:
         self._rows.append((position, column, str(value), reason, "skipped"))
+
+    def explain(self, positions: np.ndarray) -> str:
+        """Return why the rows at ``positions`` were skipped: count per reason with the first lines."""
+        wanted = {int(p) for p in positions}
+        by_reason: dict[str, list[int]] = {}
+        for position, _, _, reason, action in self._rows:
+            if position in wanted and action == "skipped":
+                by_reason.setdefault(reason, []).append(position)
+        parts = []
+        for reason, rows in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+            lines = self.source.lines(sorted(set(rows))[:3])
+            parts.append(f"{len(set(rows)):,} x {reason} (e.g. line {', '.join(map(str, lines))})")
+        return "; ".join(parts) or "no reason recorded"
 
     def to_list(self) -> list[RowIssue]:
         self._rows.sort(key=lambda row: row[0])
@@ -487,7 +566,10 @@ def clean_campaign_history(
         out[column] = _as_numbers_when_all_numeric(raw[column])
     out = out[~skip].reset_index(drop=True)
     if out.empty:
-        raise ShopDataError(f"{file}: no valid campaign rows ({len(raw):,} read, all skipped)")
+        raise ShopDataError(
+            f"{file}: no valid campaign rows ({len(raw):,} read, all skipped: {issues.explain(np.arange(len(raw)))})"
+        )
+    warnings += _refuse_skips_that_empty_a_group(raw, treatment, outcomes, skip, issues, file)
     for column in outcomes:
         out[column] = out[column].astype("int64")
     for feature in spec.features:
@@ -513,6 +595,15 @@ def clean_campaign_history(
     absent = sorted(set(spec.treatment_channels) - labels)
     if absent:
         warnings.append(f"treatment_channels lists treatment(s) with no rows: {absent}")
+    if spec.assignment is None:
+        warnings.append(
+            "shop.yaml campaign_history does not say how treatments were assigned (assignment: randomized | "
+            "observational): forecasts treat the history as observational (adjusted for the features, "
+            "labelled observational); declare assignment: randomized if it was a random holdout test"
+        )
+    treatments = [label for label in spec.treatment_channels if label in labels]
+    balance = feature_balance(out, spec.control, treatments, spec.features)
+    warnings += balance_warnings(balance, spec.control, spec.assignment)
     report = FileReport(
         file=file,
         rows_read=len(raw),
@@ -521,8 +612,50 @@ def clean_campaign_history(
         missing_optional_columns=[c for c in CAMPAIGN_OPTIONAL if c not in raw.columns],
         extra_columns=[c for c in extras if c not in spec.features],
         warnings=warnings,
+        balance=balance,
     )
     return out, report
+
+
+def _refuse_skips_that_empty_a_group(
+    raw: pd.DataFrame,
+    treatment: pd.Series,
+    outcomes: Mapping[str, pd.Series],
+    skip: pd.Series,
+    issues: _Issues,
+    file: str,
+) -> list[str]:
+    """Refuse (ShopDataError, with the reasons) skips that leave a treatment group or the buyers empty.
+
+    A skip rule that happens to hit every row of one treatment (a label typed differently) or every buyer
+    (revenue written "$55.50" only where there was a sale) would otherwise load as a valid history with
+    the wrong answer. Returns a warning when skips fall on buyers far more often than on other rows.
+    """
+    kept = ~skip.to_numpy()
+    for label in [label for label in dict.fromkeys(treatment) if label]:
+        in_group = (treatment == label).to_numpy()
+        if not (in_group & kept).any():
+            raise ShopDataError(
+                f"{file}: every row of treatment {label!r} ({int(in_group.sum()):,} rows) was skipped, so the "
+                f"import would silently drop that group: {issues.explain(np.flatnonzero(in_group))}"
+            )
+    conversion = outcomes.get("conversion")
+    buyer = pd.to_numeric(raw["revenue"], errors="coerce").fillna(0).to_numpy() > 0
+    if conversion is not None:
+        buyer = buyer | (conversion == 1).to_numpy()
+    if buyer.any() and not (buyer & kept).any():
+        raise ShopDataError(
+            f"{file}: every buyer ({int(buyer.sum()):,} rows with conversion 1 or revenue > 0) was skipped, so "
+            f"the history would show no sales at all: {issues.explain(np.flatnonzero(buyer))}"
+        )
+    buyers_skipped = float((buyer & ~kept).sum()) / max(int(buyer.sum()), 1)
+    others_skipped = float((~buyer & ~kept).sum()) / max(int((~buyer).sum()), 1)
+    if buyers_skipped > 0.05 and buyers_skipped > 2 * others_skipped:
+        return [
+            f"skipped rows fall on buyers: {buyers_skipped:.0%} of buyers against {others_skipped:.0%} of other "
+            "rows were skipped, so conversion and revenue are understated; fix the skipped rows"
+        ]
+    return []
 
 
 def _as_numbers_when_all_numeric(text: pd.Series) -> pd.Series:
@@ -541,12 +674,16 @@ def clean_channel_history(
 ) -> tuple[pd.DataFrame, FileReport]:
     """Validate weekly channel history and return it sorted by ``period``, with its report.
 
-    Returns ``period`` as datetime64, every ``spend_<channel>`` column, ``revenue`` and (when present)
-    ``conversions`` as floats, other columns numeric where possible. Unlike reviews, bad rows are not
+    Returns ``period`` as datetime64, every ``spend_<channel>`` column, ``revenue``, (when present)
+    ``conversions`` and every ``control_<name>`` column (holidays, promotions: regressors of the
+    response-curve fit) as floats, other columns numeric where possible. Unlike reviews, bad rows are not
     skipped: dropping a week would silently shift every adstock carry-over, so the whole file is refused
     (ShopDataError naming the column and lines) for: a missing ``period``/``revenue`` column; no
-    ``spend_`` column; a ``spend_`` column whose channel id is not in the catalog; a period that is not an
-    ISO date; a repeated period; a spend, revenue or conversions value that is empty, not a number or < 0.
+    ``spend_`` column; a ``spend_`` column whose channel id is not in the catalog; a period that is not a
+    date in the contract's format YYYY-MM-DD (a midnight time is accepted); a repeated period; a spend,
+    revenue, conversions or control value that is empty or not a number, a negative spend, revenue or
+    conversions. The report's warnings add the sanity checks of ``channel_checks`` (spend in unknown
+    units, rows that are not weekly, too few weeks, revenue out of proportion to spend).
     """
     file = source.label
     require_columns(raw, CHANNEL_REQUIRED, file)
@@ -573,16 +710,28 @@ def clean_channel_history(
                 f"{_quote_lines(source.lines(positions))} (e.g. {values})"
             )
 
-    period = pd.to_datetime(raw["period"].str.strip(), format="ISO8601", errors="coerce")
+    text = raw["period"].str.strip()
+    # The contract's format is a date; a midnight time (as many exports write dates) is the same date.
+    # Anything else (2018-04 for a month, 04/02/2018, week numbers) is refused rather than guessed.
+    dated = text.str.fullmatch(_PERIOD_FORMAT)
+    period = pd.to_datetime(text.str.slice(0, 10).where(dated), format="%Y-%m-%d", errors="coerce")
     refuse(period.isna(), "period", "not an ISO date (YYYY-MM-DD)")
     refuse(period.duplicated(keep="first"), "period", "repeated period")
     out = pd.DataFrame({"period": period})
+    controls = [c for c in raw.columns if c.startswith(CONTROL_PREFIX)]
     numeric = [*spend_columns, "revenue", *[c for c in CHANNEL_OPTIONAL if c in raw.columns]]
     for column in numeric:
         values = _numbers(raw[column])
         refuse(values.isna(), column, "empty or not a number")
         refuse(values < 0, column, "negative")
         out[column] = values.astype("float64")
+    for column in controls:
+        # Controls (holidays, promotions, price changes) enter the response-curve fit as regressors:
+        # a blank week cannot be guessed, so it refuses the file like a blank spend does.
+        values = _numbers(raw[column])
+        refuse(values.isna(), column, "empty or not a number")
+        out[column] = values.astype("float64")
+    numeric += controls
     extras = _split_extras(raw, ["period", *numeric])
     for column in extras:
         out[column] = _as_numbers_when_all_numeric(raw[column])
@@ -592,7 +741,9 @@ def clean_channel_history(
     out = out.sort_values("period", kind="stable").reset_index(drop=True)
     gaps = sorted({int(d.days) for d in out["period"].diff().dropna()})
     if len(gaps) > 1:
-        warnings.append(f"periods are not evenly spaced (gaps of {gaps} days)")
+        shown = gaps if len(gaps) <= 8 else [*gaps[:4], "...", *gaps[-2:]]
+        warnings.append(f"periods are not evenly spaced (gaps of {shown} days)")
+    warnings += channel_history_warnings(out)
     report = FileReport(
         file=file,
         rows_read=len(raw),
@@ -695,6 +846,7 @@ def load_shop_with_report(root: Path) -> tuple[Shop, LoadReport]:
         campaign_spec=config.campaign_history if campaign_history is not None else None,
         channel_history=channel_history,
         data_hashes=hashes,
+        data_warnings={name: list(file.warnings) for name, file in report.files.items() if file.warnings},
     )
     return shop, report
 

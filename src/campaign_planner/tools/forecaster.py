@@ -30,6 +30,7 @@ from campaign_planner.data.shop import Shop
 from campaign_planner.domain import Allocation, Flag, FlagCode, ForecastLine, Segment, Targeting
 from campaign_planner.tools.uplift import (
     ForecasterDataError,
+    OverlapError,
     PairFit,
     SegmentEstimate,
     UpliftConfig,
@@ -213,22 +214,35 @@ def forecast_campaign(
         for segment in segments:
             share = shares[segment.id]
             tick = time.perf_counter()
+            uplift_line = None
             if treatments and models is not None:
-                line, entry, line_flags = _uplift_line(
-                    models,
-                    treatments,
-                    segment,
-                    channel,
-                    alloc,
-                    share,
-                    filters[segment.id],
-                    aov,
-                    aov_source,
-                    weeks,
-                    n_boot,
-                    seed,
-                )
+                try:
+                    uplift_line = _uplift_line(
+                        models,
+                        treatments,
+                        segment,
+                        channel,
+                        alloc,
+                        share,
+                        filters[segment.id],
+                        aov,
+                        aov_source,
+                        weeks,
+                        n_boot,
+                        seed,
+                    )
+                except OverlapError as exc:
+                    # Observational history without comparable customers: no uplift figure at all; the
+                    # line falls back to the channel allocation (labelled by its own source) if there is one.
+                    flags.append(Flag(
+                        code=FlagCode.OBSERVATIONAL_HISTORY,
+                        message=f"segment {segment.id!r} x {channel}: no uplift figure from the observational "
+                        f"campaign history: {exc}"
+                        + ("; the line uses the channel allocation instead" if alloc is not None else ""),
+                    ))
                 predict_ms.append((time.perf_counter() - tick) * 1000)
+            if uplift_line is not None:
+                line, entry, line_flags = uplift_line
             elif alloc is not None:
                 line, entry, line_flags = _allocation_line(
                     shop,
@@ -280,6 +294,14 @@ def _targeting_for_channels(
     rows: list[Targeting] = []
     for treatment, channel in models.treatment_channels.items():
         if channel not in channels or not models.fits.get(treatment):
+            continue
+        if models.assignment == "observational":
+            # Targeting compares raw treated and control outcomes in the top group: confounded here.
+            flags.append(Flag(
+                code=FlagCode.OBSERVATIONAL_HISTORY,
+                message=f"No targeting advice for {channel} ({treatment}): the campaign history is observational, "
+                "and ranking customers by uplift needs a randomized test",
+            ))
             continue
         outcomes = models.fits[treatment]
         outcome = "conversion" if "conversion" in outcomes else next(iter(outcomes))
@@ -434,6 +456,18 @@ def _uplift_line(
                 ),
             )
         )
+    if estimate.assignment == "observational":
+        notes.append(
+            "observational history: propensity-weighted doubly robust (AIPW) estimate, not a randomized "
+            f"comparison{f'; {estimate.trimmed} customers without overlap trimmed' if estimate.trimmed else ''}"
+        )
+        flags.append(Flag(
+            code=FlagCode.OBSERVATIONAL_HISTORY,
+            message=f"{channel}: the uplift figures come from observational campaign history ("
+            f"{'declared observational' if models.assignment_declared else 'shop.yaml does not declare it randomized'}"
+            "), adjusted for the customer features; unmeasured differences between the groups can still bias "
+            "them. Confirm with a randomized holdout.",
+        ))
     expected = estimate.lift * reachable
     revenue, revenue_note = _uplift_revenue(models, treatment, mask, expected, aov, aov_source, n_boot, seed)
     if revenue is None:
@@ -481,6 +515,7 @@ def _uplift_line(
         baseline_rate=estimate.control_mean,
         lift=estimate.lift,
         model=text,
+        assignment="observational" if estimate.assignment == "observational" else "randomized",
     )
     entry.update(
         chosen_treatment=treatment, cost=cost, incremental_revenue=revenue, revenue_basis=revenue_note
@@ -547,6 +582,8 @@ def _uplift_revenue(
 def _method_name(method: str) -> str:
     if method == "difference_in_means":
         return "difference in means (stratified baseline chosen)"
+    if method == "aipw:stratified_dim":
+        return "AIPW over the cross-fitted stratified baseline"
     return f"AIPW over cross-fitted {method.removeprefix('aipw:').replace('_', '-')} (HistGradientBoosting)"
 
 

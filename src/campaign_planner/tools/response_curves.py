@@ -43,6 +43,7 @@ from scipy.optimize import brentq, least_squares, lsq_linear
 from scipy.signal import lfilter
 
 from campaign_planner.data.catalog import PriorCurve
+from campaign_planner.data.channel_checks import scaled_spend, spacing_problem
 from campaign_planner.domain import ResponseCurvePoint
 
 if TYPE_CHECKING:
@@ -838,7 +839,9 @@ def fit_response_curves(shop: Shop, *, outcome: Outcome = "revenue", use_cache: 
 
     Channels with at least MIN_ACTIVE_WEEKS weeks of spend in ``shop.channel_history`` get fitted curves
     (``source="response_curve"``); all others get the catalog prior (``source="prior"``), and each such
-    fallback is written in ``notes``. Fitted curves are cached in ``shop.root/.cache`` keyed by the
+    fallback is written in ``notes``. Channels whose spend is in unknown units (it never exceeds 1:
+    scaled, see ``data/channel_checks.py``) and histories whose rows are not weekly get priors too, said
+    in ``notes``. Fitted curves are cached in ``shop.root/.cache`` keyed by the
     history's sha256, the outcome and the priors, so unchanged data is never refitted. Columns named
     ``control_<name>`` are used as baseline regressors (events, promotions). Refuses malformed
     history (ResponseCurveError naming the column), and ``outcome="conversions"`` without a
@@ -860,18 +863,11 @@ def fit_response_curves(shop: Shop, *, outcome: Outcome = "revenue", use_cache: 
             f"channel history has {len(history)} weeks, fewer than the {MIN_WEEKS} needed to fit "
             f"curves: every channel uses its catalog prior"
         )
+    elif (spacing := spacing_problem(history)) is not None:
+        notes.append(f"channel history {spacing}: every channel uses its catalog prior")
     else:
         data_hash = shop.data_hashes.get("channel_history.csv") or history_hash(history)
-        active: list[str] = []
-        for channel in shop.history_channels:
-            weeks_active = int((pd.to_numeric(history[f"spend_{channel}"], errors="coerce") > 0).sum())
-            if weeks_active >= MIN_ACTIVE_WEEKS:
-                active.append(channel)
-            else:
-                notes.append(
-                    f"{channel}: only {weeks_active} weeks with spend (need {MIN_ACTIVE_WEEKS}); "
-                    f"catalog prior used"
-                )
+        active = _fittable_channels(history, shop.history_channels, notes)
         if active:
             priors = {c: catalog[c].prior if c in catalog else None for c in active}
             # Known demand shifters (holidays, promotions, price changes) as ``control_<name>`` columns
@@ -906,6 +902,29 @@ def fit_response_curves(shop: Shop, *, outcome: Outcome = "revenue", use_cache: 
                 channel, prior, outcome=outcome, min_spend=spec.min_spend, max_spend=spec.max_spend
             )
     return CurveSet(curves=curves, outcome=outcome, data_hash=data_hash, fit=report, notes=notes)
+
+
+def _fittable_channels(history: pd.DataFrame, channels: Sequence[str], notes: list[str]) -> list[str]:
+    """Return the channels whose own curve can be fitted; say in ``notes`` why each other one gets a prior."""
+    active: list[str] = []
+    scaled = scaled_spend(history)
+    for channel in channels:
+        if channel in scaled:
+            # Spend that never exceeds 1 is in unknown (scaled) units: a curve fitted on it would read a
+            # budget in currency as ~1,000x past the data. The prior, in currency, is used instead.
+            notes.append(
+                f"{channel}: weekly spend never exceeds {scaled[channel]:.4g}, units unknown (scaled, not "
+                "currency): curve not fitted from the history; catalog prior used"
+            )
+            continue
+        weeks_active = int((pd.to_numeric(history[f"spend_{channel}"], errors="coerce") > 0).sum())
+        if weeks_active >= MIN_ACTIVE_WEEKS:
+            active.append(channel)
+        else:
+            notes.append(
+                f"{channel}: only {weeks_active} weeks with spend (need {MIN_ACTIVE_WEEKS}); catalog prior used"
+            )
+    return active
 
 
 def _order_value_for_priors(shop: Shop, notes: list[str]) -> float:

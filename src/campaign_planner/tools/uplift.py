@@ -1,4 +1,4 @@
-"""Uplift models fitted to a shop's campaign history (a randomized treatment/control experiment).
+"""Uplift models fitted to a shop's campaign history (a randomized test, or observational history).
 
 For every (treatment vs control) pair and every outcome (visit, conversion, revenue) three candidates
 are scored by cross-validated Qini AUC:
@@ -14,6 +14,14 @@ with the augmented inverse-propensity (AIPW) estimator, so a segment's estimate 
 randomized experiment even where the learned model is wrong, and its bootstrap over customers captures
 the outcome noise that a bootstrap of model predictions alone would miss. Where the baseline wins, the
 segment estimate is the plain difference in means inside the segment.
+
+Observational history (``campaign_history.assignment: observational``, or not declared) is adjusted:
+a propensity model (boosted classifier, cross-fitted on the same folds) replaces the constant treated
+share in the AIPW terms, which makes the segment estimate doubly robust (right when either the outcome
+model or the propensity model is). Overlap is checked: customers whose propensity lies outside
+``overlap_bounds`` are trimmed from every estimate, and a segment (or the whole history) with fewer than
+``min_overlap_share`` of its customers inside gets no uplift figure (``OverlapError``): there the
+comparison would rest on extrapolation, not on comparable customers.
 
 Fitted models are cached under ``shop.root / ".cache"``, keyed by the sha256 of the campaign history,
 the history spec, the model configuration and this module's source (the code version).
@@ -56,6 +64,11 @@ class ForecasterDataError(ValueError):
     """Campaign history that cannot support a forecast; the message names the column or label."""
 
 
+class OverlapError(ForecasterDataError):
+    """Observational history where treated and control customers are not comparable enough (too many
+    propensities outside the overlap bounds) to give an uplift figure; the message says how many."""
+
+
 @dataclass(frozen=True)
 class UpliftConfig:
     """Model settings. Part of the cache key, so changing one refits."""
@@ -75,6 +88,11 @@ class UpliftConfig:
     # OpenMP threads for the boosted trees. One by default: on a shared or busy machine OpenMP barriers
     # with more threads than free cores slow the fit down by an order of magnitude (measured: 7 s -> 209 s).
     threads: int = 1
+    # Observational history: propensities outside these bounds are trimmed (weights above 1/0.05 = 20
+    # would let a handful of customers decide the estimate), and an estimate needs this share of its
+    # customers inside them, else no figure is given.
+    overlap_bounds: tuple[float, float] = (0.05, 0.95)
+    min_overlap_share: float = 0.8
 
 
 # --------------------------------------------------------------------------------------------- metrics
@@ -403,6 +421,13 @@ class PairFit:
     fold_models: list[Any] = field(repr=False)
     n_history: int = 0
     encoder: FeatureEncoder | None = field(default=None, repr=False)
+    # Observational fits: each row's cross-fitted propensity, whether it lies inside the overlap bounds,
+    # and the share of rows that do. Randomized fits keep None / 1.0 (the treated share is the propensity).
+    assignment: str = "randomized"
+    propensity_scores: np.ndarray | None = field(default=None, repr=False)
+    overlap: np.ndarray | None = field(default=None, repr=False)
+    overlap_share: float = 1.0
+    min_overlap_share: float = 0.8
 
     def predict_uplift(self, frame: pd.DataFrame) -> np.ndarray:
         """Return the chosen model's predicted uplift for new customers (mean over the fold models).
@@ -426,12 +451,17 @@ def fit_pair(
     treatment: str = "treatment",
     outcome: str = "outcome",
     rows: np.ndarray | None = None,
+    assignment: str = "randomized",
 ) -> PairFit:
     """Cross-validate the candidates on (x, y, t), pick the best mean Qini AUC, return a ``PairFit``.
 
     Learned candidates are skipped (the reason recorded) when the pair is too small or an arm has too few
-    responders. Refuses empty arms.
+    responders. With ``assignment="observational"`` a cross-fitted propensity model weights the AIPW terms
+    and marks the rows inside ``config.overlap_bounds``. Refuses empty arms and an unknown assignment.
     """
+    if assignment not in ("randomized", "observational"):
+        raise ValueError(f"assignment must be 'randomized' or 'observational', got {assignment!r}")
+    observational = assignment == "observational"
     t = t.astype(np.int8)
     y = y.astype(float)
     if t.sum() == 0 or t.sum() == len(t):
@@ -447,7 +477,12 @@ def fit_pair(
     models: dict[str, list[Any]] = {name: [] for name in candidates}
     fold_scores: dict[str, list[float]] = {name: [] for name in candidates}
     fold_errors: dict[str, list[dict[str, float]]] = {name: [] for name in candidates}
+    oof_propensity = np.full(len(y), float(t.mean()))
     for fold, (train, test) in enumerate(splitter.split(x, strata)):
+        if observational:
+            oof_propensity[test] = _propensity_model(x[train], t[train], categorical, config, fold).predict(
+                x[test]
+            )
         observed = _dim(y[test], t[test])
         fitted: dict[str, Any] = {}
         for name in candidates:
@@ -492,8 +527,23 @@ def fit_pair(
     e = float(t.mean())
     mu0, tau = oof[chosen]
     mu1 = mu0 + tau
-    psi0 = mu0 + (1 - t) * (y - mu0) / (1 - e)
-    psi1 = mu1 + t * (y - mu1) / e
+    propensity_scores = overlap = None
+    overlap_share = 1.0
+    weights_e: np.ndarray | float = e
+    if observational:
+        lo, hi = config.overlap_bounds
+        propensity_scores = oof_propensity
+        overlap = (oof_propensity >= lo) & (oof_propensity <= hi)
+        overlap_share = float(overlap.mean())
+        # Rows outside the bounds are trimmed from every estimate; clipping only keeps their (unused)
+        # terms finite.
+        weights_e = np.clip(oof_propensity, lo, hi)
+        reason += (
+            f"; observational: AIPW weighted by a cross-fitted propensity model, {overlap_share:.1%} of "
+            f"customers inside the overlap bounds [{lo}, {hi}]"
+        )
+    psi0 = mu0 + (1 - t) * (y - mu0) / (1 - weights_e)
+    psi1 = mu1 + t * (y - mu1) / weights_e
     return PairFit(
         treatment=treatment,
         outcome=outcome,
@@ -513,7 +563,34 @@ def fit_pair(
         propensity=e,
         fold_models=models[chosen],
         n_history=len(y) if rows is None else int(rows.max()) + 1,
+        assignment=assignment,
+        propensity_scores=propensity_scores,
+        overlap=overlap,
+        overlap_share=overlap_share,
+        min_overlap_share=config.min_overlap_share,
     )
+
+
+class _Propensity:
+    """P(treated | features), a boosted classifier (a constant where one arm is missing from a fold)."""
+
+    def __init__(self, x: np.ndarray, t: np.ndarray, categorical: np.ndarray, config: UpliftConfig, seed: int):
+        self.constant: float | None = None
+        if np.unique(t).size < 2:
+            self.constant = float(t.mean())
+            return
+        self.model = _Boosted(True, categorical, config, seed).fit(x, t)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.constant is not None:
+            return np.full(len(x), self.constant)
+        return self.model.predict(x)
+
+
+def _propensity_model(
+    x: np.ndarray, t: np.ndarray, categorical: np.ndarray, config: UpliftConfig, fold: int
+) -> _Propensity:
+    return _Propensity(x, t, categorical, config, config.seed + 10 * fold + 7)
 
 
 def fit_uplift_on_frame(
@@ -524,9 +601,11 @@ def fit_uplift_on_frame(
     features: list[str],
     binary: bool,
     config: UpliftConfig | None = None,
+    assignment: str = "randomized",
 ) -> PairFit:
     """Fit one treatment-vs-control pair on a feature frame (t = 1 treated, 0 control); the returned fit
-    predicts uplift for new frames with ``predict_uplift``. Refuses missing features and empty arms."""
+    predicts uplift for new frames with ``predict_uplift``. ``assignment`` as for ``fit_pair``. Refuses
+    missing features and empty arms."""
     encoder = FeatureEncoder(frame, features)
     config = config or UpliftConfig()
     with threadpool_limits(limits=config.threads, user_api="openmp"):
@@ -537,6 +616,7 @@ def fit_uplift_on_frame(
             binary=binary,
             categorical=encoder.categorical_mask,
             config=config,
+            assignment=assignment,
         )
     fit.encoder = encoder
     return fit
@@ -597,6 +677,9 @@ class UpliftModels:
     fits: dict[str, dict[str, PairFit]]
     fit_seconds: float
     encoder: FeatureEncoder
+    # How the history was assigned, as fitted ("observational" also where shop.yaml did not say).
+    assignment: str = "randomized"
+    assignment_declared: bool = True
 
     def report(self) -> dict[str, Any]:
         """Return a JSON-ready summary: per treatment and outcome, the chosen model, why, and scores."""
@@ -607,6 +690,8 @@ class UpliftModels:
             "fit_seconds": round(self.fit_seconds, 3),
             "rows": self.n_rows,
             "features": self.features,
+            "assignment": self.assignment,
+            "assignment_declared": self.assignment_declared,
             "models": {
                 treatment: {
                     outcome: {
@@ -616,6 +701,7 @@ class UpliftModels:
                         "backtest_error": fit.backtest_error,
                         "rows": len(fit.rows),
                         "treated": int(fit.t.sum()),
+                        "overlap_share": fit.overlap_share,
                     }
                     for outcome, fit in by_outcome.items()
                 }
@@ -705,14 +791,17 @@ def fit_uplift_models(
 ) -> UpliftModels:
     """Fit every (treatment in ``spec.treatment_channels``) vs control pair on every outcome present.
 
-    Returns the fits with their model choice and scores. Refuses invalid history (see validate_history).
+    History whose ``spec.assignment`` is observational or not declared is fitted with the propensity
+    adjustment (see the module docstring). Returns the fits with their model choice and scores. Refuses
+    invalid history (see validate_history).
     """
     config = config or UpliftConfig()
     started = time.perf_counter()
     outcomes = validate_history(history, spec)
     encoder = FeatureEncoder(history, spec.features)
+    assignment = spec.effective_assignment
     with threadpool_limits(limits=config.threads, user_api="openmp"):
-        fits = _fit_all_pairs(history, spec, config, outcomes, encoder)
+        fits = _fit_all_pairs(history, spec, config, outcomes, encoder, assignment)
     return UpliftModels(
         history_sha256=history_fingerprint(history, spec, config),
         code_version=CODE_VERSION,
@@ -725,6 +814,8 @@ def fit_uplift_models(
         fits=fits,
         fit_seconds=time.perf_counter() - started,
         encoder=encoder,
+        assignment=assignment,
+        assignment_declared=spec.assignment is not None,
     )
 
 
@@ -734,6 +825,7 @@ def _fit_all_pairs(
     config: UpliftConfig,
     outcomes: list[str],
     encoder: FeatureEncoder,
+    assignment: str = "randomized",
 ) -> dict[str, dict[str, PairFit]]:
     x_all = encoder.transform(history)
     labels = history["treatment"].astype(str).to_numpy()
@@ -754,6 +846,7 @@ def _fit_all_pairs(
                 treatment=treatment,
                 outcome=outcome,
                 rows=rows,
+                assignment=assignment,
             )
             fit.encoder = encoder
             fit.n_history = len(history)
@@ -821,6 +914,8 @@ class SegmentEstimate:
     lift_interval_80: tuple[float, float]
     lift_interval_95: tuple[float, float]
     lift_sd: float
+    assignment: str = "randomized"
+    trimmed: int = 0  # observational: segment customers left out for lack of overlap
 
 
 def estimate_segment(
@@ -835,9 +930,12 @@ def estimate_segment(
     (one bool per campaign-history row) is true.
 
     ``method`` None uses the fit's choice: AIPW over cross-fitted predictions for a learned model, the
-    plain difference in means for the baseline; "difference_in_means" forces the latter. Intervals are
-    bootstrap percentiles over customers (``n_boot`` >= 200 resamples, vectorised). Refuses a mask of the
-    wrong length and a segment without both treated and control customers.
+    plain difference in means for the baseline; "difference_in_means" forces the latter. Observational
+    fits always use AIPW (with the propensity weights; a plain difference would be confounded) on the
+    segment's customers inside the overlap bounds. Intervals are bootstrap percentiles over customers
+    (``n_boot`` >= 200 resamples, vectorised). Refuses a mask of the wrong length, a segment without both
+    treated and control customers, and (OverlapError) an observational segment with less than
+    ``fit.min_overlap_share`` of its customers inside the overlap bounds.
     """
     if n_boot < 200:
         raise ValueError(f"n_boot must be >= 200, got {n_boot}")
@@ -847,6 +945,20 @@ def estimate_segment(
             f"history_mask has {len(history_mask)} entries; the history has {fit.n_history} rows"
         )
     in_segment = history_mask[fit.rows]
+    trimmed = 0
+    observational = fit.assignment == "observational" and fit.overlap is not None
+    if observational:
+        inside = in_segment & fit.overlap
+        members = int(in_segment.sum())
+        trimmed = members - int(inside.sum())
+        if members and (members - trimmed) / members < fit.min_overlap_share:
+            raise OverlapError(
+                f"{fit.treatment!r} vs control on {fit.outcome!r}: only {members - trimmed:,} of {members:,} "
+                f"customers ({(members - trimmed) / members:.0%}) have a propensity inside the overlap bounds, "
+                f"fewer than the {fit.min_overlap_share:.0%} an observational comparison needs: treated and "
+                "control customers are too different to compare, so no uplift figure is given"
+            )
+        in_segment = inside
     t, y = fit.t[in_segment], fit.y[in_segment]
     n1, n0 = int(t.sum()), int(len(t) - t.sum())
     if n1 == 0 or n0 == 0:
@@ -854,6 +966,8 @@ def estimate_segment(
             f"segment has {n1} treated and {n0} control customers for {fit.treatment!r}: no contrast"
         )
     rng = np.random.default_rng(seed)
+    if observational and method is None:
+        method = f"aipw:{fit.chosen}"
     method = method or ("difference_in_means" if fit.chosen == "stratified_dim" else f"aipw:{fit.chosen}")
     if method == "difference_in_means":
         y1, y0 = y[t == 1], y[t == 0]
@@ -877,6 +991,8 @@ def estimate_segment(
         lift_interval_80=_percentiles(draws, 0.80),
         lift_interval_95=_percentiles(draws, 0.95),
         lift_sd=float(draws.std(ddof=1)),
+        assignment=fit.assignment,
+        trimmed=trimmed,
     )
 
 
