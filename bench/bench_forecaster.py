@@ -1,7 +1,7 @@
 """Benchmark of the forecaster on the real Hillstrom e-mail experiment (64,000 customers) and on synthetic
 histories with a known uplift. Prints ``name=value`` lines (notes start with '#').
 
-    /work/venv/bin/python bench/bench_forecaster.py
+    /work/venv/bin/python bench/bench_forecaster.py [--observational-only]
 
 * hillstrom_uplift_at_30: our learned model (T-/X-learner chosen by CV Qini) on the scikit-uplift protocol:
   Womens E-Mail vs No E-Mail, target visit, 50/50 train_test_split(random_state=42), stratified on
@@ -18,6 +18,10 @@ histories with a known uplift. Prints ``name=value`` lines (notes start with '#'
   ``synthetic_coverage_*`` checks the same intervals against the true lift of 200 synthetic segments.
 * calibration_decile_*: predicted vs observed visit uplift by decile of predicted uplift on the protocol's
   held-out half (correlation, mean absolute error, slope of observed on predicted; 1 is perfect).
+* observational_bias_naive / _adjusted: a confounded control with a known answer (see
+  ``observational_bias``): the naive difference in means against the product's propensity-adjusted
+  (AIPW) estimate, both against the randomised truth, on visit (conversion figures too). Target: adjusted
+  <= 25% of naive.
 * hillstrom_<effect>: whole-population effects on all 64,000 customers, next to the group averages
   (``_known``).
 """
@@ -267,11 +271,84 @@ def synthetic_coverage() -> dict[str, float]:
     return {"80": float(np.mean(hits80)), "95": float(np.mean(hits95)), "segments": len(hits80)}
 
 
+def observational_bias(
+    frame: pd.DataFrame, seeds: int = 5, keep_share: float = 0.2, recency_band: tuple[int, int] = (1, 3)
+) -> dict[str, float]:
+    """A confounded control with a known answer: Mens E-Mail vs No E-Mail on Hillstrom, where only
+    ``keep_share`` of the control customers of one recency band are kept (the most recent buyers, who
+    visit and buy most), so the control under-represents good customers and the naive difference in
+    means over-states the lift. The randomised truth is the difference in means on all customers. The
+    adjusted estimate is the product's own path: ``fit_uplift_models`` with ``assignment="observational"``
+    (cross-fitted propensity, AIPW, overlap trimming) and ``estimate_segment`` over every customer.
+    Returns, per outcome, the mean error (bias) of each estimate over ``seeds`` confoundings, and the
+    mean absolute error."""
+    pair = frame[frame["treatment"].isin(["Mens E-Mail", "No E-Mail"])].reset_index(drop=True)
+    treated = (pair["treatment"] == "Mens E-Mail").to_numpy()
+    spec = CampaignHistorySpec(
+        control="No E-Mail",
+        treatment_channels={"Mens E-Mail": "email"},
+        features=FEATURES,
+        assignment="observational",
+    )
+    in_band = pair["recency"].between(*recency_band).to_numpy()
+    out: dict[str, float] = {}
+    errors: dict[str, dict[str, list[float]]] = {}
+    trimmed: list[float] = []
+    for seed in range(seeds):
+        rng = np.random.default_rng(100 + seed)
+        dropped = ~treated & in_band & (rng.random(len(pair)) >= keep_share)
+        confounded = pair[~dropped].reset_index(drop=True)
+        t = (confounded["treatment"] == "Mens E-Mail").to_numpy()
+        models = fit_uplift_models(confounded, spec, UpliftConfig(seed=seed))
+        for outcome in ("visit", "conversion"):
+            truth = float(pair.loc[treated, outcome].mean() - pair.loc[~treated, outcome].mean())
+            y = confounded[outcome].to_numpy(dtype=float)
+            naive = float(y[t].mean() - y[~t].mean())
+            fit = models.fits["Mens E-Mail"][outcome]
+            adjusted = estimate_segment(fit, np.ones(len(confounded), dtype=bool), seed=seed)
+            by = errors.setdefault(outcome, {"naive": [], "adjusted": []})
+            by["naive"].append(naive - truth)
+            by["adjusted"].append(adjusted.lift - truth)
+            out[f"{outcome}_truth"] = truth
+            if outcome == "visit":
+                trimmed.append(adjusted.trimmed / len(confounded))
+    for outcome, by in errors.items():
+        for kind, values in by.items():
+            out[f"{outcome}_bias_{kind}"] = abs(float(np.mean(values)))
+            out[f"{outcome}_abs_error_{kind}"] = float(np.mean(np.abs(values)))
+    out["trimmed_share"] = float(np.mean(trimmed))
+    out["seeds"] = seeds
+    return out
+
+
+def print_observational(frame: pd.DataFrame) -> None:
+    started = time.perf_counter()
+    result = observational_bias(frame)
+    print(
+        "# observational: Mens E-Mail vs No E-Mail, 80% of the recency 1-3 control customers dropped, "
+        f"{result['seeds']} random drops; truth = randomized difference in means on all customers"
+    )
+    print(f"observational_bias_naive={result['visit_bias_naive']:.5f}")
+    print(f"observational_bias_adjusted={result['visit_bias_adjusted']:.5f}")
+    print(f"observational_bias_ratio={result['visit_bias_adjusted'] / result['visit_bias_naive']:.3f}")
+    print(f"observational_abs_error_naive={result['visit_abs_error_naive']:.5f}")
+    print(f"observational_abs_error_adjusted={result['visit_abs_error_adjusted']:.5f}")
+    print(f"observational_visit_truth={result['visit_truth']:.5f}")
+    print(f"observational_conversion_bias_naive={result['conversion_bias_naive']:.5f}")
+    print(f"observational_conversion_bias_adjusted={result['conversion_bias_adjusted']:.5f}")
+    print(f"observational_conversion_truth={result['conversion_truth']:.5f}")
+    print(f"observational_trimmed_share={result['trimmed_share']:.4f}")
+    print(f"observational_seconds={time.perf_counter() - started:.1f}")
+
+
 def main() -> None:
     if not HILLSTROM.is_file():
         print(f"# skipped: public Hillstrom file absent: {HILLSTROM} (see /work/shared/datasets/SOURCES.md)")
         return
     frame = load_hillstrom()
+    print_observational(frame)
+    if "--observational-only" in sys.argv:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         shop = hillstrom_shop(workdir / "full", frame, {"Mens E-Mail": "email", "Womens E-Mail": "email"})
