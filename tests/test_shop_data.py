@@ -468,7 +468,11 @@ def test_pymc_example_imports_as_weekly_channel_history(public_shop: tuple[Path,
         "spend_display",
         "spend_search",
         "revenue",
+        "control_event_1",
+        "control_event_2",
     ]
+    # The example's two events survive as controls of the response-curve fit.
+    assert history["control_event_1"].sum() == 1 and history["control_event_2"].sum() == 1
     assert round(history["revenue"].mean(), 3) == 5284.948
     assert history["period"].iloc[0] == pd.Timestamp("2018-04-02")
 

@@ -297,7 +297,8 @@ def shop_import(
     except (ShopDataError, FileExistsError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     console.print(f"[green]Shop written to[/] {directory}")
-    console.print(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else str(report))
+    # The readable account (counts per reason, first lines, warnings); the full JSON is in the shop folder.
+    out.print(report.summary(), markup=False, highlight=False)
 
 
 @shop_app.command("ingest")
