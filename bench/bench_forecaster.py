@@ -42,6 +42,7 @@ from sklearn.model_selection import train_test_split
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from campaign_planner.data.balance import feature_balance  # noqa: E402
 from campaign_planner.data.catalog import default_catalog  # noqa: E402
 from campaign_planner.data.shop import CampaignHistorySpec, Shop  # noqa: E402
 from campaign_planner.domain import Allocation, Segment, SegmentSize  # noqa: E402
@@ -280,6 +281,8 @@ def observational_bias(
     means over-states the lift. The randomised truth is the difference in means on all customers. The
     adjusted estimate is the product's own path: ``fit_uplift_models`` with ``assignment="observational"``
     (cross-fitted propensity, AIPW, overlap trimming) and ``estimate_segment`` over every customer.
+    ``as_randomized`` is the same rows declared randomized (the product before ``assignment`` existed:
+    AIPW with a constant propensity, or the plain difference where the stratified baseline wins).
     Returns, per outcome, the mean error (bias) of each estimate over ``seeds`` confoundings, and the
     mean absolute error."""
     pair = frame[frame["treatment"].isin(["Mens E-Mail", "No E-Mail"])].reset_index(drop=True)
@@ -300,15 +303,23 @@ def observational_bias(
         confounded = pair[~dropped].reset_index(drop=True)
         t = (confounded["treatment"] == "Mens E-Mail").to_numpy()
         models = fit_uplift_models(confounded, spec, UpliftConfig(seed=seed))
+        # What the product said before history declared its assignment: the same rows taken as randomized.
+        as_randomized = fit_uplift_models(
+            confounded, spec.model_copy(update={"assignment": "randomized"}), UpliftConfig(seed=seed)
+        )
         for outcome in ("visit", "conversion"):
             truth = float(pair.loc[treated, outcome].mean() - pair.loc[~treated, outcome].mean())
             y = confounded[outcome].to_numpy(dtype=float)
             naive = float(y[t].mean() - y[~t].mean())
             fit = models.fits["Mens E-Mail"][outcome]
             adjusted = estimate_segment(fit, np.ones(len(confounded), dtype=bool), seed=seed)
-            by = errors.setdefault(outcome, {"naive": [], "adjusted": []})
+            randomized = estimate_segment(
+                as_randomized.fits["Mens E-Mail"][outcome], np.ones(len(confounded), dtype=bool), seed=seed
+            )
+            by = errors.setdefault(outcome, {"naive": [], "adjusted": [], "as_randomized": []})
             by["naive"].append(naive - truth)
             by["adjusted"].append(adjusted.lift - truth)
+            by["as_randomized"].append(randomized.lift - truth)
             out[f"{outcome}_truth"] = truth
             if outcome == "visit":
                 trimmed.append(adjusted.trimmed / len(confounded))
@@ -321,7 +332,25 @@ def observational_bias(
     return out
 
 
+def balance_figures(frame: pd.DataFrame) -> dict[str, str]:
+    """The import's balance check on the randomized file and on one confounded draw declared randomized."""
+    treatments = ["Mens E-Mail", "Womens E-Mail"]
+    full = feature_balance(frame, "No E-Mail", treatments, FEATURES)
+    rng = np.random.default_rng(100)
+    dropped = (frame["treatment"] == "No E-Mail") & frame["recency"].between(1, 3) & (rng.random(len(frame)) >= 0.2)
+    confounded = feature_balance(frame[~dropped], "No E-Mail", ["Mens E-Mail"], FEATURES)
+    return {
+        "hillstrom_balance_max_abs_smd": f"{max(abs(b.smd) for b in full):.4f}",
+        "hillstrom_balance_flagged": str(sum(b.imbalanced for b in full)),
+        "observational_balance_flagged": ",".join(
+            f"{b.label}:{b.smd:+.2f}" for b in confounded if b.imbalanced
+        ),
+    }
+
+
 def print_observational(frame: pd.DataFrame) -> None:
+    for name, value in balance_figures(frame).items():
+        print(f"{name}={value}")
     started = time.perf_counter()
     result = observational_bias(frame)
     print(
@@ -331,11 +360,13 @@ def print_observational(frame: pd.DataFrame) -> None:
     print(f"observational_bias_naive={result['visit_bias_naive']:.5f}")
     print(f"observational_bias_adjusted={result['visit_bias_adjusted']:.5f}")
     print(f"observational_bias_ratio={result['visit_bias_adjusted'] / result['visit_bias_naive']:.3f}")
+    print(f"observational_bias_as_randomized={result['visit_bias_as_randomized']:.5f}")
     print(f"observational_abs_error_naive={result['visit_abs_error_naive']:.5f}")
     print(f"observational_abs_error_adjusted={result['visit_abs_error_adjusted']:.5f}")
     print(f"observational_visit_truth={result['visit_truth']:.5f}")
     print(f"observational_conversion_bias_naive={result['conversion_bias_naive']:.5f}")
     print(f"observational_conversion_bias_adjusted={result['conversion_bias_adjusted']:.5f}")
+    print(f"observational_conversion_bias_as_randomized={result['conversion_bias_as_randomized']:.5f}")
     print(f"observational_conversion_truth={result['conversion_truth']:.5f}")
     print(f"observational_trimmed_share={result['trimmed_share']:.4f}")
     print(f"observational_seconds={time.perf_counter() - started:.1f}")
