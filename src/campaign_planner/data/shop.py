@@ -632,13 +632,16 @@ def _refuse_skips_that_empty_a_group(
     the wrong answer. Returns a warning when skips fall on buyers far more often than on other rows.
     """
     kept = ~skip.to_numpy()
-    for label in [label for label in dict.fromkeys(treatment) if label]:
-        in_group = (treatment == label).to_numpy()
-        if not (in_group & kept).any():
-            raise ShopDataError(
-                f"{file}: every row of treatment {label!r} ({int(in_group.sum()):,} rows) was skipped, so the "
-                f"import would silently drop that group: {issues.explain(np.flatnonzero(in_group))}"
-            )
+    # One pass over the rows, whatever the number of labels (a mis-mapped column may have thousands).
+    kept_per_label = pd.Series(kept).groupby(treatment.to_numpy()).sum()
+    emptied = [str(label) for label, count in kept_per_label.items() if label and count == 0]
+    if emptied:
+        in_group = (treatment == emptied[0]).to_numpy()
+        raise ShopDataError(
+            f"{file}: every row of treatment {emptied[0]!r} ({int(in_group.sum()):,} rows) was skipped, so the "
+            f"import would silently drop that group: {issues.explain(np.flatnonzero(in_group))}"
+            + (f" (also emptied: {emptied[1:6]})" if len(emptied) > 1 else "")
+        )
     conversion = outcomes.get("conversion")
     buyer = pd.to_numeric(raw["revenue"], errors="coerce").fillna(0).to_numpy() > 0
     if conversion is not None:
