@@ -273,3 +273,20 @@ def test_control_columns_survive_an_import_through_a_map(tmp_path: Path) -> None
     shop, _ = import_shop(tmp_path / "shop", reviews=reviews, channels=export, column_map=tmp_path / "map.yaml")
     assert "control_holiday" in shop.channel_history.columns
     assert BUILTIN_MAPS["pymc_mmm"].channel_history.columns["event_1"] == "control_event_1"
+
+
+def test_a_yaml_maps_assignment_is_written_to_shop_yaml(tmp_path: Path) -> None:
+    history, _ = confounded_history(n=400, strength=0.0)
+    export = tmp_path / "history.csv"
+    history.rename(columns={"treatment": "Arm"}).to_csv(export, index=False)
+    (tmp_path / "map.yaml").write_text(
+        "campaign_history:\n  columns: {customer_id: customer_id, Arm: treatment, conversion: conversion, "
+        "revenue: revenue, age: age}\n  control: Holdout\n  treatment_channels: {Mail: email}\n"
+        "  assignment: observational\n",
+        encoding="utf-8",
+    )
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text(REVIEWS, encoding="utf-8")
+    shop, _ = import_shop(tmp_path / "shop", reviews=reviews, campaigns=export, column_map=tmp_path / "map.yaml")
+    assert shop.campaign_spec.assignment == "observational"
+    assert "assignment: observational" in (tmp_path / "shop" / "shop.yaml").read_text(encoding="utf-8")
