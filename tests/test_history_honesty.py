@@ -290,3 +290,51 @@ def test_a_yaml_maps_assignment_is_written_to_shop_yaml(tmp_path: Path) -> None:
     shop, _ = import_shop(tmp_path / "shop", reviews=reviews, campaigns=export, column_map=tmp_path / "map.yaml")
     assert shop.campaign_spec.assignment == "observational"
     assert "assignment: observational" in (tmp_path / "shop" / "shop.yaml").read_text(encoding="utf-8")
+
+
+# --- in the plan ---------------------------------------------------------------------------------------
+
+
+def test_a_plan_carries_the_history_warnings_labels_and_assumption(demo_shop_dir: Path, tmp_path: Path) -> None:
+    import dataclasses
+    import sqlite3
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    from campaign_planner.data.channel_checks import channel_history_warnings
+    from campaign_planner.data.shop import load_shop
+    from campaign_planner.graphs.context import PlanningContext
+    from campaign_planner.planning import run_plan
+    from campaign_planner.settings import load_settings
+    from tests.fake_planner_model import competent_model
+
+    demo = load_shop(demo_shop_dir)
+    scaled = demo.channel_history.copy()
+    spend = [c for c in scaled.columns if c.startswith("spend_")]
+    scaled[spend] = scaled[spend] / (scaled[spend].to_numpy().max() * 1.01)  # every channel within 0-1
+    # The demo shop as an export without a declared assignment and with spend in scaled units; the same
+    # root keeps its review index.
+    shop = dataclasses.replace(
+        demo,
+        campaign_spec=demo.campaign_spec.model_copy(update={"assignment": None}),
+        channel_history=scaled,
+        data_hashes={k: v for k, v in demo.data_hashes.items() if k != "channel_history.csv"},
+        data_warnings={"channel_history.csv": channel_history_warnings(scaled)},
+    )
+    settings = load_settings(data_dir=tmp_path, shop_dir=shop.root)
+    context = PlanningContext(shop=shop, model=competent_model(), backend="fake", model_name="scripted-fake",
+                              settings=settings)
+    brief = "Summer dresses for women 25-40, $50,000 over 4 weeks on email and search."
+    connection = sqlite3.connect(str(tmp_path / "checkpoints.sqlite"), check_same_thread=False)
+    plan = run_plan(brief, context, SqliteSaver(connection), thread_id="h1").plan
+    assert plan is not None
+    messages = {f.code.value: [] for f in plan.flags}
+    for flag in plan.flags:
+        messages[flag.code.value].append(flag.message)
+    assert any(m.startswith("channel_history.csv: spend_search never exceeds 1") for m in messages["data_quality"])
+    assert messages["observational_history"]
+    assert any("does not say how the campaign history was assigned" in a.text for a in plan.assumptions)
+    email = [line for line in plan.forecast if line.channel == "email"]
+    assert email and all(line.source == "uplift_model" and line.assignment == "observational" for line in email)
+    search = next(a for a in plan.budget.allocations if a.channel == "search")
+    assert search.source == "prior"  # no curve fitted from spend in unknown units
