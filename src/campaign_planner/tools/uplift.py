@@ -15,6 +15,9 @@ randomized experiment even where the learned model is wrong, and its bootstrap o
 the outcome noise that a bootstrap of model predictions alone would miss. Where the baseline wins, the
 segment estimate is the plain difference in means inside the segment.
 
+Fitted models are cached under ``shop.root / ".cache"``, keyed by the sha256 of the campaign history,
+the history spec, the model configuration and this module's source (the code version).
+
 Observational history (``campaign_history.assignment: observational``, or not declared) is adjusted:
 a propensity model (boosted classifier, cross-fitted on the same folds) replaces the constant treated
 share in the AIPW terms, which makes the segment estimate doubly robust (right when either the outcome
@@ -22,9 +25,6 @@ model or the propensity model is). Overlap is checked: customers whose propensit
 ``overlap_bounds`` are trimmed from every estimate, and a segment (or the whole history) with fewer than
 ``min_overlap_share`` of its customers inside gets no uplift figure (``OverlapError``): there the
 comparison would rest on extrapolation, not on comparable customers.
-
-Fitted models are cached under ``shop.root / ".cache"``, keyed by the sha256 of the campaign history,
-the history spec, the model configuration and this module's source (the code version).
 """
 
 from __future__ import annotations
