@@ -158,17 +158,17 @@ class ForecastLine(Contract):
     incremental_revenue: float
     roi: float | None
     source: ForecastSource
-    backtest_error: float | None = None
-    spend: float = 0.0
-    baseline_rate: float | None = None
-    lift: float | None = None
-    model: str = ""
     assignment: Literal["randomized", "observational"] | None = Field(
         default=None,
         description="How the campaign history behind an uplift_model line was assigned (shop.yaml "
         "campaign_history.assignment; observational figures are propensity-adjusted, not experimental). "
         "None for response_curve and prior lines.",
     )
+    backtest_error: float | None = None
+    spend: float = 0.0
+    baseline_rate: float | None = None
+    lift: float | None = None
+    model: str = ""
 
 
 class Targeting(Contract):

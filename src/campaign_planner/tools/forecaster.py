@@ -433,6 +433,18 @@ def _uplift_line(
     treatment = max(estimates, key=lambda tr: estimates[tr].lift)
     estimate = estimates[treatment]
     fit = models.fits[treatment]["conversion"]
+    if estimate.assignment == "observational":
+        notes.append(
+            "observational history: propensity-weighted doubly robust (AIPW) estimate, not a randomized "
+            f"comparison{f'; {estimate.trimmed} customers without overlap trimmed' if estimate.trimmed else ''}"
+        )
+        flags.append(Flag(
+            code=FlagCode.OBSERVATIONAL_HISTORY,
+            message=f"{channel}: the uplift figures come from observational campaign history ("
+            f"{'declared observational' if models.assignment_declared else 'shop.yaml does not declare it randomized'}"
+            "), adjusted for the customer features; unmeasured differences between the groups can still bias "
+            "them. Confirm with a randomized holdout.",
+        ))
     lo80, hi80 = estimate.lift_interval_80
     lo95, hi95 = estimate.lift_interval_95
     if reachable < WEAK_EVIDENCE_CUSTOMERS or fallback:
@@ -456,18 +468,6 @@ def _uplift_line(
                 ),
             )
         )
-    if estimate.assignment == "observational":
-        notes.append(
-            "observational history: propensity-weighted doubly robust (AIPW) estimate, not a randomized "
-            f"comparison{f'; {estimate.trimmed} customers without overlap trimmed' if estimate.trimmed else ''}"
-        )
-        flags.append(Flag(
-            code=FlagCode.OBSERVATIONAL_HISTORY,
-            message=f"{channel}: the uplift figures come from observational campaign history ("
-            f"{'declared observational' if models.assignment_declared else 'shop.yaml does not declare it randomized'}"
-            "), adjusted for the customer features; unmeasured differences between the groups can still bias "
-            "them. Confirm with a randomized holdout.",
-        ))
     expected = estimate.lift * reachable
     revenue, revenue_note = _uplift_revenue(models, treatment, mask, expected, aov, aov_source, n_boot, seed)
     if revenue is None:
@@ -510,12 +510,12 @@ def _uplift_line(
         incremental_revenue=revenue,
         roi=roi,
         source="uplift_model",
+        assignment="observational" if estimate.assignment == "observational" else "randomized",
         backtest_error=fit.backtest_error if math.isfinite(fit.backtest_error) else None,
         spend=cost,
         baseline_rate=estimate.control_mean,
         lift=estimate.lift,
         model=text,
-        assignment="observational" if estimate.assignment == "observational" else "randomized",
     )
     entry.update(
         chosen_treatment=treatment, cost=cost, incremental_revenue=revenue, revenue_basis=revenue_note

@@ -252,7 +252,6 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
         flag = Flag(code=FlagCode.INFEASIBLE_CONSTRAINTS, message=f"The budget could not be split: {exc}")
         return {"allocation": {"skipped": "allocation_failed", "flags": [flag.model_dump(mode="json")]}}
     payload = _scaled_allocation(result.model_dump(mode="json"), rate, budget)
-    payload["flags"] = [*payload.get("flags", []), *_data_flags(ctx, "channel_history.csv")]
     payload["budget_total"] = budget
     payload["assumed_budget"] = brief.budget is None
     payload["channels_considered"] = channels
@@ -264,28 +263,6 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
     if fx_questions:
         update["open_questions"] = [*state.get("open_questions", []), *fx_questions]
     return update
-
-
-def _data_flags(ctx: PlanningContext, file: str) -> list[dict[str, Any]]:
-    """Return the shop load's warnings about ``file`` as ``data_quality`` flags: the plan rests on it."""
-    warnings = getattr(ctx.shop, "data_warnings", {}).get(file, [])
-    return [Flag(code=FlagCode.DATA_QUALITY, message=f"{file}: {w}").model_dump(mode="json") for w in warnings]
-
-
-def _assignment_assumptions(ctx: PlanningContext, payload: dict[str, Any]) -> list[Assumption]:
-    """Return the assumption a plan makes when shop.yaml does not say how campaign history was assigned."""
-    spec = ctx.shop.campaign_spec
-    used = any(line.get("source") == "uplift_model" for line in payload.get("lines", []))
-    if spec is None or spec.assignment is not None or not used:
-        return []
-    return [
-        Assumption(
-            text="shop.yaml does not say how the campaign history was assigned (campaign_history.assignment): "
-            "the uplift figures treat it as observational, adjusted for the customer features, not as a "
-            "randomized test. Declare `assignment: randomized` if the control was a random holdout.",
-            confidence=0.5,
-        )
-    ]
 
 
 def _average_order_value(ctx: PlanningContext) -> float | None:
@@ -329,7 +306,6 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         allocation_intervals=intervals,
     )
     payload = result.model_dump(mode="json")
-    payload["flags"] = [*payload.get("flags", []), *_data_flags(ctx, "campaign_history.csv")]
     if rate != 1.0:
         for line in payload["lines"]:
             line["incremental_revenue"] = line["incremental_revenue"] / rate
@@ -339,12 +315,7 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
                     line[key] = line[key] / rate
                 for key in ("interval_80", "interval_95"):
                     line[key] = [value / rate for value in line[key]]
-    update: dict[str, Any] = {"forecast": payload}
-    known = {a.get("text") for a in state.get("assumptions", [])}
-    assumptions = [a for a in _assignment_assumptions(ctx, payload) if a.text not in known]  # a re-run adds none
-    if assumptions:
-        update["assumptions"] = [*state.get("assumptions", []), *(a.model_dump() for a in assumptions)]
-    return update
+    return {"forecast": payload}
 
 
 def _allocation_intervals(allocation: dict[str, Any]) -> dict[str, tuple[float, float, float, float]] | None:
@@ -387,10 +358,57 @@ def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -
     return {"copy": result.model_dump(mode="json")}
 
 
-RUNNERS: dict[ToolName, Callable[[ToolAction, PlanState, PlanningContext], dict[str, Any]]] = {
+Runner = Callable[[ToolAction, PlanState, PlanningContext], dict[str, Any]]
+
+
+def _data_flags(ctx: PlanningContext, file: str) -> list[dict[str, Any]]:
+    """Return the shop load's warnings about ``file`` as ``data_quality`` flags: the plan rests on it."""
+    warnings = getattr(ctx.shop, "data_warnings", {}).get(file, [])
+    return [Flag(code=FlagCode.DATA_QUALITY, message=f"{file}: {w}").model_dump(mode="json") for w in warnings]
+
+
+def _assignment_assumptions(ctx: PlanningContext, output: dict[str, Any]) -> list[Assumption]:
+    """Return the assumption a plan makes when shop.yaml does not say how campaign history was assigned."""
+    spec = ctx.shop.campaign_spec
+    used = any(line.get("source") == "uplift_model" for line in output.get("lines", []))
+    if spec is None or spec.assignment is not None or not used:
+        return []
+    return [
+        Assumption(
+            text="shop.yaml does not say how the campaign history was assigned (campaign_history.assignment): "
+            "the uplift figures treat it as observational, adjusted for the customer features, not as a "
+            "randomized test. Declare `assignment: randomized` if the control was a random holdout.",
+            confidence=0.5,
+        )
+    ]
+
+
+def _with_data_warnings(runner: Runner, file: str, key: str) -> Runner:
+    """Return ``runner`` with the shop's warnings about ``file`` added to its output's flags (and, for the
+    forecaster, the assignment assumption), so a plan never rests on flagged data without saying so."""
+
+    def run(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
+        update = runner(action, state, ctx)
+        output = update.get(key)
+        if not isinstance(output, dict):
+            return update
+        output["flags"] = [*output.get("flags", []), *_data_flags(ctx, file)]
+        if key == "forecast":
+            current = update.get("assumptions", state.get("assumptions", []))
+            known = {a.get("text") for a in current}
+            fresh = [a.model_dump() for a in _assignment_assumptions(ctx, output) if a.text not in known]
+            if fresh:  # a re-run of the forecaster adds none
+                update["assumptions"] = [*current, *fresh]
+        return update
+
+    run.__doc__ = runner.__doc__
+    return run
+
+
+RUNNERS: dict[ToolName, Runner] = {
     "profile_lookup": run_profile_lookup,
-    "channel_optimizer": run_channel_optimizer,
-    "forecaster": run_forecaster,
+    "channel_optimizer": _with_data_warnings(run_channel_optimizer, "channel_history.csv", "allocation"),
+    "forecaster": _with_data_warnings(run_forecaster, "campaign_history.csv", "forecast"),
     "copywriter": run_copywriter,
 }
 
