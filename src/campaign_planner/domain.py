@@ -21,17 +21,17 @@ class FlagCode(StrEnum):
     INVALID_BUDGET = "invalid_budget"
     UNKNOWN_CHANNEL = "unknown_channel"
     WEAK_EVIDENCE = "weak_evidence"
+    # The shop's data: a check at import/load found something a plan must not rest on silently (a
+    # "randomized" control that differs from its treatment, spend in unknown units, too few weeks...).
+    DATA_QUALITY = "data_quality"
+    # Uplift figures rest on campaign history that was not randomized: adjusted, not experimental.
+    OBSERVATIONAL_HISTORY = "observational_history"
     SATURATION = "saturation"
     INFEASIBLE_CONSTRAINTS = "infeasible_constraints"
     DEGRADED_OUTPUT = "degraded_output"
     INJECTION_SUSPECTED = "injection_suspected"
     CONTRADICTORY_BRIEF = "contradictory_brief"
     VALIDATION_FAILED = "validation_failed"
-    # The shop's data: a check at import/load found something a plan must not rest on silently (a
-    # "randomized" control that differs from its treatment, spend in unknown units, too few weeks...).
-    DATA_QUALITY = "data_quality"
-    # Uplift figures rest on campaign history that was not randomized: adjusted, not experimental.
-    OBSERVATIONAL_HISTORY = "observational_history"
 
 
 class Contract(BaseModel):
