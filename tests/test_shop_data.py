@@ -157,7 +157,8 @@ def test_duplicate_review_ids_keep_the_first_and_report_where_it_was(tmp_path: P
 
 def test_a_file_where_every_row_is_bad_is_refused(tmp_path: Path) -> None:
     root = write_shop(tmp_path / "shop", reviews__csv="review_id,text,rating\n1,x,0\n2,y,9\n")
-    with pytest.raises(ShopDataError, match="no valid review rows"):
+    reasons = r"no valid review rows .*2 x rating is not a whole number 1-5 \(e.g. line 2, 3\)"
+    with pytest.raises(ShopDataError, match=reasons):
         load_shop(root)
 
 

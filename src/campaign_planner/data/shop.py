@@ -475,7 +475,9 @@ def clean_reviews(raw: pd.DataFrame, source: CsvSource) -> tuple[pd.DataFrame, F
 
     out = out[keep].reset_index(drop=True)
     if out.empty:
-        raise ShopDataError(f"{file}: no valid review rows ({len(raw):,} read, all skipped)")
+        raise ShopDataError(
+            f"{file}: no valid review rows ({len(raw):,} read, all skipped: {issues.explain(np.arange(len(raw)))})"
+        )
     out["rating"] = out["rating"].astype("int64")
     report = FileReport(
         file=file,
