@@ -338,3 +338,11 @@ def test_a_plan_carries_the_history_warnings_labels_and_assumption(demo_shop_dir
     assert email and all(line.source == "uplift_model" and line.assignment == "observational" for line in email)
     search = next(a for a in plan.budget.allocations if a.channel == "search")
     assert search.source == "prior"  # no curve fitted from spend in unknown units
+
+
+def test_a_plain_difference_is_refused_on_observational_history(tmp_path: Path) -> None:
+    history, _ = confounded_history(n=1_000, seed=5)
+    models = fit_uplift_models(history, shop_of(tmp_path, history, "observational").campaign_spec)
+    fit = models.fits["Mail"]["conversion"]
+    with pytest.raises(ValueError, match="confounded"):
+        estimate_segment(fit, np.ones(len(history), dtype=bool), method="difference_in_means")

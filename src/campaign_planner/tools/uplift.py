@@ -934,8 +934,9 @@ def estimate_segment(
     fits always use AIPW (with the propensity weights; a plain difference would be confounded) on the
     segment's customers inside the overlap bounds. Intervals are bootstrap percentiles over customers
     (``n_boot`` >= 200 resamples, vectorised). Refuses a mask of the wrong length, a segment without both
-    treated and control customers, and (OverlapError) an observational segment with less than
-    ``fit.min_overlap_share`` of its customers inside the overlap bounds.
+    treated and control customers, the difference in means on observational history, and (OverlapError)
+    an observational segment with less than ``fit.min_overlap_share`` of its customers inside the overlap
+    bounds.
     """
     if n_boot < 200:
         raise ValueError(f"n_boot must be >= 200, got {n_boot}")
@@ -966,6 +967,8 @@ def estimate_segment(
             f"segment has {n1} treated and {n0} control customers for {fit.treatment!r}: no contrast"
         )
     rng = np.random.default_rng(seed)
+    if observational and method == "difference_in_means":
+        raise ValueError("a plain difference in means is confounded in observational history; use AIPW")
     if observational and method is None:
         method = f"aipw:{fit.chosen}"
     method = method or ("difference_in_means" if fit.chosen == "stratified_dim" else f"aipw:{fit.chosen}")
