@@ -221,7 +221,9 @@ def test_spend_in_currency_is_fitted_and_its_controls_reach_the_fit(tmp_path: Pa
     assert warnings == []
     assert "control_holiday" in shop.channel_history.columns
     assert shop.channel_history["control_holiday"].dtype == "float64"
-    assert fit_response_curves(shop, use_cache=False).get("search").source == "response_curve"
+    curves = fit_response_curves(shop, use_cache=False)
+    assert curves.get("search").source == "response_curve"
+    assert curves.fit is not None and curves.fit.controls == ["control_holiday"]
 
 
 def test_daily_rows_given_as_weekly_are_warned_about_and_not_fitted(tmp_path: Path) -> None:

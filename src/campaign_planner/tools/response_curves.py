@@ -55,7 +55,7 @@ Outcome = Literal["revenue", "conversions"]
 CurveSource = Literal["response_curve", "prior"]
 
 #: Bump when the model or the cache layout changes, so stale cache files are never read.
-FIT_VERSION = "adstock-hill-map-v2"
+FIT_VERSION = "adstock-hill-map-v3"  # v3: the fit report lists its controls
 #: Fewer weeks than this cannot separate a baseline with trend and seasonality from channel effects.
 MIN_WEEKS = 26
 #: A channel needs this many weeks with spend before its own curve is fitted rather than the prior used.
@@ -333,6 +333,9 @@ class FitReport(BaseModel):
     noise_sd: float = Field(description="Residual sd of the weekly outcome, in outcome units.")
     notes: list[str] = Field(
         default_factory=list, description="Priors set aside as inconsistent with the data's scale, in words."
+    )
+    controls: list[str] = Field(
+        default_factory=list, description="control_<name> columns used as baseline regressors (events, promotions)."
     )
 
 
@@ -772,6 +775,7 @@ def fit_channel_history(
         seconds=round(time.perf_counter() - started, 3),
         noise_sd=noise_sd,
         notes=fit_notes,
+        controls=list(controls),
     )
     return curves, report
 
