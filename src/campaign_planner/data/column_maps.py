@@ -8,6 +8,7 @@ label and the channel each treatment used. Built-in maps cover the public datase
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 from typing import Literal
@@ -76,7 +77,8 @@ class FileMap(BaseModel):
     without an id column). ``constants``: canonical column -> one value for every row. ``recode``:
     canonical column -> {value in the export: canonical value}; values not listed pass unchanged.
     ``separator``: the export's field separator (``,`` ``;`` tab ``|``, or their names comma, semicolon,
-    tab, pipe); left out, it is sniffed from the header.
+    tab, pipe); left out, it is sniffed from the header. ``encoding``: the export's text encoding (a
+    Python codec name such as ``cp1252``, ``utf-16``, ``gb18030``); left out, it is detected.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -86,6 +88,18 @@ class FileMap(BaseModel):
     constants: dict[str, Scalar] = Field(default_factory=dict)
     recode: dict[str, dict[str, Scalar]] = Field(default_factory=dict)
     separator: str | None = None
+    encoding: str | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            codecs.lookup(value)
+        except LookupError as exc:
+            raise ValueError(f"encoding {value!r} is not a known text encoding (e.g. utf-8, cp1252)") from exc
+        return value
 
     @field_validator("separator")
     @classmethod
@@ -427,6 +441,7 @@ class ImportFileReport(BaseModel):
     dropped_columns: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     separator: str = Field(default="comma", description="The export's field separator, as read.")
+    encoding: str = Field(default="utf-8", description="The export's text encoding, as read (detected or declared).")
     balance: list[FeatureBalance] = Field(default_factory=list)
 
     @property
@@ -462,10 +477,10 @@ class ImportReport(BaseModel):
         reason with its count and first lines, the columns left out and the warnings."""
         lines = [f"imported into {self.dest}"]
         for report in self.files.values():
-            separator = f", {report.separator}-separated" if report.separator != "comma" else ""
             text = (
                 f"{report.file} <- {report.source} (map {report.column_map}"
-                f"{', detected' if report.detected else ''}{separator}): {report.rows_read:,} read, "
+                f"{', detected' if report.detected else ''}, {report.encoding}, {report.separator}-separated): "
+                f"{report.rows_read:,} read, "
                 f"{report.rows_written:,} written, {report.rows_skipped:,} skipped"
             )
             lines.append(text)
@@ -563,7 +578,10 @@ def import_shop(
             continue
         source = CsvSource.from_path(Path(path))
         declared = explicit.section(kind) if explicit is not None else None  # type: ignore[arg-type]
-        raw = source.frame(declared.separator if declared is not None else None)
+        raw = source.frame(
+            declared.separator if declared is not None else None,
+            declared.encoding if declared is not None else None,
+        )
         chosen, detected = _choose_map(kind, list(raw.columns), explicit, source.label)  # type: ignore[arg-type]
         mapped, dropped = apply_file_map(raw, chosen.section(kind), source.label)  # type: ignore[arg-type]
         file_report: FileReport
@@ -587,6 +605,7 @@ def import_shop(
             column_map=chosen.name,
             detected=detected,
             separator=SEPARATORS.get(source.separator, source.separator),
+            encoding=source.encoding,
             rows_read=file_report.rows_read,
             rows_written=file_report.rows_loaded,
             issues=file_report.issues,

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from campaign_planner.data.balance import FeatureBalance, balance_warnings, feature_balance
 from campaign_planner.data.catalog import CatalogError, ChannelCatalog, load_catalog
 from campaign_planner.data.channel_checks import channel_history_warnings
+from campaign_planner.data.encoding import EncodingError, decode_export
 
 
 class ShopDataError(ValueError):
@@ -226,7 +227,9 @@ class CsvSource:
         self.label = label
         self.data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
         self._starts: list[int] | None = None
+        self._text: str | None = None
         self.separator = ","
+        self.encoding = "utf-8"
 
     @classmethod
     def from_path(cls, path: Path, label: str | None = None) -> CsvSource:
@@ -238,18 +241,21 @@ class CsvSource:
         except (gzip.BadGzipFile, EOFError) as exc:
             raise ShopDataError(f"{label or path}: not a valid gzip file: {exc}") from exc
 
-    def frame(self, separator: str | None = None) -> pd.DataFrame:
+    def frame(self, separator: str | None = None, encoding: str | None = None) -> pd.DataFrame:
         """Return every row as text (empty cells are ''), columns named exactly as in the header.
 
         ``separator`` None sniffs it from the header: whichever of comma, semicolon and tab occurs most
-        outside quotes (comma when none does). Refuses (ShopDataError) undecodable bytes, an empty file,
-        a field longer than the csv module's limit (usually an unclosed quote that swallowed the lines
-        after it), ragged rows and repeated column names.
+        outside quotes (comma when none does). ``encoding`` None detects it (see ``decode_export``: a
+        byte-order mark, UTF-8, else charset-normalizer); ``self.encoding`` then names what was read.
+        Refuses (ShopDataError) bytes whose encoding cannot be determined, an empty file, a field longer
+        than the csv module's limit (usually an unclosed quote that swallowed the lines after it),
+        ragged rows and repeated column names.
         """
         try:
-            text = self.data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ShopDataError(f"{self.label}: not UTF-8 text ({exc})") from exc
+            text, self.encoding = decode_export(self.data, encoding)
+        except EncodingError as exc:
+            raise ShopDataError(f"{self.label}: {exc}") from exc
+        self._text = text
         self.separator = separator or sniff_separator(text)
         # Every record boundary is found up front: a field over the csv module's limit must be refused
         # here, naming its line, and not surface as a traceback when a skipped row needs its line number.
@@ -288,7 +294,8 @@ class CsvSource:
         if len(positions) == 0:
             return []
         if self._starts is None:
-            self._starts = _record_start_lines(self.data.decode("utf-8-sig"), self.separator, self.label)
+            text = self._text if self._text is not None else decode_export(self.data)[0]
+            self._starts = _record_start_lines(text, self.separator, self.label)
         starts = self._starts
         # Should the csv module and pandas ever disagree on record boundaries, fall back to
         # one-line-per-record numbering rather than failing to report.
