@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from campaign_planner import __version__
 from campaign_planner.api.auth import ApiKeyAuth, api_key_hashes_from_env
 from campaign_planner.api.config import ApiConfig
 from campaign_planner.api.errors import install_error_handlers
@@ -91,7 +92,7 @@ def create_app(
             finally:
                 store.close()
 
-    app = FastAPI(title="Campaign Planner API", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Campaign Planner API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.api = ApiState(store=store, manager=manager, auth=auth,
                              limiter=(TokenBucketLimiter(config.rate_per_minute, config.burst) if queue is None
                                       else RedisTokenBucketLimiter(queue.redis, config.rate_per_minute,
