@@ -348,7 +348,9 @@ def serve(
         raise _fail(str(exc)) from exc
     console.print(f"[green]Serving[/] http://{host}:{port} (OpenAPI: /docs) · data {settings.data_dir}")
     # One process per data dir without a queue; with one (queue_url), run more API servers as you need.
-    uvicorn.run(api, host=host, port=port, workers=1, log_level="info")
+    from campaign_planner.api.header_limits import server_options
+
+    uvicorn.run(api, host=host, port=port, workers=1, log_level="info", **server_options())
 
 
 @app.command()
@@ -382,7 +384,9 @@ def _serve_chat(api: Any, host: str, port: int) -> None:
     """Run the chat's app with uvicorn (one process: runs execute in its worker threads)."""
     import uvicorn
 
-    uvicorn.run(api, host=host, port=port, workers=1, log_level="warning")
+    from campaign_planner.api.header_limits import server_options
+
+    uvicorn.run(api, host=host, port=port, workers=1, log_level="warning", **server_options())
 
 
 @app.command()

@@ -12,6 +12,7 @@ from campaign_planner import __version__
 from campaign_planner.api.auth import ApiKeyAuth, api_key_hashes_from_env
 from campaign_planner.api.config import ApiConfig
 from campaign_planner.api.errors import install_error_handlers
+from campaign_planner.api.header_limits import HeaderLimitMiddleware
 from campaign_planner.api.limits import BodySizeLimitMiddleware, RedisTokenBucketLimiter, TokenBucketLimiter
 from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.routes import router
@@ -99,6 +100,7 @@ def create_app(
                                                                    config.burst)))
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(HeaderLimitMiddleware)  # added last: the outermost, it answers before anything reads
     app.include_router(router)
     return app
 

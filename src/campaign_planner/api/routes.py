@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from campaign_planner.api.auth import authenticated_owner
 from campaign_planner.api.errors import ProblemError
-from campaign_planner.api.limits import rate_limited
+from campaign_planner.api.limits import rate_limited, thread_rate_limited
 from campaign_planner.api.schemas import (
     Health,
     InterruptOut,
@@ -35,6 +35,7 @@ router = APIRouter()
 
 Owner = Annotated[str, Depends(authenticated_owner)]
 LimitedOwner = Annotated[str, Depends(rate_limited)]
+ThreadLimitedOwner = Annotated[str, Depends(thread_rate_limited)]
 State = Annotated[ApiState, Depends(api_state)]
 
 _PROBLEM = {"content": {"application/problem+json": {}}}
@@ -110,7 +111,7 @@ def healthz(state: State) -> Health:
 
 
 @router.post("/threads", status_code=201, response_model=ThreadOut, tags=["threads"], responses=_POST_ERRORS)
-def create_thread(state: State, owner: LimitedOwner,
+def create_thread(state: State, owner: ThreadLimitedOwner,
                   body: Annotated[ThreadCreate | None, Body()] = None) -> ThreadOut:
     """Create a thread owned by the caller's key. Returns 201 with the thread (status ``idle``)."""
     thread = state.store.create_thread(owner, (body or ThreadCreate()).metadata)
