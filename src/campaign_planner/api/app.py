@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from campaign_planner import __version__
@@ -93,7 +94,10 @@ def create_app(
             finally:
                 store.close()
 
-    app = FastAPI(title="Campaign Planner API", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from assets shipped in the fastapi-offline wheel and served
+    # by this app (/static-offline-docs), not from a CDN: the pages work on a machine without internet.
+    app = FastAPIOffline(title="Campaign Planner API", version=__version__, description=DESCRIPTION,
+                         lifespan=lifespan)
     app.state.api = ApiState(store=store, manager=manager, auth=auth,
                              limiter=(TokenBucketLimiter(config.rate_per_minute, config.burst) if queue is None
                                       else RedisTokenBucketLimiter(queue.redis, config.rate_per_minute,

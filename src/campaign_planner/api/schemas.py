@@ -34,7 +34,8 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "review": "yes" or "max_segments": "3" is refused (422), not coerced; JSON has real booleans.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @model_validator(mode="before")
     @classmethod
