@@ -369,7 +369,10 @@ def worker(
     if not settings.queue_url:
         raise _fail("set queue_url (CAMPAIGN_PLANNER_QUEUE_URL=redis://…) and a postgresql:// checkpoint_url to "
                     "run workers; without a queue, `campaign-planner serve` executes runs itself")
+    from campaign_planner.api.app import refuse_backends_that_cannot_plan
+
     try:
+        refuse_backends_that_cannot_plan(settings)
         queue_worker = QueueWorker(settings, concurrency=concurrency, name=name)
     except ValueError as exc:
         raise _fail(str(exc)) from exc

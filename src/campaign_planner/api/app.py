@@ -32,6 +32,22 @@ needs an `X-API-Key` header.
 """
 
 
+FAKE_BACKEND_REFUSAL = (
+    "backend 'fake' is the scripted test model: it answers only what a test script gives it, so every run "
+    "would fail; serve a backend that can plan (--backend local, openai:<model>, gguf:<path> or hf:<path>)"
+)
+
+
+def refuse_backends_that_cannot_plan(settings: Settings, allowed_backends: Iterable[str] | None = None) -> None:
+    """Refuse (ValueError, :data:`FAKE_BACKEND_REFUSAL`) to serve the scripted ``fake`` backend, as the
+    server's backend or as one a request may name, when no model factory stands behind it (tests pass one)."""
+    from campaign_planner.llm import ModelSpec
+
+    for spec in [settings.backend, *(allowed_backends or [])]:
+        if spec and ModelSpec.parse(spec).backend == "fake":
+            raise ValueError(FAKE_BACKEND_REFUSAL)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -45,7 +61,8 @@ def create_app(
     ``llm.make_chat_model(settings=...)``). ``api_key_hashes``: SHA-256 hashes of the accepted keys
     (default: ``settings.api_key_hashes`` where Settings has that field and it is set, else
     ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none. ``config``
-    (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots.
+    (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots. Without a
+    ``model_factory``, refuses (ValueError) the scripted ``fake`` backend, which cannot plan.
     Run records go to ``<data_dir>/api.sqlite``; runs left pending or running by a previous process are
     marked failed when the app is created (they can be continued from their checkpoints). With
     ``settings.queue_url`` (``redis://…``) runs go to the Celery queue there instead, for ``campaign-planner
@@ -56,6 +73,8 @@ def create_app(
     lifespan shutdown stops the workers and closes the store.
     """
     config = config or ApiConfig.from_settings(settings)
+    if model_factory is None:
+        refuse_backends_that_cannot_plan(settings, config.allowed_backends)
     if api_key_hashes is None:
         api_key_hashes = getattr(settings, "api_key_hashes", None) or api_key_hashes_from_env()
     auth = ApiKeyAuth(api_key_hashes)

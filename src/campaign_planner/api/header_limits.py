@@ -84,6 +84,13 @@ class OversizedHeadH11Protocol(H11Protocol):
         self.transport.close()
 
 
+# Longer than clients' own idle expiry (httpx: 5 s, uvicorn's default too): a server that closes an idle
+# keep-alive connection at the moment the client reuses it resets that request (seen in bursts).
+KEEP_ALIVE_S = 30
+
+
 def server_options() -> dict[str, Any]:
-    """Return the uvicorn ``Config`` options that bound request heads (for ``uvicorn.run(app, **...)``)."""
-    return {"http": OversizedHeadH11Protocol, "h11_max_incomplete_event_size": SERVER_MAX_HEAD_BYTES}
+    """Return the uvicorn ``Config`` options of ``serve`` (for ``uvicorn.run(app, **...)``): bounded request
+    heads answered with 431, and a keep-alive longer than clients' idle expiry."""
+    return {"http": OversizedHeadH11Protocol, "h11_max_incomplete_event_size": SERVER_MAX_HEAD_BYTES,
+            "timeout_keep_alive": KEEP_ALIVE_S}

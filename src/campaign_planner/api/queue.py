@@ -35,6 +35,7 @@ import time
 import uuid
 from typing import Any
 
+from campaign_planner.api import worker_registry
 from campaign_planner.api.events import _KEPT_WHEN_FULL, MAX_EVENTS_PER_RUN, StreamEvent
 from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.runner import CONTINUE, RunExecutor, Ticket
@@ -256,11 +257,12 @@ class Supervisor:
     cancelled, and queues again the runs whose claims lapsed anywhere (their worker died), and pending runs
     that waited longer than :data:`WAITING_REQUEUE_LEASES` leases (their message may be lost)."""
 
-    def __init__(self, store: ApiStore, queue: RunQueue, worker: str, lease_s: float) -> None:
+    def __init__(self, store: ApiStore, queue: RunQueue, worker: str, lease_s: float, concurrency: int = 1) -> None:
         self._store = store
         self._queue = queue
         self.worker = worker
         self.lease_s = lease_s
+        self.concurrency = concurrency
         self._tickets: list[tuple[str, Ticket]] = []  # one per execution: a worker may run a run twice at once
         self._lock = threading.Lock()
         self._requeued: dict[str, float] = {}
@@ -268,13 +270,22 @@ class Supervisor:
         self._thread = threading.Thread(target=self._loop, name="campaign-claims", daemon=True)
 
     def start(self) -> None:
-        """Start renewing claims in a background thread."""
+        """Announce this worker (``/healthz`` lists it) and start renewing claims in a background thread."""
+        self._heartbeat()
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background thread."""
+        """Stop the background thread and withdraw this worker's heartbeat."""
         self._stop.set()
         self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):  # Redis gone: the entry ages out by itself
+            worker_registry.withdraw(self._queue.redis, self.worker)
+
+    def _heartbeat(self) -> None:
+        try:
+            worker_registry.announce(self._queue.redis, self.worker, self.concurrency)
+        except Exception:  # a Redis hiccup: the next round announces again
+            logger.warning("worker %s: could not write its heartbeat", self.worker, exc_info=True)
 
     def track(self, run_id: str) -> Ticket:
         """Return a new ticket for a run this worker is about to execute (renewed once it holds a claim)."""
@@ -299,6 +310,7 @@ class Supervisor:
     def _loop(self) -> None:
         interval = self.lease_s / 4
         while not self._stop.wait(interval):
+            self._heartbeat()
             try:
                 self.renew()
                 self.requeue_lapsed()
@@ -360,7 +372,7 @@ class QueueWorker:
         self.queue = RunQueue(settings)
         self.executor = RunExecutor(settings, self.store, RunPolicy(settings), self.queue.event_logs(),
                                     model_factory=model_factory, max_connections=concurrency + 1)
-        self.supervisor = Supervisor(self.store, self.queue, self.name, settings.queue_lease_s)
+        self.supervisor = Supervisor(self.store, self.queue, self.name, settings.queue_lease_s, concurrency)
         self.app = self.queue.app
         self.app.task(name=TASK_NAME, bind=False, acks_late=True)(self.execute)
         if not settings.chroma_url:

@@ -497,6 +497,15 @@ class RunManager:
     def _has_plan(self, thread_id: str) -> bool:
         return self.executor.has_plan(thread_id)
 
+    def queue_workers(self) -> list[dict[str, Any]] | None:
+        """Return the queue workers seen recently (see ``worker_registry.workers_seen``); None without a
+        queue. Raises the Redis client's error when the queue cannot be read."""
+        if self._queue is None:
+            return None
+        from campaign_planner.api.worker_registry import workers_seen
+
+        return workers_seen(self._queue.redis, self._settings.queue_lease_s)
+
     def log(self, run_id: str) -> EventLog | None:
         """Return the run's event log (None for runs from before a restart, whose log was in memory)."""
         return self._logs.get(run_id)
