@@ -11,12 +11,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from campaign_planner import cli
-from campaign_planner.api import ApiConfig, create_app, hash_api_key
-from campaign_planner.api import worker_registry
+from campaign_planner.api import ApiConfig, create_app, hash_api_key, worker_registry
 from campaign_planner.settings import load_settings
 from tests.postgres_server import postgres_server, postgres_url  # noqa: F401  (pytest fixtures)
 from tests.redis_server import redis_url  # noqa: F401  (pytest fixture)
-from tests.test_api import A, BRIEF, _app, _client, _thread
+from tests.test_api import BRIEF, A, _app, _client, _thread
 
 
 @pytest.mark.parametrize("body", [
