@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from campaign_planner import cli
 from campaign_planner.api import ApiConfig, create_app, hash_api_key, worker_registry
+from campaign_planner.api.app import refuse_backends_that_cannot_plan
 from campaign_planner.settings import load_settings
 from tests.postgres_server import postgres_server, postgres_url  # noqa: F401  (pytest fixtures)
 from tests.redis_server import redis_url  # noqa: F401  (pytest fixture)
@@ -47,11 +48,13 @@ def test_serve_refuses_the_fake_backend_clearly(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("CAMPAIGN_PLANNER_API_KEY_HASHES", hash_api_key("cpk_x"))
     monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
     result = CliRunner().invoke(cli.app, ["serve", "--backend", "fake", "--port", "1"])
-    assert result.exit_code != 0
+    assert result.exit_code == 2
     assert "scripted test model" in result.stderr and "Traceback" not in result.output
-    settings = load_settings(data_dir=tmp_path, backend="local")
-    with pytest.raises(ValueError, match="scripted test model"):
-        create_app(settings, api_key_hashes=[hash_api_key("cpk_x")], config=ApiConfig(allowed_backends=["fake"]))
+    chat = CliRunner().invoke(cli.app, ["chat", "--backend", "fake", "--port", "1"])
+    assert chat.exit_code == 2 and "scripted test model" in chat.stderr
+    with pytest.raises(ValueError, match="scripted test model"):  # also as a backend requests may name
+        refuse_backends_that_cannot_plan(load_settings(data_dir=tmp_path, backend="local"), ["local", "fake"])
+    refuse_backends_that_cannot_plan(load_settings(data_dir=tmp_path, backend="local"), ["local"])
 
 
 def test_healthz_without_a_queue_reports_the_servers_threads(tmp_path: Path, demo_shop_dir: Path) -> None:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from campaign_planner.exit_codes import ExitCode, ServiceUnavailableError
 from campaign_planner.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -38,9 +39,25 @@ class OutputFormat(StrEnum):
     html = "html"
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def _fail(message: str, code: int = ExitCode.USAGE) -> typer.Exit:
+    """Print ``message`` as one error line; return the Exit to raise with ``code`` (README: Exit codes)."""
     console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
+    return typer.Exit(int(code))
+
+
+def _code_of(exc: BaseException) -> ExitCode:
+    """Return the exit code a refusal stands for: the PlanningError's own, 69 for an unreachable service, 65
+    for shop data, 2 for any other configuration error."""
+    from campaign_planner.data.shop import ShopDataError
+    from campaign_planner.planning import PlanningError
+
+    if isinstance(exc, PlanningError):
+        return exc.exit_code
+    if isinstance(exc, ServiceUnavailableError):
+        return ExitCode.SERVICE_UNAVAILABLE
+    if isinstance(exc, ShopDataError):
+        return ExitCode.BAD_DATA
+    return ExitCode.USAGE
 
 
 @contextmanager
@@ -56,13 +73,18 @@ def _byte_progress(description: str) -> Iterator[Any]:
 
 
 def _model_handle(settings: Settings) -> Any:
-    from campaign_planner.llm import BackendError, make_chat_model
+    from campaign_planner.llm import BackendError, ModelSpec, make_chat_model
 
     try:
         with _byte_progress("Preparing the local model (first run only)") as progress:
             return make_chat_model(settings=settings, progress=progress)
     except BackendError as exc:
-        raise _fail(str(exc)) from exc
+        try:  # a malformed spec is usage; a well-formed one that cannot be set up (no key, no files) is not
+            if settings.backend:
+                ModelSpec.parse(settings.backend)
+        except BackendError:
+            raise _fail(str(exc), ExitCode.USAGE) from exc
+        raise _fail(str(exc), ExitCode.SERVICE_UNAVAILABLE) from exc
 
 
 def _ingest_with_progress(shop: Any, store: Any) -> Any:
@@ -140,8 +162,8 @@ def plan(
     try:
         with console.status("Loading the shop"):
             shop_data = resolve_shop(settings)
-    except (PlanningError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+    except (PlanningError, ValueError) as exc:  # a folder that is not a shop, or invalid shop data
+        raise _fail(str(exc), ExitCode.BAD_DATA if not isinstance(exc, PlanningError) else exc.exit_code) from exc
     handle = _model_handle(settings)
     console.print(f"[dim]backend {handle.backend} · model {handle.model_name} · shop {shop_data.root}[/]")
     thread = thread_id or uuid.uuid4().hex[:12]
@@ -162,13 +184,13 @@ def plan(
                 if not sys.stdin.isatty():
                     console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread} "
                                   "--approve | --reject | --edit TEXT")
-                    return
+                    raise typer.Exit(ExitCode.PAUSED_FOR_REVIEW)
                 outcome = run_plan(None, context, checkpointer, thread_id=thread, on_event=_print_event,
                                    resume=_ask_review(outcome))
-    except PlanningError as exc:  # e.g. a bad checkpoint_url or an unreachable Postgres server
-        raise _fail(str(exc)) from exc
+    except PlanningError as exc:  # e.g. a bad checkpoint_url (2) or an unreachable Postgres server (69)
+        raise _fail(str(exc), exc.exit_code) from exc
     if outcome.plan is None:
-        raise _fail("the run ended without a plan")
+        raise _fail("the run ended without a plan", ExitCode.RUNTIME_FAILURE)
     console.print(f"[dim]thread {thread} · {outcome.plan.provenance.seconds:.1f}s · "
                   f"{outcome.plan.provenance.llm_calls} LLM calls[/]")
     _write_plan(outcome.plan, output_format, out_file)
@@ -196,7 +218,11 @@ def review_command(
     )
     settings = load_settings(backend=backend, shop_dir=shop)
     handle = _model_handle(settings) if edit is not None else _fake_handle_for_resume(settings)
-    context = make_context(settings, model_handle=handle, shop=resolve_shop(settings), review=True)
+    try:
+        shop_data = resolve_shop(settings)
+    except (PlanningError, ValueError) as exc:
+        raise _fail(str(exc), _code_of(exc) if isinstance(exc, PlanningError) else ExitCode.BAD_DATA) from exc
+    context = make_context(settings, model_handle=handle, shop=shop_data, review=True)
     try:
         with open_checkpointer(settings) as checkpointer:
             from campaign_planner.graphs.graph import build_graph
@@ -206,8 +232,8 @@ def review_command(
                 raise _fail(f"thread {thread_id} is not waiting for a review (unknown id, or already decided)")
             outcome = run_plan(None, context, checkpointer, thread_id=thread_id, on_event=_print_event,
                                resume=decision)
-    except PlanningError as exc:  # e.g. a bad checkpoint_url or an unreachable Postgres server
-        raise _fail(str(exc)) from exc
+    except PlanningError as exc:  # e.g. a bad checkpoint_url (2) or an unreachable Postgres server (69)
+        raise _fail(str(exc), exc.exit_code) from exc
     if outcome.plan is not None:
         console.print(f"[green]Plan {outcome.plan.status}.[/]")
         _write_plan(outcome.plan, output_format, out_file)
@@ -231,7 +257,7 @@ def continue_command(
     try:
         shop_data = resolve_shop(settings)
     except (PlanningError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), _code_of(exc) if isinstance(exc, PlanningError) else ExitCode.BAD_DATA) from exc
     context = make_context(settings, model_handle=_model_handle(settings), shop=shop_data, review=review)
     context.review_store = open_review_store(shop_data, settings.chroma_url)
     _ingest_with_progress(shop_data, context.review_store)
@@ -239,14 +265,14 @@ def continue_command(
         with open_checkpointer(settings) as checkpointer:
             outcome = continue_plan(context, checkpointer, thread_id=thread_id, on_event=_print_event)
     except PlanningError as exc:  # an unknown thread, a bad checkpoint_url, an unreachable Postgres server
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), exc.exit_code) from exc
     if outcome.plan is None:
-        raise _fail("the run ended without a plan")
+        raise _fail("the run ended without a plan", ExitCode.RUNTIME_FAILURE)
     if outcome.awaiting_review:
         _write_plan(outcome.plan, OutputFormat.md, None)
         console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread_id} "
                       "--approve | --reject | --edit TEXT")
-        return
+        raise typer.Exit(ExitCode.PAUSED_FOR_REVIEW)
     _write_plan(outcome.plan, output_format, out_file)
 
 
@@ -294,8 +320,10 @@ def shop_import(
     try:
         _, report = import_shop(directory, reviews=reviews, campaigns=campaigns, channels=channels,
                                 column_map=column_map, name=name, currency=currency, overwrite=overwrite)
-    except (ShopDataError, FileExistsError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from exc
+    except FileExistsError as exc:  # the destination is a shop already: pass --overwrite
+        raise _fail(str(exc), ExitCode.USAGE) from exc
+    except (ShopDataError, FileNotFoundError) as exc:
+        raise _fail(str(exc), ExitCode.BAD_DATA) from exc
     console.print(f"[green]Shop written to[/] {directory}")
     console.print(report.model_dump_json(indent=2) if hasattr(report, "model_dump_json") else str(report))
 
@@ -340,12 +368,14 @@ def serve(
     import uvicorn
 
     from campaign_planner.api import create_app
+    from campaign_planner.api.app import refuse_backends_that_cannot_plan
 
     settings = load_settings(backend=backend, shop_dir=shop, api_workers=workers)
     try:
+        refuse_backends_that_cannot_plan(settings)
         api = create_app(settings)
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
+    except ValueError as exc:  # no API keys or the fake backend (2); an unreachable database or queue (69)
+        raise _fail(str(exc), _code_of(exc)) from exc
     console.print(f"[green]Serving[/] http://{host}:{port} (OpenAPI: /docs) · data {settings.data_dir}")
     # One process per data dir without a queue; with one (queue_url), run more API servers as you need.
     from campaign_planner.api.header_limits import server_options
@@ -375,9 +405,9 @@ def worker(
         refuse_backends_that_cannot_plan(settings)
         queue_worker = QueueWorker(settings, concurrency=concurrency, name=name)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), _code_of(exc)) from exc
     except Exception as exc:  # an unreachable Postgres server
-        raise _fail(f"cannot start the worker: {type(exc).__name__}: {exc}") from exc
+        raise _fail(f"cannot start the worker: {type(exc).__name__}: {exc}", ExitCode.SERVICE_UNAVAILABLE) from exc
     console.print(f"[green]Worker[/] {queue_worker.name} · {concurrency} at once · queue "
                   f"{redact_url(settings.queue_url)} · data {settings.data_dir}", soft_wrap=True)
     queue_worker.run()
@@ -408,10 +438,13 @@ def chat(
         raise _fail(f"the chat serves on loopback only (127.0.0.1, ::1 or localhost), not {host}; for other machines "
                     "use `campaign-planner serve` (API keys) behind a TLS proxy")
     settings = load_settings(backend=backend, shop_dir=shop)
+    from campaign_planner.api.app import refuse_backends_that_cannot_plan
+
     try:
+        refuse_backends_that_cannot_plan(settings)
         api, key = create_chat_app(settings, allowed_hosts=(*LOOPBACK_NAMES, host))
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), _code_of(exc)) from exc
     url = chat_url(host, port, key)
     console.print(f"[green]Chat[/] at {url}", markup=True, highlight=False, soft_wrap=True)
     console.print(f"[dim]The link carries the chat's API key (kept in {settings.data_dir / CHAT_KEY_FILE}); API "
@@ -425,5 +458,13 @@ def chat(
 
 
 def main() -> None:  # pragma: no cover - console script shim
-    """Run the CLI."""
-    app()
+    """Run the CLI (the console script). An unexpected error exits 1 with one line; its trace goes to the
+    log at debug level (``--log-level debug``)."""
+    import logging
+
+    try:
+        app()
+    except Exception as exc:  # a bug or an error no command anticipated: still one line and a code
+        logging.getLogger("campaign_planner.cli").debug("unexpected error", exc_info=True)
+        console.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}")
+        sys.exit(ExitCode.RUNTIME_FAILURE)

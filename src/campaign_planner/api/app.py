@@ -20,6 +20,7 @@ from campaign_planner.api.routes import router
 from campaign_planner.api.runner import ModelFactory, RunManager
 from campaign_planner.api.state import ApiState
 from campaign_planner.api.store import ApiStore
+from campaign_planner.exit_codes import ExitCode, ServiceUnavailableError
 from campaign_planner.planning import PlanningError
 from campaign_planner.settings import Settings
 
@@ -40,7 +41,7 @@ FAKE_BACKEND_REFUSAL = (
 
 def refuse_backends_that_cannot_plan(settings: Settings, allowed_backends: Iterable[str] | None = None) -> None:
     """Refuse (ValueError, :data:`FAKE_BACKEND_REFUSAL`) to serve the scripted ``fake`` backend, as the
-    server's backend or as one a request may name, when no model factory stands behind it (tests pass one)."""
+    server's backend or as one a request may name. The CLI calls it; tests pass a model factory instead."""
     from campaign_planner.llm import ModelSpec
 
     for spec in [settings.backend, *(allowed_backends or [])]:
@@ -61,8 +62,8 @@ def create_app(
     ``llm.make_chat_model(settings=...)``). ``api_key_hashes``: SHA-256 hashes of the accepted keys
     (default: ``settings.api_key_hashes`` where Settings has that field and it is set, else
     ``CAMPAIGN_PLANNER_API_KEY_HASHES``); refuses (ValueError) to build an app with none. ``config``
-    (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots. Without a
-    ``model_factory``, refuses (ValueError) the scripted ``fake`` backend, which cannot plan.
+    (default: :meth:`ApiConfig.from_settings`): workers, limits, allowed backends and shop roots. (The CLI's
+    ``serve``, ``chat`` and ``worker`` refuse the scripted ``fake`` backend: :func:`refuse_backends_that_cannot_plan`.)
     Run records go to ``<data_dir>/api.sqlite``; runs left pending or running by a previous process are
     marked failed when the app is created (they can be continued from their checkpoints). With
     ``settings.queue_url`` (``redis://…``) runs go to the Celery queue there instead, for ``campaign-planner
@@ -73,8 +74,6 @@ def create_app(
     lifespan shutdown stops the workers and closes the store.
     """
     config = config or ApiConfig.from_settings(settings)
-    if model_factory is None:
-        refuse_backends_that_cannot_plan(settings, config.allowed_backends)
     if api_key_hashes is None:
         api_key_hashes = getattr(settings, "api_key_hashes", None) or api_key_hashes_from_env()
     auth = ApiKeyAuth(api_key_hashes)
@@ -100,7 +99,8 @@ def create_app(
             queue.close()
         store.close()
         if isinstance(exc, PlanningError):  # e.g. an unreachable Postgres server: `serve` shows this line
-            raise ValueError(str(exc)) from exc
+            unavailable = exc.exit_code == ExitCode.SERVICE_UNAVAILABLE
+            raise (ServiceUnavailableError if unavailable else ValueError)(str(exc)) from exc
         raise
 
     @asynccontextmanager
@@ -135,4 +135,4 @@ def _open(opener: Callable[[], ApiStore], what: str) -> ApiStore:
     except ValueError:
         raise
     except Exception as exc:  # psycopg's OperationalError, a pool timeout, …
-        raise ValueError(f"cannot open {what}: {type(exc).__name__}: {exc}") from exc
+        raise ServiceUnavailableError(f"cannot open {what}: {type(exc).__name__}: {exc}") from exc

@@ -40,6 +40,7 @@ from campaign_planner.api.events import _KEPT_WHEN_FULL, MAX_EVENTS_PER_RUN, Str
 from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.runner import CONTINUE, RunExecutor, Ticket
 from campaign_planner.api.store import ApiStore, PostgresApiStore
+from campaign_planner.exit_codes import ServiceUnavailableError
 from campaign_planner.planning import redact_url
 from campaign_planner.settings import Settings
 
@@ -58,6 +59,10 @@ POLL_S = 0.2
 
 class QueueConfigError(ValueError):
     """The queue settings cannot work (say which and why)."""
+
+
+class QueueUnavailableError(QueueConfigError, ServiceUnavailableError):
+    """The queue's Redis cannot be reached (the CLI exits 69)."""
 
 
 def check_queue_settings(settings: Settings) -> None:
@@ -219,7 +224,8 @@ class RunQueue:
         try:
             self._redis.ping()
         except Exception as exc:  # redis raises its own ConnectionError family
-            raise QueueConfigError(f"cannot reach the run queue at {redact_url(settings.queue_url)}: {exc}") from exc
+            raise QueueUnavailableError(
+                f"cannot reach the run queue at {redact_url(settings.queue_url)}: {exc}") from exc
 
     def submit(self, run_id: str, decision: dict[str, Any] | None, *, continuation: bool = False) -> None:
         """Queue the run for a worker (``decision``: the review decision to resume with, if any). A
