@@ -28,6 +28,38 @@ shop_app = typer.Typer(help="Create, import and index shops (reviews, campaign a
                        no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
 
+
+class LogLevelOption(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+LogLevelFlag = Annotated[LogLevelOption | None, typer.Option(
+    "--log-level", help="Log records at this level and above go to stderr (default: warning).")]
+LogJsonFlag = Annotated[bool | None, typer.Option(
+    "--log-json/--log-text", help="Log as one JSON object per line (with run_id and thread_id).")]
+_logging = {"level": "warning", "json": False}
+
+
+def _configure_logging(level: LogLevelOption | None, json_lines: bool | None) -> None:
+    """Apply --log-level/--log-json (a command's own flags override the global ones)."""
+    from campaign_planner.logs import configure_logging
+
+    if level is not None:
+        _logging["level"] = level.value
+    if json_lines is not None:
+        _logging["json"] = json_lines
+    configure_logging(_logging["level"], json_lines=bool(_logging["json"]))  # type: ignore[arg-type]
+
+
+@app.callback()
+def _global_options(log_level: LogLevelFlag = None, log_json: LogJsonFlag = None) -> None:
+    """Turn a plain-language marketing brief into a complete, justified campaign plan."""
+    _logging.update(level="warning", json=False)
+    _configure_logging(log_level, log_json)
+
 # Progress and errors go to stderr so that stdout carries only the plan (pipe-friendly).
 console = Console(stderr=True)
 out = Console()
@@ -363,6 +395,8 @@ def serve(
     backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
     shop: Annotated[Path | None, typer.Option(help="Default shop folder (default: the demo shop).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=32, help="Background run workers.")] = None,
+    log_level: LogLevelFlag = None,
+    log_json: LogJsonFlag = None,
 ) -> None:
     """Serve the HTTP API (docs/api.md). Needs CAMPAIGN_PLANNER_API_KEY_HASHES (`campaign-planner api-key new`)."""
     import uvicorn
@@ -370,6 +404,7 @@ def serve(
     from campaign_planner.api import create_app
     from campaign_planner.api.app import refuse_backends_that_cannot_plan
 
+    _configure_logging(log_level, log_json)
     settings = load_settings(backend=backend, shop_dir=shop, api_workers=workers)
     try:
         refuse_backends_that_cannot_plan(settings)
@@ -380,7 +415,9 @@ def serve(
     # One process per data dir without a queue; with one (queue_url), run more API servers as you need.
     from campaign_planner.api.header_limits import server_options
 
-    uvicorn.run(api, host=host, port=port, workers=1, log_level="info", **server_options())
+    # log_config=None: uvicorn's own records (startup, access lines) go through our handler, with our format.
+    uvicorn.run(api, host=host, port=port, workers=1, log_level=_logging["level"], log_config=None,
+                **server_options())
 
 
 @app.command()
@@ -389,12 +426,15 @@ def worker(
     name: Annotated[str | None, typer.Option(help="Worker name (default: host:pid:random).")] = None,
     backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
     shop: Annotated[Path | None, typer.Option(help="Default shop folder (default: the demo shop).")] = None,
+    log_level: LogLevelFlag = None,
+    log_json: LogJsonFlag = None,
 ) -> None:
     """Execute API-triggered runs from the queue at queue_url (docs/api.md: Scale-out). Stop with Ctrl-C or
     SIGTERM: running runs stop at their next step and go back to the queue for another worker."""
     from campaign_planner.api.queue import QueueWorker
     from campaign_planner.planning import redact_url
 
+    _configure_logging(log_level, log_json)
     settings = load_settings(backend=backend, shop_dir=shop)
     if not settings.queue_url:
         raise _fail("set queue_url (CAMPAIGN_PLANNER_QUEUE_URL=redis://…) and a postgresql:// checkpoint_url to "

@@ -69,6 +69,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the moment (test runners and the CLI's runner swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: LogLevel = "warning", *, json_lines: bool = False, stream: IO[str] | None = None) -> None:
     """Send every logger's records at ``level`` and above to ``stream`` (stderr), as text or JSON lines.
 
@@ -79,7 +89,7 @@ def configure_logging(level: LogLevel = "warning", *, json_lines: bool = False, 
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "_campaign_planner", False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream or _CurrentStderr())  # type: ignore[arg-type]
     handler._campaign_planner = True  # type: ignore[attr-defined]
     handler.addFilter(RunIdsFilter())
     handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))

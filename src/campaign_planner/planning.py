@@ -8,6 +8,7 @@ with :func:`continue_plan`.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import time
@@ -28,6 +29,7 @@ from campaign_planner.logs import current_run_id, run_ids
 from campaign_planner.settings import Settings
 
 ProgressCallback = Callable[[dict[str, Any]], None]
+logger = logging.getLogger("campaign_planner.planning")
 
 
 class PlanningError(RuntimeError):
@@ -357,6 +359,8 @@ def _stream(graph: Any, graph_input: Any, context: PlanningContext, thread_id: s
     if run_id is None and current_run_id() is None:  # a resume or a continuation: the run the thread holds
         run_id = (graph.get_state(config).values or {}).get("run_id")
     with run_ids(run_id=run_id or run_tag, thread_id=thread_id):
+        logger.info("planning run starts (%s)", "new brief" if run_id and isinstance(graph_input, dict)
+                    else "resume" if isinstance(graph_input, Command) else "continue")
         for mode, chunk in graph.stream(graph_input, config, context=context, stream_mode=["updates", "custom"],
                                         durability="sync"):
             if on_event is None:
@@ -366,7 +370,10 @@ def _stream(graph: Any, graph_input: Any, context: PlanningContext, thread_id: s
             elif isinstance(chunk, dict):
                 for node in chunk:
                     on_event({"step": node, "done": True})
-        return _outcome(thread_id, graph.get_state(config))
+        outcome = _outcome(thread_id, graph.get_state(config))
+        logger.info("planning run ends: %s", "paused for review" if outcome.awaiting_review
+                    else "plan made" if outcome.plan is not None else "no plan")
+        return outcome
 
 
 def _outcome(thread_id: str, snapshot: Any) -> PlanOutcome:

@@ -409,11 +409,16 @@ class QueueWorker:
                                handed)
 
         signals.worker_shutting_down.connect(on_shutdown, weak=False)
+        # Keep the CLI's log handler (--log-level/--log-json, run ids) rather than Celery's own.
+        configured = any(getattr(h, "_campaign_planner", False) for h in logging.getLogger().handlers)
+        self.app.conf.worker_hijack_root_logger = not configured
+        level = logging.getLevelName(logging.getLogger().level) if configured else "INFO"
         self.supervisor.start()
         try:
             self.app.worker_main([
                 "worker", "--pool=threads", f"--concurrency={self.concurrency}", f"--hostname={self.name}",
-                f"--queues={CONTINUE_QUEUE},{QUEUE_NAME}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                f"--queues={CONTINUE_QUEUE},{QUEUE_NAME}", f"--loglevel={level}", "--without-gossip",
+                "--without-mingle",
             ])
         finally:
             self.supervisor.stop()
