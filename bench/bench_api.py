@@ -1,7 +1,7 @@
 """Benchmark serving: the HTTP API's orchestration overhead, and what survives a killed API process.
 
-Run: ``/work/venv/bin/python bench/bench_api.py`` (5-10 minutes on 2 shared cores; ``--only overhead`` or
-``--only recovery`` for one part). Prints ``name=value`` lines; notes start with ``#``.
+Run: ``/work/venv/bin/python bench/bench_api.py`` (5-10 minutes on 2 shared cores; ``--only overhead``,
+``--only recovery`` or ``--only burst`` for one part). Prints ``name=value`` lines; notes start with ``#``.
 
 Everything is real except the model: the demo shop (written to a temporary folder, its 2,400 reviews
 embedded into its Chroma store once before timing), the tools, the SQLite checkpointer, the API's run
@@ -111,7 +111,8 @@ def figure(name: str, value: Any) -> None:
 def prepare(root: Path) -> Settings:
     """Write the demo shop and embed its reviews (untimed; the first runs of each side then warm the rest)."""
     shop_dir = root / "shop"
-    write_demo_shop(shop_dir)
+    if not (shop_dir / "shop.yaml").is_file():  # --keep reuses the shop (and its embedded reviews)
+        write_demo_shop(shop_dir)
     settings = load_settings(data_dir=root / "data-direct", shop_dir=shop_dir, cache_dir=root / "cache",
                              backend="fake")
     started = time.perf_counter()
@@ -167,7 +168,7 @@ class Server:
     """``bench/fake_api_server.py`` as a subprocess on a loopback port."""
 
     def __init__(self, data_dir: Path, shop: Path, cache_dir: Path, *, workers: int, model_delay_ms: float = 0.0,
-                 journal: Path | None = None, log: Path | None = None) -> None:
+                 journal: Path | None = None, log: Path | None = None, gate: Path | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, str(REPO / "bench" / "fake_api_server.py"), "--data-dir", str(data_dir),
@@ -176,6 +177,8 @@ class Server:
                    "--model-delay-ms", str(model_delay_ms)]
         if journal is not None:
             command += ["--journal", str(journal)]
+        if gate is not None:
+            command += ["--gate", str(gate)]
         self._log = open(log or os.devnull, "ab")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO)
         deadline = time.monotonic() + 120
@@ -506,9 +509,71 @@ def recovery(root: Path, settings: Settings, runs: int, kills: int, workers: int
         note(f"lost: {submission.key} run {submission.run_id}: {final.get(submission.run_id or '', {}).get('error')}")
 
 
+async def _burst_submissions(base: str, submissions: int) -> tuple[list[float], collections.Counter]:
+    """Fire ``submissions`` submissions at once (each: ``POST /threads`` then ``POST /threads/{id}/runs``
+    with an Idempotency-Key, a client timeout of 30 s); return each one's seconds to its 202 and the outcome
+    counts (``202``, other statuses, or the exception's name)."""
+    latencies: list[float] = []
+    outcomes: collections.Counter = collections.Counter()
+    limits = httpx.Limits(max_connections=submissions, max_keepalive_connections=submissions)
+    async with httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits) as client:
+        start = asyncio.Event()
+
+        async def submit_one(index: int) -> None:
+            await start.wait()
+            started = time.perf_counter()
+            try:
+                thread = await client.post("/threads", headers=HEADERS)
+                if thread.status_code != 201:
+                    outcomes[f"thread {thread.status_code}"] += 1
+                    return
+                created = await client.post(f"/threads/{thread.json()['thread_id']}/runs", json={"brief": BRIEF},
+                                            headers={**HEADERS, "Idempotency-Key": f"burst-{index}"})
+                outcomes[str(created.status_code)] += 1
+                if created.status_code == 202:
+                    latencies.append(time.perf_counter() - started)
+            except httpx.HTTPError as exc:
+                outcomes[type(exc).__name__] += 1
+
+        tasks = [asyncio.create_task(submit_one(i)) for i in range(submissions)]
+        await asyncio.sleep(0.2)  # every task waits at the start line
+        start.set()
+        await asyncio.gather(*tasks)
+    return latencies, outcomes
+
+
+def burst(root: Path, settings: Settings, submissions: int, workers: int, rounds: int, hold: bool = False) -> None:
+    """``submissions`` concurrent submissions against the API served like ``campaign-planner serve`` (the
+    default 2 workers), while the runs they start execute: the submit latency clients see."""
+    note(f"burst: {submissions} concurrent submissions, {workers} API workers, {rounds} rounds, "
+         f"loadavg {loadavg()}")
+    p95s = []
+    for round_index in range(rounds):
+        gate = root / "burst-gate"
+        if hold:  # the runs wait inside their first model call: the submissions alone are timed
+            gate.touch()
+        server = Server(root / f"data-burst-{round_index}", settings.shop_dir, root / "cache", workers=workers,
+                        log=root / f"burst-{round_index}.log", gate=gate if hold else None)
+        try:
+            latencies, outcomes = asyncio.run(_burst_submissions(server.base, submissions))
+        finally:
+            server.kill()  # the 200 queued runs need not finish: only the submissions are timed
+            gate.unlink(missing_ok=True)
+        ms = np.array(latencies) * 1000
+        p95 = float(np.percentile(ms, 95)) if len(ms) else float("nan")
+        p95s.append(p95)
+        note(f"round {round_index}: outcomes {dict(outcomes)}; p50 {np.percentile(ms, 50):.0f} ms, p95 {p95:.0f} ms, "
+             f"max {ms.max():.0f} ms; loadavg {loadavg()}")
+    figure(f"submit_p95_ms_{submissions}_concurrent", round(statistics.median(p95s)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="API serving benchmark (see the module docstring)")
-    parser.add_argument("--only", choices=["overhead", "recovery"])
+    parser.add_argument("--only", choices=["overhead", "recovery", "burst"])
+    parser.add_argument("--burst-submissions", type=int, default=200)
+    parser.add_argument("--burst-workers", type=int, default=2, help="API workers in the burst part (default 2)")
+    parser.add_argument("--burst-hold", action="store_true",
+                        help="hold the runs inside their first model call (times the submissions alone)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--runs-c1", type=int, default=20)
     parser.add_argument("--runs-c8", type=int, default=48)
@@ -530,6 +595,8 @@ def main() -> None:
             overhead(root, settings, args.rounds, args.runs_c1, args.runs_c8)
         if args.only in (None, "recovery"):
             recovery(root, settings, args.kill_runs, args.kills, args.kill_workers, args.kill_model_delay_ms, args.seed)
+        if args.only in (None, "burst"):
+            burst(root, settings, args.burst_submissions, args.burst_workers, args.rounds, args.burst_hold)
     note(f"loadavg at end {loadavg()}")
 
 

@@ -99,6 +99,7 @@ def main() -> None:
     import uvicorn
 
     from campaign_planner.api import ApiConfig, create_app
+    from campaign_planner.api.header_limits import server_options
     from campaign_planner.settings import load_settings
 
     if args.journal is not None:
@@ -116,7 +117,8 @@ def main() -> None:
     config = ApiConfig(workers=args.workers, rate_per_minute=args.rate, burst=int(args.rate), shutdown_grace_s=2.0)
     app = create_app(settings, model_factory=model_factory(args.model_delay_ms / 1000.0, args.gate),
                      api_key_hashes=[args.key_hash], config=config)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    # Served as `campaign-planner serve` serves (its h11 head limits), so figures are the product's.
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, **server_options())
 
 
 if __name__ == "__main__":

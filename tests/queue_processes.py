@@ -25,8 +25,10 @@ class FakeServerProcess:
         self.name = name
         self.log_path = folder / f"{name}.log"
         self._log = self.log_path.open("wb")
+        # The repository's own source first: a worktree's processes run its code, not an installed copy's.
+        path = os.pathsep.join([str(REPO / "src"), str(REPO)])
         self.process = subprocess.Popen([sys.executable, str(FAKE_SERVER), *args],
-                                        env={**os.environ, **env, "PYTHONPATH": str(REPO)}, stdout=self._log,
+                                        env={**os.environ, **env, "PYTHONPATH": path}, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
     @classmethod

@@ -134,7 +134,8 @@ def test_chat_command_serves_on_loopback_only(tmp_path: Path, monkeypatch: pytes
     assert refused.exit_code == 2 and "loopback only" in refused.stderr
     served: dict[str, Any] = {}
     monkeypatch.setattr(cli, "_serve_chat", lambda api, host, port: served.update(api=api, host=host, port=port))
-    result = runner.invoke(cli.app, ["chat", "--port", "9123", "--backend", "fake"])
+    # A backend that can plan (the model loads at the first run, not here); the chat refuses "fake".
+    result = runner.invoke(cli.app, ["chat", "--port", "9123", "--backend", "local"])
     assert result.exit_code == 0, result.output
     key = chat_key(tmp_path)
     assert f"http://127.0.0.1:9123/chat#key={key}" in result.stderr.replace("\n", "")

@@ -164,7 +164,7 @@ def test_the_api_refuses_to_start_without_its_checkpoint_store(tmp_path: Path, d
     monkeypatch.setenv("CAMPAIGN_PLANNER_API_KEY_HASHES", hash_api_key(API_KEY))
     monkeypatch.setattr("uvicorn.run", lambda *args, **kwargs: pytest.fail("serve started despite the bad URL"))
     result = CliRunner().invoke(cli.app, ["serve", "--shop", str(demo_shop_dir), "--port", "1"])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 69, result.output  # service unavailable
     assert "error: cannot use the Postgres checkpoint database postgresql://me:***@" in " ".join(result.stderr.split())
     assert "Traceback" not in result.output and "s3cret" not in result.output
 

@@ -59,7 +59,7 @@ def test_empty_brief_is_refused_clearly() -> None:
 
 def test_missing_shop_is_refused_clearly(tmp_path: Path) -> None:
     result = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(tmp_path / "nowhere")])
-    assert result.exit_code == 2
+    assert result.exit_code == 65  # bad data: the folder holds no shop
     assert "not a shop" in result.stderr
 
 
@@ -68,7 +68,7 @@ def test_review_pauses_without_a_terminal_and_resumes(fake_backend: None, demo_s
     monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
     paused = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(demo_shop_dir), "--review",
                                      "--thread-id", "review-1"])
-    assert paused.exit_code == 0, paused.output
+    assert paused.exit_code == 3, paused.output  # paused for review
     assert "Paused for review" in paused.stderr
     resumed = runner.invoke(cli.app, ["review", "review-1", "--approve", "--shop", str(demo_shop_dir),
                                       "--format", "json"])
@@ -78,15 +78,17 @@ def test_review_pauses_without_a_terminal_and_resumes(fake_backend: None, demo_s
     assert again.exit_code == 2 and "not waiting for a review" in again.stderr
 
 
-@pytest.mark.parametrize("url", ["mysql://127.0.0.1/plans", "postgresql://planner:secret@127.0.0.1:1/plans?connect_timeout=2"])
+@pytest.mark.parametrize(("url", "code"), [("mysql://127.0.0.1/plans", 2),  # usage: a scheme we do not speak
+                                           ("postgresql://planner:secret@127.0.0.1:1/plans?connect_timeout=2", 69)])
 def test_a_bad_checkpoint_url_is_one_clear_line_not_a_trace(fake_backend: None, demo_shop_dir: Path, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+                                                           monkeypatch: pytest.MonkeyPatch, url: str,
+                                                           code: int) -> None:
     monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CAMPAIGN_PLANNER_CHECKPOINT_URL", url)
     shop = ["--shop", str(demo_shop_dir)]
     for args in (["plan", BRIEF, *shop], ["review", "t1", "--approve", *shop]):
         result = runner.invoke(cli.app, args)
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == code, result.output
         assert "error" in result.stderr.lower() and "Traceback" not in result.output
         assert "secret" not in result.output  # the password never reaches the terminal
 
@@ -107,7 +109,7 @@ def test_import_of_a_file_with_wrong_columns_names_them(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("foo,bar\n1,2\n")
     result = runner.invoke(cli.app, ["shop", "import", str(tmp_path / "shop"), "--reviews", str(bad)])
-    assert result.exit_code == 2
+    assert result.exit_code == 65  # bad data
     assert "foo" in result.stderr
 
 

@@ -163,7 +163,7 @@ def test_cache_second_call_is_fast_and_identical(tmp_path):
     shop = make_shop(tmp_path, campaign)
     first, info1 = load_or_fit_uplift_models(shop)
     assert info1["cache"] == "miss"
-    assert list((tmp_path / ".cache").glob("uplift-*.pkl"))
+    assert list((tmp_path / ".cache").glob("uplift-*.npz"))
     started = time.perf_counter()
     second, info2 = load_or_fit_uplift_models(shop)
     assert time.perf_counter() - started < 1.0
@@ -187,7 +187,7 @@ def test_cache_is_keyed_by_history_and_survives_a_corrupt_file(tmp_path):
     campaign.history = changed
     _, info = load_or_fit_uplift_models(make_shop(tmp_path, campaign))
     assert info["cache"] == "miss"
-    assert len(list((tmp_path / ".cache").glob("uplift-*.pkl"))) == 2
+    assert len(list((tmp_path / ".cache").glob("uplift-*.npz"))) == 2
 
 
 # --------------------------------------------------------------------------------------------- bad input

@@ -1,5 +1,5 @@
 """``python -m campaign_planner`` runs the CLI."""
 
-from campaign_planner.cli import app
+from campaign_planner.cli import main
 
-app()
+main()

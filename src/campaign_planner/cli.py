@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from campaign_planner.exit_codes import ExitCode, ServiceUnavailableError
 from campaign_planner.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -27,6 +28,38 @@ shop_app = typer.Typer(help="Create, import and index shops (reviews, campaign a
                        no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
 
+
+class LogLevelOption(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
+LogLevelFlag = Annotated[LogLevelOption | None, typer.Option(
+    "--log-level", help="Log records at this level and above go to stderr (default: warning).")]
+LogJsonFlag = Annotated[bool | None, typer.Option(
+    "--log-json/--log-text", help="Log as one JSON object per line (with run_id and thread_id).")]
+_logging = {"level": "warning", "json": False}
+
+
+def _configure_logging(level: LogLevelOption | None, json_lines: bool | None) -> None:
+    """Apply --log-level/--log-json (a command's own flags override the global ones)."""
+    from campaign_planner.logs import configure_logging
+
+    if level is not None:
+        _logging["level"] = level.value
+    if json_lines is not None:
+        _logging["json"] = json_lines
+    configure_logging(_logging["level"], json_lines=bool(_logging["json"]))  # type: ignore[arg-type]
+
+
+@app.callback()
+def _global_options(log_level: LogLevelFlag = None, log_json: LogJsonFlag = None) -> None:
+    """Turn a plain-language marketing brief into a complete, justified campaign plan."""
+    _logging.update(level="warning", json=False)
+    _configure_logging(log_level, log_json)
+
 # Progress and errors go to stderr so that stdout carries only the plan (pipe-friendly).
 console = Console(stderr=True)
 out = Console()
@@ -38,9 +71,25 @@ class OutputFormat(StrEnum):
     html = "html"
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def _fail(message: str, code: int = ExitCode.USAGE) -> typer.Exit:
+    """Print ``message`` as one error line; return the Exit to raise with ``code`` (README: Exit codes)."""
     console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
+    return typer.Exit(int(code))
+
+
+def _code_of(exc: BaseException) -> ExitCode:
+    """Return the exit code a refusal stands for: the PlanningError's own, 69 for an unreachable service, 65
+    for shop data, 2 for any other configuration error."""
+    from campaign_planner.data.shop import ShopDataError
+    from campaign_planner.planning import PlanningError
+
+    if isinstance(exc, PlanningError):
+        return exc.exit_code
+    if isinstance(exc, ServiceUnavailableError):
+        return ExitCode.SERVICE_UNAVAILABLE
+    if isinstance(exc, ShopDataError):
+        return ExitCode.BAD_DATA
+    return ExitCode.USAGE
 
 
 @contextmanager
@@ -56,13 +105,18 @@ def _byte_progress(description: str) -> Iterator[Any]:
 
 
 def _model_handle(settings: Settings) -> Any:
-    from campaign_planner.llm import BackendError, make_chat_model
+    from campaign_planner.llm import BackendError, ModelSpec, make_chat_model
 
     try:
         with _byte_progress("Preparing the local model (first run only)") as progress:
             return make_chat_model(settings=settings, progress=progress)
     except BackendError as exc:
-        raise _fail(str(exc)) from exc
+        try:  # a malformed spec is usage; a well-formed one that cannot be set up (no key, no files) is not
+            if settings.backend:
+                ModelSpec.parse(settings.backend)
+        except BackendError:
+            raise _fail(str(exc), ExitCode.USAGE) from exc
+        raise _fail(str(exc), ExitCode.SERVICE_UNAVAILABLE) from exc
 
 
 def _ingest_with_progress(shop: Any, store: Any) -> Any:
@@ -140,8 +194,8 @@ def plan(
     try:
         with console.status("Loading the shop"):
             shop_data = resolve_shop(settings)
-    except (PlanningError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+    except (PlanningError, ValueError) as exc:  # a folder that is not a shop, or invalid shop data
+        raise _fail(str(exc), ExitCode.BAD_DATA if not isinstance(exc, PlanningError) else exc.exit_code) from exc
     handle = _model_handle(settings)
     console.print(f"[dim]backend {handle.backend} · model {handle.model_name} · shop {shop_data.root}[/]")
     thread = thread_id or uuid.uuid4().hex[:12]
@@ -162,13 +216,13 @@ def plan(
                 if not sys.stdin.isatty():
                     console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread} "
                                   "--approve | --reject | --edit TEXT")
-                    return
+                    raise typer.Exit(ExitCode.PAUSED_FOR_REVIEW)
                 outcome = run_plan(None, context, checkpointer, thread_id=thread, on_event=_print_event,
                                    resume=_ask_review(outcome))
-    except PlanningError as exc:  # e.g. a bad checkpoint_url or an unreachable Postgres server
-        raise _fail(str(exc)) from exc
+    except PlanningError as exc:  # e.g. a bad checkpoint_url (2) or an unreachable Postgres server (69)
+        raise _fail(str(exc), exc.exit_code) from exc
     if outcome.plan is None:
-        raise _fail("the run ended without a plan")
+        raise _fail("the run ended without a plan", ExitCode.RUNTIME_FAILURE)
     console.print(f"[dim]thread {thread} · {outcome.plan.provenance.seconds:.1f}s · "
                   f"{outcome.plan.provenance.llm_calls} LLM calls[/]")
     _write_plan(outcome.plan, output_format, out_file)
@@ -196,7 +250,11 @@ def review_command(
     )
     settings = load_settings(backend=backend, shop_dir=shop)
     handle = _model_handle(settings) if edit is not None else _fake_handle_for_resume(settings)
-    context = make_context(settings, model_handle=handle, shop=resolve_shop(settings), review=True)
+    try:
+        shop_data = resolve_shop(settings)
+    except (PlanningError, ValueError) as exc:
+        raise _fail(str(exc), _code_of(exc) if isinstance(exc, PlanningError) else ExitCode.BAD_DATA) from exc
+    context = make_context(settings, model_handle=handle, shop=shop_data, review=True)
     try:
         with open_checkpointer(settings) as checkpointer:
             from campaign_planner.graphs.graph import build_graph
@@ -206,8 +264,8 @@ def review_command(
                 raise _fail(f"thread {thread_id} is not waiting for a review (unknown id, or already decided)")
             outcome = run_plan(None, context, checkpointer, thread_id=thread_id, on_event=_print_event,
                                resume=decision)
-    except PlanningError as exc:  # e.g. a bad checkpoint_url or an unreachable Postgres server
-        raise _fail(str(exc)) from exc
+    except PlanningError as exc:  # e.g. a bad checkpoint_url (2) or an unreachable Postgres server (69)
+        raise _fail(str(exc), exc.exit_code) from exc
     if outcome.plan is not None:
         console.print(f"[green]Plan {outcome.plan.status}.[/]")
         _write_plan(outcome.plan, output_format, out_file)
@@ -231,7 +289,7 @@ def continue_command(
     try:
         shop_data = resolve_shop(settings)
     except (PlanningError, ValueError) as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), _code_of(exc) if isinstance(exc, PlanningError) else ExitCode.BAD_DATA) from exc
     context = make_context(settings, model_handle=_model_handle(settings), shop=shop_data, review=review)
     context.review_store = open_review_store(shop_data, settings.chroma_url)
     _ingest_with_progress(shop_data, context.review_store)
@@ -239,14 +297,14 @@ def continue_command(
         with open_checkpointer(settings) as checkpointer:
             outcome = continue_plan(context, checkpointer, thread_id=thread_id, on_event=_print_event)
     except PlanningError as exc:  # an unknown thread, a bad checkpoint_url, an unreachable Postgres server
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), exc.exit_code) from exc
     if outcome.plan is None:
-        raise _fail("the run ended without a plan")
+        raise _fail("the run ended without a plan", ExitCode.RUNTIME_FAILURE)
     if outcome.awaiting_review:
         _write_plan(outcome.plan, OutputFormat.md, None)
         console.print(f"[yellow]Paused for review.[/] Resume with: campaign-planner review {thread_id} "
                       "--approve | --reject | --edit TEXT")
-        return
+        raise typer.Exit(ExitCode.PAUSED_FOR_REVIEW)
     _write_plan(outcome.plan, output_format, out_file)
 
 
@@ -294,8 +352,10 @@ def shop_import(
     try:
         _, report = import_shop(directory, reviews=reviews, campaigns=campaigns, channels=channels,
                                 column_map=column_map, name=name, currency=currency, overwrite=overwrite)
-    except (ShopDataError, FileExistsError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from exc
+    except FileExistsError as exc:  # the destination is a shop already: pass --overwrite
+        raise _fail(str(exc), ExitCode.USAGE) from exc
+    except (ShopDataError, FileNotFoundError) as exc:
+        raise _fail(str(exc), ExitCode.BAD_DATA) from exc
     console.print(f"[green]Shop written to[/] {directory}")
     # The readable account (counts per reason, first lines, warnings); the full JSON is in the shop folder.
     out.print(report.summary(), markup=False, highlight=False)
@@ -336,20 +396,29 @@ def serve(
     backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
     shop: Annotated[Path | None, typer.Option(help="Default shop folder (default: the demo shop).")] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=32, help="Background run workers.")] = None,
+    log_level: LogLevelFlag = None,
+    log_json: LogJsonFlag = None,
 ) -> None:
     """Serve the HTTP API (docs/api.md). Needs CAMPAIGN_PLANNER_API_KEY_HASHES (`campaign-planner api-key new`)."""
     import uvicorn
 
     from campaign_planner.api import create_app
+    from campaign_planner.api.app import refuse_backends_that_cannot_plan
 
+    _configure_logging(log_level, log_json)
     settings = load_settings(backend=backend, shop_dir=shop, api_workers=workers)
     try:
+        refuse_backends_that_cannot_plan(settings)
         api = create_app(settings)
-    except ValueError as exc:
-        raise _fail(str(exc)) from exc
+    except ValueError as exc:  # no API keys or the fake backend (2); an unreachable database or queue (69)
+        raise _fail(str(exc), _code_of(exc)) from exc
     console.print(f"[green]Serving[/] http://{host}:{port} (OpenAPI: /docs) · data {settings.data_dir}")
     # One process per data dir without a queue; with one (queue_url), run more API servers as you need.
-    uvicorn.run(api, host=host, port=port, workers=1, log_level="info")
+    from campaign_planner.api.header_limits import server_options
+
+    # log_config=None: uvicorn's own records (startup, access lines) go through our handler, with our format.
+    uvicorn.run(api, host=host, port=port, workers=1, log_level=_logging["level"], log_config=None,
+                **server_options())
 
 
 @app.command()
@@ -358,22 +427,28 @@ def worker(
     name: Annotated[str | None, typer.Option(help="Worker name (default: host:pid:random).")] = None,
     backend: Annotated[str | None, typer.Option(help="LLM backend for runs.")] = None,
     shop: Annotated[Path | None, typer.Option(help="Default shop folder (default: the demo shop).")] = None,
+    log_level: LogLevelFlag = None,
+    log_json: LogJsonFlag = None,
 ) -> None:
     """Execute API-triggered runs from the queue at queue_url (docs/api.md: Scale-out). Stop with Ctrl-C or
     SIGTERM: running runs stop at their next step and go back to the queue for another worker."""
     from campaign_planner.api.queue import QueueWorker
     from campaign_planner.planning import redact_url
 
+    _configure_logging(log_level, log_json)
     settings = load_settings(backend=backend, shop_dir=shop)
     if not settings.queue_url:
         raise _fail("set queue_url (CAMPAIGN_PLANNER_QUEUE_URL=redis://…) and a postgresql:// checkpoint_url to "
                     "run workers; without a queue, `campaign-planner serve` executes runs itself")
+    from campaign_planner.api.app import refuse_backends_that_cannot_plan
+
     try:
+        refuse_backends_that_cannot_plan(settings)
         queue_worker = QueueWorker(settings, concurrency=concurrency, name=name)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), _code_of(exc)) from exc
     except Exception as exc:  # an unreachable Postgres server
-        raise _fail(f"cannot start the worker: {type(exc).__name__}: {exc}") from exc
+        raise _fail(f"cannot start the worker: {type(exc).__name__}: {exc}", ExitCode.SERVICE_UNAVAILABLE) from exc
     console.print(f"[green]Worker[/] {queue_worker.name} · {concurrency} at once · queue "
                   f"{redact_url(settings.queue_url)} · data {settings.data_dir}", soft_wrap=True)
     queue_worker.run()
@@ -383,7 +458,9 @@ def _serve_chat(api: Any, host: str, port: int) -> None:
     """Run the chat's app with uvicorn (one process: runs execute in its worker threads)."""
     import uvicorn
 
-    uvicorn.run(api, host=host, port=port, workers=1, log_level="warning")
+    from campaign_planner.api.header_limits import server_options
+
+    uvicorn.run(api, host=host, port=port, workers=1, log_level="warning", **server_options())
 
 
 @app.command()
@@ -402,10 +479,13 @@ def chat(
         raise _fail(f"the chat serves on loopback only (127.0.0.1, ::1 or localhost), not {host}; for other machines "
                     "use `campaign-planner serve` (API keys) behind a TLS proxy")
     settings = load_settings(backend=backend, shop_dir=shop)
+    from campaign_planner.api.app import refuse_backends_that_cannot_plan
+
     try:
+        refuse_backends_that_cannot_plan(settings)
         api, key = create_chat_app(settings, allowed_hosts=(*LOOPBACK_NAMES, host))
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise _fail(str(exc), _code_of(exc)) from exc
     url = chat_url(host, port, key)
     console.print(f"[green]Chat[/] at {url}", markup=True, highlight=False, soft_wrap=True)
     console.print(f"[dim]The link carries the chat's API key (kept in {settings.data_dir / CHAT_KEY_FILE}); API "
@@ -419,5 +499,13 @@ def chat(
 
 
 def main() -> None:  # pragma: no cover - console script shim
-    """Run the CLI."""
-    app()
+    """Run the CLI (the console script). An unexpected error exits 1 with one line; its trace goes to the
+    log at debug level (``--log-level debug``)."""
+    import logging
+
+    try:
+        app()
+    except Exception as exc:  # a bug or an error no command anticipated: still one line and a code
+        logging.getLogger("campaign_planner.cli").debug("unexpected error", exc_info=True)
+        console.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}")
+        sys.exit(ExitCode.RUNTIME_FAILURE)

@@ -8,9 +8,11 @@ with :func:`continue_plan`.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,15 +22,23 @@ from typing import Any, Literal
 from langgraph.types import Command
 
 from campaign_planner.domain import CampaignPlan
+from campaign_planner.exit_codes import ExitCode
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.graph import build_graph
+from campaign_planner.logs import current_run_id, run_ids
 from campaign_planner.settings import Settings
 
 ProgressCallback = Callable[[dict[str, Any]], None]
+logger = logging.getLogger("campaign_planner.planning")
 
 
 class PlanningError(RuntimeError):
-    """A planning run could not start or finish; the message says why and what to do."""
+    """A planning run could not start or finish; the message says why and what to do, ``exit_code`` (an
+    :class:`~campaign_planner.exit_codes.ExitCode`) what kind of failure it is for the CLI."""
+
+    def __init__(self, message: str, *, exit_code: int = ExitCode.RUNTIME_FAILURE) -> None:
+        super().__init__(message)
+        self.exit_code = ExitCode(exit_code)
 
 
 def resolve_shop(settings: Settings) -> Any:
@@ -42,7 +52,8 @@ def resolve_shop(settings: Settings) -> Any:
     if not (shop_dir / "reviews.csv").is_file():
         raise PlanningError(
             f"{shop_dir} is not a shop (no reviews.csv). Create one with `campaign-planner shop import` "
-            "or `campaign-planner shop demo DIR`."
+            "or `campaign-planner shop demo DIR`.",
+            exit_code=ExitCode.BAD_DATA,
         )
     return load_shop(shop_dir)
 
@@ -114,7 +125,8 @@ def _sqlite_path(url: str, settings: Settings) -> Path:
         return Path(url)
     raise PlanningError(
         f"checkpoint_url {redact_url(url)!r} is not supported: use postgresql://USER:PASSWORD@HOST:PORT/DB "
-        f"for Postgres or {SQLITE_PREFIX}PATH for SQLite, or unset it (SQLite in the data dir)."
+        f"for Postgres or {SQLITE_PREFIX}PATH for SQLite, or unset it (SQLite in the data dir).",
+        exit_code=ExitCode.USAGE,
     )
 
 
@@ -137,7 +149,8 @@ def _sqlite_checkpoints(path: Path) -> Iterator[Checkpoints]:
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(str(path), check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
-        raise PlanningError(f"cannot open the SQLite checkpoint database {path}: {exc}") from exc
+        raise PlanningError(f"cannot open the SQLite checkpoint database {path}: {exc}",
+                            exit_code=ExitCode.SERVICE_UNAVAILABLE) from exc
     saver = SqliteSaver(connection)
     try:
         yield Checkpoints("sqlite", str(path), lambda: saver)
@@ -164,7 +177,7 @@ def _postgres_checkpoints(url: str, *, max_connections: int) -> Iterator[Checkpo
         params = conninfo_to_dict(url)
     except psycopg.Error as exc:
         raise PlanningError(f"checkpoint_url {shown} is not a valid PostgreSQL URL: "
-                            f"{_one_line(redact_url(str(exc)))}") from exc
+                            f"{_one_line(redact_url(str(exc)))}", exit_code=ExitCode.USAGE) from exc
     # The settings PostgresSaver needs on every connection (see langgraph-checkpoint-postgres' README).
     kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
     if not params.get("connect_timeout"):
@@ -172,14 +185,16 @@ def _postgres_checkpoints(url: str, *, max_connections: int) -> Iterator[Checkpo
     try:
         connect_timeout = float(kwargs.get("connect_timeout") or params["connect_timeout"])
     except ValueError as exc:
-        raise PlanningError(f"checkpoint_url {shown}: connect_timeout must be a number of seconds") from exc
+        raise PlanningError(f"checkpoint_url {shown}: connect_timeout must be a number of seconds",
+                            exit_code=ExitCode.USAGE) from exc
     try:
         with psycopg.connect(url, **kwargs) as connection:
             _lock_for_setup(connection)
             PostgresSaver(connection).setup()
     except psycopg.Error as exc:
         raise PlanningError(f"cannot use the Postgres checkpoint database {shown}: "
-                            f"{_one_line(redact_url(str(exc)))}; {hint}") from exc
+                            f"{_one_line(redact_url(str(exc)))}; {hint}",
+                            exit_code=ExitCode.SERVICE_UNAVAILABLE) from exc
     # check_connection on every checkout: a connection the server dropped (a restart) is replaced, not used.
     pool = ConnectionPool(url, min_size=1, max_size=max(1, max_connections), kwargs=kwargs, open=False,
                           check=ConnectionPool.check_connection, name="campaign-planner-checkpoints",
@@ -189,7 +204,7 @@ def _postgres_checkpoints(url: str, *, max_connections: int) -> Iterator[Checkpo
     except PoolTimeout as exc:
         pool.close()
         raise PlanningError(f"cannot open a connection pool to the Postgres checkpoint database {shown}; "
-                            f"{hint}") from exc
+                            f"{hint}", exit_code=ExitCode.SERVICE_UNAVAILABLE) from exc
     try:
         yield Checkpoints("postgres", shown, lambda: PostgresSaver(pool), pool=pool)
     finally:
@@ -206,7 +221,7 @@ def _lock_for_setup(connection: Any, timeout_s: float = 120.0) -> None:
     while not connection.execute("SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK_KEY,)).fetchone()["locked"]:
         if time.monotonic() > deadline:
             raise PlanningError(f"another process has been setting up the Postgres checkpoint tables for over "
-                                f"{timeout_s:.0f}s; try again later")
+                                f"{timeout_s:.0f}s; try again later", exit_code=ExitCode.SERVICE_UNAVAILABLE)
         time.sleep(0.2)
 
 
@@ -259,8 +274,10 @@ def run_plan(
     (see :func:`latest_run_tag`).
     """
     # A new brief clears any follow-up a crashed revision left in the thread's state, so it cannot take over.
+    # A new brief gets its run id here rather than in intake, so that the log records of the whole run carry it.
     graph_input: Any = (
-        Command(resume=resume) if resume is not None else {"brief_text": brief_text or "", "follow_up": None}
+        Command(resume=resume) if resume is not None
+        else {"brief_text": brief_text or "", "follow_up": None, "run_id": uuid.uuid4().hex[:12]}
     )
     return _stream(build_graph(checkpointer=checkpointer), graph_input, context, thread_id, on_event, run_tag)
 
@@ -284,7 +301,7 @@ def continue_plan(
     snapshot = graph.get_state(_config(thread_id, context, run_tag))
     if not snapshot.values and not snapshot.next:
         raise PlanningError(f"thread {thread_id} has no checkpoint to continue from (unknown thread id, or the "
-                            "checkpoints are in another database)")
+                            "checkpoints are in another database)", exit_code=ExitCode.USAGE)
     # Finished, or paused for review: nothing to run. A step whose tasks all wrote their results before the
     # run stopped (a stop between a node's end and the next checkpoint) shows no ``next`` but still has
     # its ``tasks``: streaming on applies their writes and goes on.
@@ -312,7 +329,8 @@ def revise_plan(
     graph = build_graph(checkpointer=checkpointer)
     snapshot = graph.get_state(_config(thread_id, context, run_tag))
     if not (snapshot.values or {}).get("plan"):
-        raise PlanningError(f"thread {thread_id} has no plan to follow up on: start it with a brief")
+        raise PlanningError(f"thread {thread_id} has no plan to follow up on: start it with a brief",
+                            exit_code=ExitCode.USAGE)
     return _stream(graph, {"follow_up": follow_up}, context, thread_id, on_event, run_tag)
 
 
@@ -337,16 +355,25 @@ def _config(thread_id: str, context: PlanningContext, run_tag: str | None) -> di
 def _stream(graph: Any, graph_input: Any, context: PlanningContext, thread_id: str,
             on_event: ProgressCallback | None, run_tag: str | None) -> PlanOutcome:
     config = _config(thread_id, context, run_tag)
-    for mode, chunk in graph.stream(graph_input, config, context=context, stream_mode=["updates", "custom"],
-                                    durability="sync"):
-        if on_event is None:
-            continue
-        if mode == "custom":
-            on_event(chunk)
-        elif isinstance(chunk, dict):
-            for node in chunk:
-                on_event({"step": node, "done": True})
-    return _outcome(thread_id, graph.get_state(config))
+    run_id = graph_input.get("run_id") if isinstance(graph_input, dict) else None
+    if run_id is None and current_run_id() is None:  # a resume or a continuation: the run the thread holds
+        run_id = (graph.get_state(config).values or {}).get("run_id")
+    with run_ids(run_id=run_id or run_tag, thread_id=thread_id):
+        logger.info("planning run starts (%s)", "new brief" if run_id and isinstance(graph_input, dict)
+                    else "resume" if isinstance(graph_input, Command) else "continue")
+        for mode, chunk in graph.stream(graph_input, config, context=context, stream_mode=["updates", "custom"],
+                                        durability="sync"):
+            if on_event is None:
+                continue
+            if mode == "custom":
+                on_event(chunk)
+            elif isinstance(chunk, dict):
+                for node in chunk:
+                    on_event({"step": node, "done": True})
+        outcome = _outcome(thread_id, graph.get_state(config))
+        logger.info("planning run ends: %s", "paused for review" if outcome.awaiting_review
+                    else "plan made" if outcome.plan is not None else "no plan")
+        return outcome
 
 
 def _outcome(thread_id: str, snapshot: Any) -> PlanOutcome:

@@ -99,14 +99,29 @@ class RedisTokenBucketLimiter:
             return 0.0
 
 
-def rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
-    """FastAPI dependency for POST endpoints: the caller's owner id; refuses with 429 over the limit."""
+def _take_token(request: Request, bucket: str) -> None:
     limiter: TokenBucketLimiter | RedisTokenBucketLimiter = request.app.state.api.limiter
-    wait = limiter.acquire(owner)
+    wait = limiter.acquire(bucket)
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
         raise ProblemError(429, f"rate limit exceeded for this API key; retry in {retry_after} s",
                            headers={"Retry-After": str(retry_after)})
+
+
+def rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
+    """FastAPI dependency for the POST endpoints that start or steer runs: the caller's owner id; refuses
+    with 429 over the limit."""
+    _take_token(request, owner)
+    return owner
+
+
+def thread_rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
+    """FastAPI dependency for ``POST /threads``: the caller's owner id; refuses with 429 over the limit.
+
+    Thread creation has its own bucket per key (same rate), so opening a thread spends none of the key's
+    plan tokens: a key gets its full rate of plans, not half.
+    """
+    _take_token(request, f"threads:{owner}")
     return owner
 
 

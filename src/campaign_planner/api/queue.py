@@ -35,10 +35,12 @@ import time
 import uuid
 from typing import Any
 
+from campaign_planner.api import worker_registry
 from campaign_planner.api.events import _KEPT_WHEN_FULL, MAX_EVENTS_PER_RUN, StreamEvent
 from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.runner import CONTINUE, RunExecutor, Ticket
 from campaign_planner.api.store import ApiStore, PostgresApiStore
+from campaign_planner.exit_codes import ServiceUnavailableError
 from campaign_planner.planning import redact_url
 from campaign_planner.settings import Settings
 
@@ -57,6 +59,10 @@ POLL_S = 0.2
 
 class QueueConfigError(ValueError):
     """The queue settings cannot work (say which and why)."""
+
+
+class QueueUnavailableError(QueueConfigError, ServiceUnavailableError):
+    """The queue's Redis cannot be reached (the CLI exits 69)."""
 
 
 def check_queue_settings(settings: Settings) -> None:
@@ -218,7 +224,8 @@ class RunQueue:
         try:
             self._redis.ping()
         except Exception as exc:  # redis raises its own ConnectionError family
-            raise QueueConfigError(f"cannot reach the run queue at {redact_url(settings.queue_url)}: {exc}") from exc
+            raise QueueUnavailableError(
+                f"cannot reach the run queue at {redact_url(settings.queue_url)}: {exc}") from exc
 
     def submit(self, run_id: str, decision: dict[str, Any] | None, *, continuation: bool = False) -> None:
         """Queue the run for a worker (``decision``: the review decision to resume with, if any). A
@@ -256,11 +263,12 @@ class Supervisor:
     cancelled, and queues again the runs whose claims lapsed anywhere (their worker died), and pending runs
     that waited longer than :data:`WAITING_REQUEUE_LEASES` leases (their message may be lost)."""
 
-    def __init__(self, store: ApiStore, queue: RunQueue, worker: str, lease_s: float) -> None:
+    def __init__(self, store: ApiStore, queue: RunQueue, worker: str, lease_s: float, concurrency: int = 1) -> None:
         self._store = store
         self._queue = queue
         self.worker = worker
         self.lease_s = lease_s
+        self.concurrency = concurrency
         self._tickets: list[tuple[str, Ticket]] = []  # one per execution: a worker may run a run twice at once
         self._lock = threading.Lock()
         self._requeued: dict[str, float] = {}
@@ -268,13 +276,22 @@ class Supervisor:
         self._thread = threading.Thread(target=self._loop, name="campaign-claims", daemon=True)
 
     def start(self) -> None:
-        """Start renewing claims in a background thread."""
+        """Announce this worker (``/healthz`` lists it) and start renewing claims in a background thread."""
+        self._heartbeat()
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background thread."""
+        """Stop the background thread and withdraw this worker's heartbeat."""
         self._stop.set()
         self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):  # Redis gone: the entry ages out by itself
+            worker_registry.withdraw(self._queue.redis, self.worker)
+
+    def _heartbeat(self) -> None:
+        try:
+            worker_registry.announce(self._queue.redis, self.worker, self.concurrency)
+        except Exception:  # a Redis hiccup: the next round announces again
+            logger.warning("worker %s: could not write its heartbeat", self.worker, exc_info=True)
 
     def track(self, run_id: str) -> Ticket:
         """Return a new ticket for a run this worker is about to execute (renewed once it holds a claim)."""
@@ -299,6 +316,7 @@ class Supervisor:
     def _loop(self) -> None:
         interval = self.lease_s / 4
         while not self._stop.wait(interval):
+            self._heartbeat()
             try:
                 self.renew()
                 self.requeue_lapsed()
@@ -360,7 +378,7 @@ class QueueWorker:
         self.queue = RunQueue(settings)
         self.executor = RunExecutor(settings, self.store, RunPolicy(settings), self.queue.event_logs(),
                                     model_factory=model_factory, max_connections=concurrency + 1)
-        self.supervisor = Supervisor(self.store, self.queue, self.name, settings.queue_lease_s)
+        self.supervisor = Supervisor(self.store, self.queue, self.name, settings.queue_lease_s, concurrency)
         self.app = self.queue.app
         self.app.task(name=TASK_NAME, bind=False, acks_late=True)(self.execute)
         if not settings.chroma_url:
@@ -391,11 +409,16 @@ class QueueWorker:
                                handed)
 
         signals.worker_shutting_down.connect(on_shutdown, weak=False)
+        # Keep the CLI's log handler (--log-level/--log-json, run ids) rather than Celery's own.
+        configured = any(getattr(h, "_campaign_planner", False) for h in logging.getLogger().handlers)
+        self.app.conf.worker_hijack_root_logger = not configured
+        level = logging.getLevelName(logging.getLogger().level) if configured else "INFO"
         self.supervisor.start()
         try:
             self.app.worker_main([
                 "worker", "--pool=threads", f"--concurrency={self.concurrency}", f"--hostname={self.name}",
-                f"--queues={CONTINUE_QUEUE},{QUEUE_NAME}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+                f"--queues={CONTINUE_QUEUE},{QUEUE_NAME}", f"--loglevel={level}", "--without-gossip",
+                "--without-mingle",
             ])
         finally:
             self.supervisor.stop()

@@ -15,10 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from campaign_planner.api.auth import authenticated_owner
 from campaign_planner.api.errors import ProblemError
-from campaign_planner.api.limits import rate_limited
+from campaign_planner.api.limits import rate_limited, thread_rate_limited
 from campaign_planner.api.schemas import (
     Health,
     InterruptOut,
+    QueueWorkerOut,
     ResumeRequest,
     RevisionOut,
     RunCreate,
@@ -35,6 +36,7 @@ router = APIRouter()
 
 Owner = Annotated[str, Depends(authenticated_owner)]
 LimitedOwner = Annotated[str, Depends(rate_limited)]
+ThreadLimitedOwner = Annotated[str, Depends(thread_rate_limited)]
 State = Annotated[ApiState, Depends(api_state)]
 
 _PROBLEM = {"content": {"application/problem+json": {}}}
@@ -105,12 +107,25 @@ def _owned_run(state: ApiState, run_id: str, owner: str) -> RunRecord:
 
 @router.get("/healthz", response_model=Health, tags=["meta"])
 def healthz(state: State) -> Health:
-    """Liveness: answers 200 with the worker count and the runs queued or executing. No key needed."""
-    return Health(workers=state.manager.workers, active_runs=state.manager.active_runs)
+    """Liveness: answers 200 with what executes runs and the runs queued or executing. No key needed.
+
+    Without a queue, ``workers`` is this server's worker threads; with one, the summed concurrency of the
+    queue workers whose heartbeat is fresh, each listed in ``queue_workers`` with its heartbeat age.
+    ``status`` is ``degraded`` (still 200) when the queue cannot be read."""
+    manager = state.manager
+    try:
+        seen = manager.queue_workers()
+    except Exception as exc:  # Redis unreachable: say so rather than fail the liveness probe
+        return Health(status="degraded", mode="queue", workers=0, active_runs=manager.active_runs,
+                      queue_workers=[], problem=f"the run queue cannot be read: {type(exc).__name__}")
+    if seen is None:
+        return Health(workers=manager.workers, active_runs=manager.active_runs)
+    return Health(mode="queue", workers=sum(w["concurrency"] for w in seen if w["alive"]),
+                  active_runs=manager.active_runs, queue_workers=[QueueWorkerOut(**w) for w in seen])
 
 
 @router.post("/threads", status_code=201, response_model=ThreadOut, tags=["threads"], responses=_POST_ERRORS)
-def create_thread(state: State, owner: LimitedOwner,
+def create_thread(state: State, owner: ThreadLimitedOwner,
                   body: Annotated[ThreadCreate | None, Body()] = None) -> ThreadOut:
     """Create a thread owned by the caller's key. Returns 201 with the thread (status ``idle``)."""
     thread = state.store.create_thread(owner, (body or ThreadCreate()).metadata)

@@ -38,6 +38,7 @@ from campaign_planner.api.policy import RunPolicy
 from campaign_planner.api.schemas import ACTIVE_STATUSES, BLOCKING_STATUSES, RunCreate
 from campaign_planner.api.shops import ShopCache
 from campaign_planner.api.store import ApiStore, RunRecord, StoreConflict
+from campaign_planner.logs import run_ids
 from campaign_planner.planning import (
     Checkpoints,
     PlanOutcome,
@@ -193,6 +194,12 @@ class RunExecutor:
 
     def work(self, run_id: str, ticket: Ticket, decision: dict[str, Any] | None, *, worker: str | None = None,
              lease_s: float = 30.0) -> str:
+        """Execute the run (see :meth:`_work`), every log record made meanwhile tagged with its run id."""
+        with run_ids(run_id=run_id):
+            return self._work(run_id, ticket, decision, worker=worker, lease_s=lease_s)
+
+    def _work(self, run_id: str, ticket: Ticket, decision: dict[str, Any] | None, *, worker: str | None = None,
+              lease_s: float = 30.0) -> str:
         """Execute the run if it can be taken; return ``"skipped"`` (cancelled, finished, or another worker's),
         ``"done"`` (it succeeded, failed, was cancelled or paused for review), ``"handed over"`` (back to
         pending, for the caller to queue again) or ``"lost"`` (another worker took it over).
@@ -496,6 +503,15 @@ class RunManager:
 
     def _has_plan(self, thread_id: str) -> bool:
         return self.executor.has_plan(thread_id)
+
+    def queue_workers(self) -> list[dict[str, Any]] | None:
+        """Return the queue workers seen recently (see ``worker_registry.workers_seen``); None without a
+        queue. Raises the Redis client's error when the queue cannot be read."""
+        if self._queue is None:
+            return None
+        from campaign_planner.api.worker_registry import workers_seen
+
+        return workers_seen(self._queue.redis, self._settings.queue_lease_s)
 
     def log(self, run_id: str) -> EventLog | None:
         """Return the run's event log (None for runs from before a restart, whose log was in memory)."""

@@ -34,7 +34,8 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: "review": "yes" or "max_segments": "3" is refused (422), not coerced; JSON has real booleans.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -165,9 +166,25 @@ class RunOut(BaseModel):
     plan: CampaignPlan | None = None
 
 
+class QueueWorkerOut(BaseModel):
+    """A queue worker as the queue last saw it."""
+
+    name: str
+    concurrency: int = Field(description="Runs it executes at once.")
+    heartbeat_age_s: float = Field(description="Seconds since its last heartbeat (Redis's clock).")
+    alive: bool = Field(description="Its heartbeat is at most one lease old (it renews it every quarter lease).")
+
+
 class Health(BaseModel):
     """``GET /healthz``."""
 
-    status: Literal["ok"] = "ok"
-    workers: int
+    status: Literal["ok", "degraded"] = Field(
+        default="ok", description="degraded: the run queue could not be read (see `problem`).")
+    mode: Literal["in_process", "queue"] = Field(
+        default="in_process", description="Who executes runs: this server's threads, or queue workers.")
+    workers: int = Field(description="Runs that can execute at once: this server's worker threads, or with a "
+                                     "queue the summed concurrency of the live queue workers.")
     active_runs: int
+    queue_workers: list[QueueWorkerOut] | None = Field(
+        default=None, description="With a queue: the workers it has seen recently, with their heartbeat age.")
+    problem: str | None = None

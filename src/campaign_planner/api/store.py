@@ -160,6 +160,11 @@ class ApiStore:
                                "index is not created until they finish", self.path)
         finally:
             connection.close()
+        # Held open, unused, for the store's life: the per-operation connections below are then never the
+        # database's last, whose close would checkpoint the WAL into the database file (measured: 4 ms of
+        # every operation, a third of a submission's time under a burst).
+        self._anchor: sqlite3.Connection | None = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._anchor.execute("SELECT count(*) FROM sqlite_master").fetchone()  # attaches it to the WAL
 
     def _sql(self, query: str) -> str:
         """Return ``query`` with this database's table names (``{runs}``, ``{threads}``) and types."""
@@ -169,6 +174,10 @@ class ApiStore:
     def _connect(self) -> Iterator[Any]:
         connection = sqlite3.connect(str(self.path), timeout=15.0)
         connection.row_factory = sqlite3.Row
+        # WAL with synchronous=NORMAL: a commit survives the process being killed (the API's recovery
+        # promise) without an fsync each; the last commits may be lost to a power cut or kernel crash, and
+        # a client retrying with its Idempotency-Key then gets its run back.
+        connection.execute("PRAGMA synchronous=NORMAL")
         try:
             with connection:  # one transaction: commit on success, roll back on error
                 yield _Connection(connection, self._sql, "?")
@@ -176,7 +185,10 @@ class ApiStore:
             connection.close()
 
     def close(self) -> None:
-        """Release the store's connections (SQLite holds none between operations)."""
+        """Release the store's connections (SQLite holds only the idle anchor between operations)."""
+        anchor, self._anchor = getattr(self, "_anchor", None), None
+        if anchor is not None:
+            anchor.close()
 
     # --- threads -------------------------------------------------------------------------------------
 

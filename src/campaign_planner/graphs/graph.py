@@ -36,6 +36,7 @@ from campaign_planner.graphs.assembly import assemble_plan, collect_flags, known
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.followup import FollowUp, apply_patches, classify_follow_up
 from campaign_planner.graphs.plan_diff import PlanDiff, describe_diff, diff_plans
+from campaign_planner.graphs.retries import TOOL_RETRY
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
 from campaign_planner.tools.registry import (
     PREREQUISITES,
@@ -541,16 +542,17 @@ def revise_finish(state: PlanState, runtime: Runtime[PlanningContext]) -> Comman
 def build_graph(checkpointer: Any = None) -> Any:
     """Return the compiled planning graph (pass a checkpointer for resumable runs and review)."""
     builder = StateGraph(PlanState, context_schema=PlanningContext)
+    # The tool nodes call services (Chroma, a model server): a dropped connection is retried (graphs/retries.py).
     builder.add_node("intake", intake)
     builder.add_node("planner", planner)
-    builder.add_node("tools", tools)
-    builder.add_node("guard", guard)
+    builder.add_node("tools", tools, retry_policy=TOOL_RETRY)
+    builder.add_node("guard", guard, retry_policy=TOOL_RETRY)
     builder.add_node("narrative", narrative)
     builder.add_node("assemble", assemble)
     builder.add_node("validate", validate)
     builder.add_node("review", review)
     builder.add_node("revise", revise)
-    builder.add_node("revise_tools", revise_tools)
+    builder.add_node("revise_tools", revise_tools, retry_policy=TOOL_RETRY)
     builder.add_node("revise_finish", revise_finish)
     builder.add_conditional_edges(START, route_start, ["intake", "revise"])
     builder.add_edge("intake", "planner")

@@ -15,7 +15,8 @@ randomized experiment even where the learned model is wrong, and its bootstrap o
 the outcome noise that a bootstrap of model predictions alone would miss. Where the baseline wins, the
 segment estimate is the plain difference in means inside the segment.
 
-Fitted models are cached under ``shop.root / ".cache"``, keyed by the sha256 of the campaign history,
+Fitted models' predictions are cached as arrays + JSON (never pickle: tools/model_cache.py) under
+``shop.root / ".cache"``, keyed by the sha256 of the campaign history,
 the history spec, the model configuration and this module's source (the code version).
 
 Observational history (``campaign_history.assignment: observational``, or not declared) is adjusted:
@@ -31,9 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +44,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.model_selection import KFold, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from campaign_planner.tools import model_cache
+
 if TYPE_CHECKING:
     from campaign_planner.data.shop import CampaignHistorySpec, Shop
 
@@ -54,8 +54,10 @@ CONTINUOUS_OUTCOMES = ("revenue",)
 REQUIRED_OUTCOMES = ("conversion",)
 CANDIDATES = ("stratified_dim", "t_learner", "x_learner")
 LEARNED = ("t_learner", "x_learner")
-# The code version: any edit to this module invalidates cached fits made by older code.
-CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# The code version: any edit to this module or to the cache format invalidates cached fits of older code.
+CODE_VERSION = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(model_cache.__file__).read_bytes()
+).hexdigest()[:16]
 _M_OUT_OF_N = 8_000  # resample size cap of the segment bootstrap (see _bootstrap_mean)
 _MAX_CATEGORIES = 250  # HistGradientBoosting's native categorical support takes < 255 levels.
 
@@ -436,6 +438,9 @@ class PairFit:
         """
         if self.encoder is None:
             raise ForecasterDataError("this fit has no feature encoder")
+        if not self.fold_models:  # read back from the model cache, which keeps predictions, not estimators
+            raise ForecasterDataError("this fit was read from the model cache and keeps no fitted models; "
+                                      "refit with fit_uplift_models to score new customers")
         x = self.encoder.transform(frame)
         return np.mean([model.predict(x)[1] for model in self.fold_models], axis=0)
 
@@ -855,9 +860,10 @@ def _fit_all_pairs(
 
 
 def load_or_fit_uplift_models(shop: Shop, config: UpliftConfig | None = None) -> tuple[UpliftModels, dict]:
-    """Return the shop's uplift models and cache info, loading ``shop.root/.cache/uplift-<key>.pkl`` when it
+    """Return the shop's uplift models and cache info, loading ``shop.root/.cache/uplift-<key>.npz`` when it
     exists for this exact history, spec, config and code; fitting and writing it otherwise.
 
+    The cache holds arrays and JSON only (see tools/model_cache.py), so a planted file cannot run code.
     Refuses a shop without campaign history or its spec. A cache file that cannot be read is refitted
     and replaced (the info says so).
     """
@@ -866,34 +872,21 @@ def load_or_fit_uplift_models(shop: Shop, config: UpliftConfig | None = None) ->
     config = config or UpliftConfig()
     started = time.perf_counter()
     key = history_fingerprint(shop.campaign_history, shop.campaign_spec, config)
-    path = Path(shop.root) / ".cache" / f"uplift-{key[:32]}.pkl"
+    path = model_cache.cache_path(shop.root, key)
     info: dict[str, Any] = {"path": str(path), "key": key}
+    if model_cache.legacy_pickle_path(shop.root, key).exists():
+        info["legacy_pickle_ignored"] = True  # older versions' pickles are never opened: they could run code
     if path.is_file():
         try:
-            with path.open("rb") as handle:
-                models = pickle.load(handle)
-            if isinstance(models, UpliftModels) and models.history_sha256 == key:
-                info.update(cache="hit", load_seconds=round(time.perf_counter() - started, 4))
-                return models, info
-            info["cache_problem"] = "cached object did not match the key"
-        except Exception as exc:  # a truncated or foreign file: refit rather than fail the plan
-            info["cache_problem"] = f"unreadable cache file ({type(exc).__name__}: {exc})"
+            models = model_cache.load_uplift_models(path, key, config)
+            info.update(cache="hit", load_seconds=round(time.perf_counter() - started, 4))
+            return models, info
+        except model_cache.CacheFormatError as exc:  # a truncated or foreign file: refit rather than fail
+            info["cache_problem"] = f"unreadable cache file ({exc})"
     models = fit_uplift_models(shop.campaign_history, shop.campaign_spec, config)
-    _write_atomically(path, models)
+    model_cache.save_uplift_models(path, models)
     info.update(cache="miss", fit_seconds=round(models.fit_seconds, 3))
     return models, info
-
-
-def _write_atomically(path: Path, models: UpliftModels) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".uplift-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            pickle.dump(models, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 # --------------------------------------------------------------------------------------------- segments
