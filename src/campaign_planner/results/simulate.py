@@ -120,7 +120,8 @@ def simulate_results(plan: CampaignPlan, truth: dict, catalog: ChannelCatalog, *
     outcome_columns = ["customer_id", "channel", "arm", "converted", "revenue"]
     return SimulatedResults(
         channel_results=pd.DataFrame(channel_rows, columns=columns),
-        customer_outcomes=pd.concat(customers, ignore_index=True) if customers else pd.DataFrame(columns=outcome_columns),
+        customer_outcomes=(pd.concat(customers, ignore_index=True) if customers
+                           else pd.DataFrame(columns=outcome_columns)),
         planted=planted, notes=notes)
 
 
