@@ -18,6 +18,7 @@ from campaign_planner.api.runner import ModelFactory, RunManager
 from campaign_planner.api.state import ApiState
 from campaign_planner.api.store import ApiStore
 from campaign_planner.planning import PlanningError
+from campaign_planner.results.routes import router as results_router
 from campaign_planner.settings import Settings
 
 DESCRIPTION = """Turn plain-language marketing briefs into campaign plans.
@@ -99,6 +100,7 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
     app.include_router(router)
+    app.include_router(results_router)
     return app
 
 

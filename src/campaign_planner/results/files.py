@@ -241,7 +241,8 @@ class _Checker:
 def _channels(checker: _Checker, catalog: ChannelCatalog, plan_channels: Collection[str]) -> pd.Series:
     channels = checker.text("channel").str.lower()
     checker.refuse(channels == "", "channel", "empty channel")
-    unknown = sorted({c for c in channels.unique() if c not in catalog})
+    # A channel the plan funds is known whatever catalog the caller has (a shop's own channels.yaml may add it).
+    unknown = sorted({c for c in channels.unique() if c not in catalog and c not in plan_channels})
     if unknown:
         raise ResultsFileError(f"{checker.source.label}: channel(s) not in the catalog: "
                                f"{_unknown_channels_message(unknown, catalog)}; known channels: {catalog.ids()}")
@@ -252,9 +253,8 @@ def _channels(checker: _Checker, catalog: ChannelCatalog, plan_channels: Collect
     return channels
 
 
-def _arms(checker: _Checker, column: str = "arm") -> pd.Series:
-    arms = checker.text(column).str.lower()
-    return arms
+def _arms(checker: _Checker) -> pd.Series:
+    return checker.text("arm").str.lower()
 
 
 def _channel_rows(checker: _Checker, channels: pd.Series) -> pd.DataFrame:
