@@ -275,6 +275,8 @@ def test_api_results_and_readout(tmp_path: Path, planned: SimpleNamespace) -> No
                           json={"csv": "period,channel,spend,revenue\n2025-01-20,email,-1,0\n"})
         assert bad.status_code == 422 and "'spend': negative" in bad.json()["detail"]
         assert len(store.channel_results(thread)) == 2
+        surrogate = client.post(f"/threads/{thread}/results", headers=a, json={"csv": "period\ud800"})
+        assert surrogate.status_code == 422 and "not valid Unicode" in surrogate.json()["detail"]
         assert client.post(f"/threads/{thread}/results", headers=b, json={"csv": WEEK1}).status_code == 404
         assert client.get("/threads/nope/readout", headers=a).status_code == 404
         body = client.get(f"/threads/{thread}/readout", headers=a).json()
