@@ -17,6 +17,7 @@ Import rules, applied in one transaction per file:
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -119,6 +120,16 @@ class ResultRecords:
         Refuses (ResultsConflict, nothing stored) a restated period (unless ``replace``), a customer whose arm
         differs from the stored one, and a channel whose results would mix per-region and national rows.
         """
+        try:
+            return self._record(thread_id, batch, replace=replace)
+        except Exception as exc:
+            # Two imports racing on one thread: the unique keys let only one commit; the other stored nothing.
+            if isinstance(exc, sqlite3.IntegrityError) or type(exc).__name__ == "UniqueViolation":
+                raise ResultsConflict(f"{batch.source}: another import on this thread was being stored at the same "
+                                      "time; nothing of this file was stored: import it again") from exc
+            raise
+
+    def _record(self, thread_id: str, batch: ResultBatch, *, replace: bool) -> ImportOutcome:
         with self._connect() as connection:
             seen = connection.execute(
                 "SELECT import_id FROM {result_imports} WHERE thread_id = ? AND kind = ? AND sha256 = ?",
