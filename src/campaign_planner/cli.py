@@ -498,6 +498,11 @@ def chat(
     _serve_chat(api, host, port)
 
 
+from campaign_planner.results.cli import register_results_commands  # noqa: E402  (its own module: results/)
+
+register_results_commands(app, shop_app)
+
+
 def main() -> None:  # pragma: no cover - console script shim
     """Run the CLI (the console script). An unexpected error exits 1 with one line; its trace goes to the
     log at debug level (``--log-level debug``)."""

@@ -22,6 +22,7 @@ from campaign_planner.api.state import ApiState
 from campaign_planner.api.store import ApiStore
 from campaign_planner.exit_codes import ExitCode, ServiceUnavailableError
 from campaign_planner.planning import PlanningError
+from campaign_planner.results.routes import router as results_router
 from campaign_planner.settings import Settings
 
 DESCRIPTION = """Turn plain-language marketing briefs into campaign plans.
@@ -125,6 +126,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=config.max_body_bytes)
     app.add_middleware(HeaderLimitMiddleware)  # added last: the outermost, it answers before anything reads
     app.include_router(router)
+    app.include_router(results_router)
     return app
 
 

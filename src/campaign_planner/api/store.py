@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from campaign_planner.results.storage import RESULTS_SCHEMA, ResultRecords
+
 logger = logging.getLogger("campaign_planner.api")
 
 _SCHEMA = """
@@ -130,10 +132,13 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
-class ApiStore:
-    """Thread and run records in the SQLite file at ``path`` (created with its tables on first use)."""
+class ApiStore(ResultRecords):
+    """Thread and run records in the SQLite file at ``path`` (created with its tables on first use), and the
+    threads' campaign results (``results/storage.py``)."""
 
     _names: ClassVar[dict[str, str]] = {"threads": "threads", "runs": "runs", "seq": "rowid", "real": "REAL",
+                                        "result_imports": "result_imports", "channel_results": "channel_results",
+                                        "customer_outcomes": "customer_outcomes",
                                         "extra_columns": "",
                                         "now": "((julianday('now') - 2440587.5) * 86400.0)"}
     location: str
@@ -152,6 +157,7 @@ class ApiStore:
                     if column not in present:
                         connection.execute(f"ALTER TABLE runs ADD COLUMN {column} {self._sql(kind)}")
                 connection.execute(self._sql(_STATUS_INDEX))
+                connection.executescript(self._sql(RESULTS_SCHEMA))
             try:
                 with connection:
                     connection.execute(self._sql(_ONE_BLOCKING_RUN))
@@ -398,6 +404,16 @@ class _Connection:
             text = text.replace("%", "%%").replace("?", self._placeholder)
         return self._connection.execute(text, tuple(params))
 
+    def executemany(self, query: str, rows: Iterable[Iterable[Any]]) -> None:
+        text = self._sql(query)
+        if self._placeholder != "?":
+            text = text.replace("%", "%%").replace("?", self._placeholder)
+        if hasattr(self._connection, "executemany"):  # sqlite3
+            self._connection.executemany(text, [tuple(row) for row in rows])
+        else:  # psycopg: a cursor's executemany pipelines the statements
+            with self._connection.cursor() as cursor:
+                cursor.executemany(text, [tuple(row) for row in rows])
+
 
 POSTGRES_SCHEMA = "campaign_planner"
 _POOL_MAX = 8
@@ -408,6 +424,9 @@ class PostgresApiStore(ApiStore):
     first use), over a small connection pool: the store API servers and queue workers share."""
 
     _names: ClassVar[dict[str, str]] = {"threads": f"{POSTGRES_SCHEMA}.threads", "runs": f"{POSTGRES_SCHEMA}.runs",
+                                        "result_imports": f"{POSTGRES_SCHEMA}.result_imports",
+                                        "channel_results": f"{POSTGRES_SCHEMA}.channel_results",
+                                        "customer_outcomes": f"{POSTGRES_SCHEMA}.customer_outcomes",
                                         "seq": "seq", "real": "DOUBLE PRECISION",
                                         "extra_columns": ",\n    seq BIGSERIAL",
                                         "now": "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION"}
@@ -427,7 +446,7 @@ class PostgresApiStore(ApiStore):
             # Several servers and workers may start at once: create the tables under one advisory lock.
             connection.execute("SELECT pg_advisory_xact_lock(hashtext('campaign_planner.api_store'))")
             connection.execute(f"CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA}")
-            for statement in self._sql(_SCHEMA).split(";"):
+            for statement in (self._sql(_SCHEMA) + ";" + self._sql(RESULTS_SCHEMA)).split(";"):
                 if statement.strip():
                     connection.execute(statement)
             for column, kind in _ADDED_COLUMNS.items():
