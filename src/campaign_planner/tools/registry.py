@@ -61,6 +61,8 @@ def _brief(state: PlanState) -> Brief:
 def candidate_channels(brief: Brief, ctx: PlanningContext) -> list[str]:
     """Return the channels a plan may spend on: the brief's list, else a default mix for the shop."""
     catalog = ctx.shop.catalog
+    if brief.channels_only and not brief.channels_allowed:
+        return []  # "carrier pigeons only": no catalog channel was allowed, so nothing is spent
     if brief.channels_allowed:
         chosen = list(brief.channels_allowed)
     elif brief.language == "zh":
@@ -304,6 +306,7 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         weeks=brief.weeks or 4,
         currency=ctx.shop.currency,
         allocation_intervals=intervals,
+        behaviour=brief.audience.behaviour,
     )
     payload = result.model_dump(mode="json")
     if rate != 1.0:
