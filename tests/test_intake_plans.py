@@ -55,3 +55,17 @@ def test_an_ambiguous_budget_spends_nothing_and_asks(shop, tmp_path: Path) -> No
     assert "ambiguous_amount" in plan.flag_codes()
     assert plan.brief.budget is None and plan.budget is None
     assert any("6.000" in q for q in plan.open_questions)
+
+
+def test_a_traditional_chinese_brief_is_read_and_gets_traditional_copy(shop, tmp_path: Path) -> None:
+    from campaign_planner.intake.normalise import CJK, to_traditional
+
+    plan = _plan(shop, tmp_path, "預算30萬元，為期兩週，連衣裙，小紅書和微信")
+    brief = plan.brief
+    assert brief.text == "預算30萬元，為期兩週，連衣裙，小紅書和微信" and brief.script == "traditional"
+    assert brief.budget is not None and (brief.budget.amount, brief.budget.currency) == (300_000, "CNY")
+    assert brief.weeks == 2 and brief.channels_allowed == ["xiaohongshu", "wechat"]
+    assert brief.audience.departments == ["Dresses"]
+    texts = [v.headline + v.body + v.cta for cell in plan.messaging for v in cell.variants]
+    assert texts and any(CJK.search(t) for t in texts)
+    assert all(to_traditional(t) == t for t in texts)

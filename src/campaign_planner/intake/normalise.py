@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from campaign_planner.intake.numerals import replace_chinese_numerals
 
@@ -135,3 +135,20 @@ def normalise(text: str) -> NormalisedText:
     else:
         blocks = [(0, 0, len(original))]
     return NormalisedText(original=original, text=reading, script=script, _blocks=blocks)
+
+
+def copy_in_script(copy: dict[str, Any], script: Script | None) -> dict[str, Any]:
+    """Return the copywriter's output (``CopyResult`` as JSON) with its variants in the brief's ``script``.
+
+    Copy is written and checked in Simplified (the model and the copy rules work in it); a Traditional brief
+    gets its headlines, bodies and CTAs converted with OpenCC ``s2t``. The brand's legal footer stays
+    verbatim, as the footer rule requires. Anything but "traditional" returns ``copy`` unchanged.
+    """
+    if script != "traditional":
+        return copy
+    converted = {**copy, "messaging": []}
+    for cell in copy.get("messaging", []):
+        variants = [{**v, **{k: to_traditional(v[k]) for k in ("headline", "body", "cta") if isinstance(v.get(k), str)}}
+                    for v in cell.get("variants", [])]
+        converted["messaging"].append({**cell, "variants": variants})
+    return converted

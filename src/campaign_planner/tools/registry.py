@@ -336,6 +336,7 @@ def _allocation_intervals(allocation: dict[str, Any]) -> dict[str, tuple[float, 
 def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the copywriter for every segment × channel; returns the state update."""
     from campaign_planner.agents.copywriter import write_copy
+    from campaign_planner.intake.normalise import copy_in_script
     from campaign_planner.tools.copy_rules import load_brand_voice
 
     profile = state.get("profile") or {}
@@ -358,7 +359,10 @@ def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         variants_per_cell=ctx.settings.variants_per_cell,
         max_workers=ctx.settings.copy_workers,
     )
-    return {"copy": result.model_dump(mode="json")}
+    payload = result.model_dump(mode="json")
+    if language == "zh":  # a brief written in Traditional script gets its copy in Traditional script
+        payload = copy_in_script(payload, brief.script)
+    return {"copy": payload}
 
 
 RUNNERS: dict[ToolName, Callable[[ToolAction, PlanState, PlanningContext], dict[str, Any]]] = {
