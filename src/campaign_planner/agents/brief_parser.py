@@ -49,7 +49,7 @@ _BOUND_WORDS = re.compile(
     re.IGNORECASE,
 )
 _NEGATION = re.compile(
-    r"(?:\bno\b|\bnot\b|\bwithout\b|\bexclude[sd]?\b|\bexcluding\b|\bavoid\b|\bskip\b|\bnever\b|"
+    r"(?:\bno\b|\bnot\b(?!\s+only\b)|\bwithout\b|\bexclude[sd]?\b|\bexcluding\b|\bavoid\b|\bskip\b|\bnever\b|"
     r"不要|不用|不投|不做|不含|除了|排除|禁止)",
     re.IGNORECASE,
 )
@@ -155,7 +155,24 @@ def _is_negated(text: str, start: int) -> bool:
         return False
     between = window[last_negation.end() :]
     # "no TV and no print": each item is preceded by its own "no"; "without TV or print" covers both.
-    return not re.search(r"\b(but|use|using|via|plus|then)\b|但|使用|用", between, re.IGNORECASE)
+    if re.search(r"\b(but|use|using|via|plus|then)\b|但|使用|用", between, re.IGNORECASE):
+        return False
+    # The negation must govern the channel: only other channels, list glue and a few filler words may stand
+    # between them ("no purchase in 9+ months: win them back with email" does not exclude email).
+    rest = _NEGATION_FILLER.sub(" ", _ALIAS_WORDS.sub(" ", between.lower()))
+    return not rest.strip(" ,、，&/+-:：")
+
+
+_NEGATION_FILLER = re.compile(
+    r"\b(?:and|or|nor|any|the|our|paid|ads?|advertising|on|in|for|spend(?:ing)?|money|budget|running|run|"
+    r"channels?|media|placements?|either|of|at all|please)\b|投放|广告|投|做|在|上|和|或|及|与|也|等|渠道|的",
+    re.IGNORECASE)
+_ALIAS_WORDS = re.compile(
+    r"\b(?:tv|television|print|ooh|out[- ]of[- ]home|outdoor|billboards?|radio|podcasts?|display|banners?|"
+    r"search|sem|ppc|email|e-mail|sms|push|instagram|ig|facebook|fb|meta|tiktok|youtube|pinterest|influencers?|"
+    r"kol|wechat|weibo|douyin|xiaohongshu|tmall|magazines?|newspapers?|social)\b|电视|户外|平面|报纸|杂志|"
+    r"搜索|邮件|短信|推送|微信|微博|抖音|小红书|天猫|淘宝|达人|网红|朋友圈|公众号",
+    re.IGNORECASE)
 
 
 # Clause punctuation; a dot or comma between digits ("$1.2m", "1,500") is part of a number.
@@ -176,13 +193,16 @@ def _parse_bounds(
     used_money: set[int] = set()
     for channel_id, start, end in mentions:
         clause_start, clause_end = _clause(text, start, end)
+        previous_end = clause_start + 1
         for index, mention in enumerate(money):
             if not (clause_start < mention.start < clause_end):
                 continue
-            word = _BOUND_WORDS.search(text[clause_start + 1 : mention.start])
-            if not word:
+            # "at least $8k and at most $5k": each amount takes the bound word nearest before it.
+            words = list(_BOUND_WORDS.finditer(text[max(previous_end, clause_start + 1) : mention.start]))
+            previous_end = mention.end
+            if not words:
                 continue
-            lower = word.group(1).lower()
+            lower = words[-1].group(1).lower()
             bound = bounds.setdefault(channel_id, ChannelBound(channel=channel_id))
             if re.match(r"at least|min|no less|不少于|至少|最少", lower):
                 bound.min_spend = mention.amount

@@ -59,6 +59,10 @@ _BUDGET_LEAD = re.compile(r"(?:budget|spend|spending|预算|投入|经费|花费
                           re.IGNORECASE)
 
 
+# ... or right before these ("we have 2.500 to spend").
+_BUDGET_TRAIL = re.compile(r"\s*(?:to spend|to invest|budget\b|in budget|of budget|的预算|预算)", re.IGNORECASE)
+
+
 @dataclass
 class MoneyMention:
     """One amount of money in a text.
@@ -133,7 +137,8 @@ def find_money(text: str) -> list[MoneyMention]:
         after = text[match.end():match.end() + 4]
         if after[:1] in ("%", "％") or re.match(r"\s*(?:%|percent|per cent)", after, re.IGNORECASE):
             continue
-        lead = _BUDGET_LEAD.search(text[max(0, match.start() - 30):match.start()])
+        lead = _BUDGET_LEAD.search(text[max(0, match.start() - 30):match.start()]) or _BUDGET_TRAIL.match(
+            text[match.end():match.end() + 20])
         if not (pre or post or mag or lead):
             continue
         if mag and mag.lower() == "m" and not (pre or post) and re.match(r"\s*(?:in|on)\b", after):

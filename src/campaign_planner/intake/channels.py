@@ -96,9 +96,20 @@ def channel_mentions(text: str, catalog: ChannelCatalog) -> list[ChannelMention]
             verb_use = verb and re.match(verb, lowered[match.end():])
             if verb_use and not _noun_context(lowered, match.start(), match.end()):
                 continue
+            campaign_noun = _CAMPAIGN_NOUN_BEFORE.get(alias)
+            if campaign_noun and campaign_noun.search(lowered[max(0, match.start() - 24):match.start()]):
+                continue
             taken.append((match.start(), match.end()))
             mentions.append(ChannelMention(channel_id, match.start(), match.end()))
     return sorted(mentions, key=lambda m: m.start)
+
+
+# "a two-week Instagram push", "the final push": "push" as the campaign itself, not App push.
+_CAMPAIGN_NOUN_BEFORE = {
+    "push": re.compile(r"(?:\b(?:a|an|the|big|final|last|major|awareness|sales|seasonal|holiday|brand|marketing|"
+                       r"launch|promo|summer|spring|autumn|fall|winter|new|week|month|day|instagram|facebook|tiktok|"
+                       r"youtube|social|search|influencer)|\d)\s+$"),
+}
 
 
 def _noun_context(lowered: str, start: int, end: int) -> bool:

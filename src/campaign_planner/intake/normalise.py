@@ -26,6 +26,7 @@ _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 # "1.5 million" must stay a number with a magnitude; text2num would turn "million" alone into 1000000.
 _MAGNITUDE_WORDS = {"million": "\ue001", "thousand": "\ue002", "billion": "\ue003"}
 _PROTECT = re.compile(r"(?<=[\d.,])(\s*)(million|thousand|billion)\b", re.IGNORECASE)
+_HYPHEN_UNIT = re.compile(r"\b([a-z]+)-(day|week|month|year)s?\b", re.IGNORECASE)
 _HALF_A = re.compile(r"\bhalf an? (million|thousand)\b", re.IGNORECASE)
 
 
@@ -70,6 +71,7 @@ def english_numbers_to_digits(text: str) -> str:
     from text_to_num import alpha2digit
 
     text = _HALF_A.sub(lambda m: f"0.5 {m.group(1)}", text)
+    text = _HYPHEN_UNIT.sub(r"\1 \2", text)  # "two-week" is read like "two week"
     protected = _PROTECT.sub(lambda m: m.group(1) + _MAGNITUDE_WORDS[m.group(2).lower()], text)
     converted = alpha2digit(protected, "en", threshold=0)
     for word, mark in _MAGNITUDE_WORDS.items():
