@@ -161,3 +161,10 @@ def test_behaviour_mask_uses_the_features_the_shop_has() -> None:
     jackets = BehaviourFilter(kind="past_department", value="Jackets")
     missing = behaviour_mask(history, [jackets], features)
     assert missing.unsupported == [jackets] and np.all(missing.mask)
+
+
+def test_a_list_naming_a_catalog_channel_names_channels_in_its_other_items() -> None:
+    assert [u.name for u in unknown_channels("Bluesky, Mastodon and email, $3k", CATALOG)] == ["bluesky", "mastodon"]
+    assert unknown_channels("Summer, Instagram and email", CATALOG) == []
+    assert [u.name for u in unknown_channels("Promote the jeans with fax and telegrams only", CATALOG)] == [
+        "fax", "telegrams"]

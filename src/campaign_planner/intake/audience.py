@@ -193,7 +193,7 @@ def behaviour_mask(history: pd.DataFrame, filters: Sequence[BehaviourFilter],
             if flag_column and flag_column in feature_set:
                 keep = pd.to_numeric(history[flag_column], errors="coerce").to_numpy(dtype=float, na_value=0) == 1
                 selection.applied.append(f"{flag_column} = 1")
-            elif "department" in feature_set:
+            elif "department" in feature_set and not flag_column:
                 keep = history["department"].astype(str).str.casefold().to_numpy() == value.casefold()
                 selection.applied.append(f"department = {value}")
         if keep is None:

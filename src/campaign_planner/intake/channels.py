@@ -186,16 +186,8 @@ def closest_channels(name: str, catalog: ChannelCatalog, *, count: int = 3) -> t
     return tuple(channel for channel, _ in ranked[:count])
 
 
-def unknown_channels(text: str, catalog: ChannelCatalog) -> list[UnknownChannel]:
-    """Return the channel-like phrases of ``text`` that are not catalog channels, each with suggestions.
-
-    Looks at named platforms the catalog lacks (Snapchat, LinkedIn, 快手…), the items of "only" lists and
-    of "channels: …" / "via …" listings. An item counts when no catalog alias resolves it; "only" list
-    items are checked whatever their case, listing items when capitalised (a platform name).
-    """
-    lowered = text.lower()
-    names: list[str] = []
-    only_names: set[str] = set()
+def _named_platforms(lowered: str, catalog: ChannelCatalog) -> list[str]:
+    names = []
     for name in KNOWN_UNSUPPORTED_PLATFORMS:
         pattern = re.escape(name) if CJK.search(name) else rf"(?<![a-z]){re.escape(name)}(?![a-z])"
         if name == "line" and not re.search(r"\bline\s+(?:app|ads|messenger|official)", lowered):
@@ -204,26 +196,56 @@ def unknown_channels(text: str, catalog: ChannelCatalog) -> list[UnknownChannel]
             continue
         if re.search(pattern, lowered) and catalog.resolve(name) is None:
             names.append(name)
+    return names
+
+
+def _listed_phrases(text: str, catalog: ChannelCatalog) -> list[tuple[str, bool]]:
+    """Return (phrase, is an "only" list) for every list in ``text`` that may name channels."""
     candidates: list[tuple[str, bool]] = [(phrase, True) for phrase, _, _ in only_phrases(text)]
     listing = re.search(r"(?:\bchannels?\b|渠道|\buse\b|\busing\b|\bvia\b)\s*[:：]?\s*([^.;\n。]+)", text,
                         re.IGNORECASE)
     if listing:
         candidates.append((listing.group(1), False))
-    for phrase, in_only_list in candidates:
+    # A list that names a catalog channel ("Bluesky, Mastodon and email") names channels in its other items too.
+    for clause in re.split(r"[.;:!?\n。；：！？]", text):
+        items = _ITEM_SPLIT.split(clause)
+        if len(items) > 1 and any(catalog.resolve(_LEAD_WORDS.sub("", i.strip()).strip()) for i in items):
+            candidates.append((clause, False))
+    return candidates
+
+
+def _unknown_item(item: str, catalog: ChannelCatalog, in_only_list: bool) -> str | None:
+    # "promote the jeans with fax": the channel is what follows the last preposition.
+    item = re.split(r"\b(?:with|via|through|using|use|on)\s+", item, flags=re.IGNORECASE)[-1]
+    name = re.sub(r"\b(?:paid|only|ads?|advertising|campaigns?|the|our|organic|marketing|channels?)\b", "",
+                  item, flags=re.IGNORECASE).strip(" :：-")
+    name = _LEAD_WORDS.sub("", name).strip()
+    if not name or len(name) > 30 or len(name.split()) > 3:
+        return None
+    if catalog.resolve(name) or catalog.resolve(item.strip()) or channel_mentions(item, catalog):
+        return None
+    return name.lower() if _looks_like_channel(name, in_only_list) else None
+
+
+def unknown_channels(text: str, catalog: ChannelCatalog) -> list[UnknownChannel]:
+    """Return the channel-like phrases of ``text`` that are not catalog channels, each with suggestions.
+
+    Looks at named platforms the catalog lacks (Snapchat, LinkedIn, 快手…), the items of "only" lists, of
+    "channels: …" / "via …" listings and of lists that name a catalog channel. An item counts when no
+    catalog alias resolves it; "only" list items are checked whatever their case, other items when
+    capitalised (a platform name).
+    """
+    names = _named_platforms(text.lower(), catalog)
+    only_names: set[str] = set()
+    for phrase, in_only_list in _listed_phrases(text, catalog):
         for item in _ITEM_SPLIT.split(phrase):
-            name = re.sub(r"\b(?:paid|only|ads?|advertising|campaigns?|the|our|organic|marketing|channels?)\b", "",
-                          item, flags=re.IGNORECASE).strip(" :：-")
-            name = _LEAD_WORDS.sub("", name).strip()
-            if not name or len(name) > 30 or len(name.split()) > 3:
+            name = _unknown_item(item, catalog, in_only_list)
+            if name is None:
                 continue
-            if catalog.resolve(name) or catalog.resolve(item.strip()) or channel_mentions(item, catalog):
-                continue
-            if not _looks_like_channel(name, in_only_list):
-                continue
-            if name.lower() not in names:
-                names.append(name.lower())
+            if name not in names:
+                names.append(name)
             if in_only_list:
-                only_names.add(name.lower())
+                only_names.add(name)
     for phrase, _, _ in only_phrases(text):
         only_names.update(name for name in names if name in phrase.lower())
     return [UnknownChannel(name, closest_channels(name, catalog), name in only_names) for name in names]
@@ -236,7 +258,8 @@ _NOT_CHANNELS = re.compile(
     r"products?|items?|weekends?|weeks?|days?|months?|once|one|two|three|\d+|percent|discount|launch|sale|"
     r"sales|offer|copy|message|messages|tone|budget|spend|in|at|a|an|the|for|to|if|when|after|before|once|"
     r"us|uk|eu|china|us-based|online|store|stores|english|chinese|digital|social|mobile|launched|this|that|"
-    r"revenue|conversions?|orders?|signups?|traffic|awareness|plain|short|warm|playful|friendly|not|but|also)\b",
+    r"revenue|conversions?|orders?|signups?|traffic|awareness|plain|short|warm|playful|friendly|not|but|also|summer|spring|autumn|fall|winter|holiday|christmas|easter|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|budget|total)\b",
     re.IGNORECASE,
 )
 
