@@ -168,3 +168,12 @@ def test_a_list_naming_a_catalog_channel_names_channels_in_its_other_items() -> 
     assert unknown_channels("Summer, Instagram and email", CATALOG) == []
     assert [u.name for u in unknown_channels("Promote the jeans with fax and telegrams only", CATALOG)] == [
         "fax", "telegrams"]
+
+
+def test_the_plan_shows_days_as_the_brief_said_them() -> None:
+    from campaign_planner.render.formatting import brief_fields
+
+    fields = dict(brief_fields(parse_brief("Email, $2k, 10 days", CATALOG).brief))
+    assert fields["Duration"] == "10 days (planned as 2 weeks)"
+    only_unknown = dict(brief_fields(parse_brief("Skywriting only, $2k, 2 weeks", CATALOG).brief))
+    assert only_unknown["Channels allowed"].startswith("none")
