@@ -177,3 +177,17 @@ def test_the_plan_shows_days_as_the_brief_said_them() -> None:
     assert fields["Duration"] == "10 days (planned as 2 weeks)"
     only_unknown = dict(brief_fields(parse_brief("Skywriting only, $2k, 2 weeks", CATALOG).brief))
     assert only_unknown["Channels allowed"].startswith("none")
+
+
+@pytest.mark.parametrize(("text", "allowed", "excluded"), [
+    ("Do not use TikTok; email and search, $5k", ["email", "search"], ["tiktok"]),
+    ("No TV, print or radio. Email, $5k", ["email"], ["print", "tv"]),
+    ("no TV, no print, email and search", ["email", "search"], ["print", "tv"]),
+    ("without TV or print ads, email $2k", ["email"], ["print", "tv"]),
+    ("不要投电视和户外，微信，预算1万", ["wechat"], ["ooh", "tv"]),
+    ("Lapsed customers, no purchase in 9+ months: win them back with email", ["email"], []),
+    ("Not only email but also SMS", ["email", "sms"], []),
+])
+def test_a_negation_excludes_only_the_channels_it_governs(text: str, allowed: list[str], excluded: list[str]) -> None:
+    brief = parse_brief(text, CATALOG).brief
+    assert (brief.channels_allowed, brief.channels_excluded) == (allowed, excluded)

@@ -148,14 +148,23 @@ def _is_negated(text: str, start: int) -> bool:
     # Look back within the clause: "no TV and no print", "without TV", "不要电视".
     clause_start = max(text.rfind(sep, 0, start) for sep in (".", ";", "\n", "。", ";", "!", "?"))
     window = text[clause_start + 1 : start]
-    last_negation = None
-    for match in _NEGATION.finditer(window):
-        last_negation = match
-    if last_negation is None:
+    negations = list(_NEGATION.finditer(window))
+    if not negations:
         return False
-    between = window[last_negation.end() :]
+    last_negation = negations[-1]
+    # "do not use TikTok": the verb right after the negation is part of it.
+    between = re.sub(r"^\s*(?:use|using|run|running|spend\s+on|advertise\s+on|go\s+on)\b", "",
+                     window[last_negation.end() :], flags=re.IGNORECASE)
     # "no TV and no print": each item is preceded by its own "no"; "without TV or print" covers both.
     if re.search(r"\b(but|use|using|via|plus|then)\b|但|使用|用", between, re.IGNORECASE):
+        return False
+    # "no TV, no print, email": a writer who negates item by item did not negate the item without a "no".
+    if len(negations) > 1 and re.search(r"[,，]", between):
+        return False
+    # A list closed by "and"/"or" ends at the next comma ("without TV or print, email"); in Chinese a comma
+    # ends the scope ("不要投电视和户外，微信": 微信 is wanted).
+    if re.search(r"\b(?:and|or|nor)\b[^,，]*[,，]|[,，]\s*[\u4e00-\u9fff]|[\u4e00-\u9fff]\s*[,，]", between,
+                 re.IGNORECASE):
         return False
     # The negation must govern the channel: only other channels, list glue and a few filler words may stand
     # between them ("no purchase in 9+ months: win them back with email" does not exclude email).
