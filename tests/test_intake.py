@@ -191,3 +191,11 @@ def test_the_plan_shows_days_as_the_brief_said_them() -> None:
 def test_a_negation_excludes_only_the_channels_it_governs(text: str, allowed: list[str], excluded: list[str]) -> None:
     brief = parse_brief(text, CATALOG).brief
     assert (brief.channels_allowed, brief.channels_excluded) == (allowed, excluded)
+
+
+def test_chinese_shorthand_ranges_and_quarters() -> None:
+    assert parse_brief("预算3w，两周，小红书", CATALOG).brief.budget.amount == 30_000  # type: ignore[union-attr]
+    assert parse_brief("a 3w sprint, $5k", CATALOG).brief.budget.amount == 5_000  # type: ignore[union-attr]
+    ranged = parse_brief("Budget: $50K, 6-8 weeks, email", CATALOG)
+    assert ranged.brief.weeks == 8 and any("6-8 weeks" in q for q in ranged.open_questions)
+    assert parse_brief("USD 50k for Q4 on search", CATALOG).brief.weeks == 13

@@ -371,6 +371,10 @@ def _read_duration(reading: str, notes: _Reading) -> tuple[int, float | None, fl
         notes.questions.append("How many weeks should the campaign run?")
         return 4, None, None
     duration = durations[0]
+    ranged = re.search(r"(?<![\d.])(\d+)\s*(?:-|–|—|to|or)\s*" + re.escape(duration.written), reading)
+    if ranged:
+        notes.questions.append(f"The brief gives a range ({ranged.group(0)}): the plan uses {duration.written}; "
+                               "is that right?")
     distinct = {round(d.days) for d in durations}
     if len(distinct) > 1:
         notes.questions.append("The brief states more than one length (" + ", ".join(d.written for d in durations)

@@ -35,8 +35,9 @@ COMMA_DECIMAL_CURRENCIES = {"EUR"}
 MAGNITUDES: dict[str, float] = {
     "k": 1e3, "thousand": 1e3, "tsd": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6,
     "millionen": 1e6, "bn": 1e9, "billion": 1e9, "mrd": 1e9, "千": 1e3, "万": 1e4, "百万": 1e6, "千万": 1e7,
-    "亿": 1e8,
+    "亿": 1e8, "w": 1e4,
 }
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _alternation(words: list[str]) -> str:
@@ -47,7 +48,7 @@ _ISO = _alternation(list(ISO_CODES))
 _PRE = rf"(?P<pre>{_alternation([p for p in PREFIX_CURRENCIES if not p[0].isalpha()])}|" \
        rf"(?<![a-z])(?:{_alternation([p for p in PREFIX_CURRENCIES if p[0].isalpha()])}|{_ISO})(?![a-z]))"
 _NUM = r"(?P<num>\d{1,3}(?:(?P<grp>[,.' ])\d{3})(?:(?P=grp)\d{3})*(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d+)?)"
-_MAG = r"(?P<mag>millionen|million|billion|thousand|mio\.?|mrd\.?|tsd\.?|mm|mn|bn|百万|千万|[km千万亿])(?![a-z])"
+_MAG = r"(?P<mag>millionen|million|billion|thousand|mio\.?|mrd\.?|tsd\.?|mm|mn|bn|百万|千万|[kmw千万亿])(?![a-z])"
 _POST = rf"(?P<post>{_alternation([w for w in SUFFIX_CURRENCIES if not w.isascii() or not w.isalpha()])}|" \
         rf"(?<![a-z])(?:{_alternation([w for w in SUFFIX_CURRENCIES if w.isascii() and w.isalpha()])})(?![a-z]))"
 MONEY = re.compile(
@@ -143,6 +144,8 @@ def find_money(text: str) -> list[MoneyMention]:
             continue
         if mag and mag.lower() == "m" and not (pre or post) and re.match(r"\s*(?:in|on)\b", after):
             continue  # "5m in 10 days" is rarely money without a currency
+        if mag and mag.lower() == "w" and not _CJK.search(text):
+            continue  # "3w" is 3万 to a Chinese writer, three weeks to anyone else
         if group == " " and not (pre or post):
             continue  # "2 000" without a currency is more likely two numbers than one amount
         currency = _currency(pre, post)

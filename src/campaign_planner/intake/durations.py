@@ -154,6 +154,9 @@ def find_durations(text: str) -> list[Duration]:
             add(0.5 * days_per, match.start(), match.end())
     for match in re.finditer(r"(?<![\d.])(?P<n>\d+(?:\.\d+)?)个半月", lowered):
         add((float(match.group("n")) + 0.5) * DAYS_PER_MONTH, match.start(), match.end())
+    # "for Q4": a quarter.
+    for match in re.finditer(r"\b(?:for|over|during|in|across|through|throughout)\s+(?:the\s+)?(q[1-4])\b", lowered):
+        add(91.0, match.start(1), match.end(1))
     weekend = r"\b(?:this|next|one|a|over the|the)\s+(?P<long>long\s+)?weekend\b|(?:这个|本)?周末"
     for match in re.finditer(weekend, lowered):
         add(3.0 if match.group("long") else 2.0, match.start(), match.end())
