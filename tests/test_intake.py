@@ -199,3 +199,29 @@ def test_chinese_shorthand_ranges_and_quarters() -> None:
     ranged = parse_brief("Budget: $50K, 6-8 weeks, email", CATALOG)
     assert ranged.brief.weeks == 8 and any("6-8 weeks" in q for q in ranged.open_questions)
     assert parse_brief("USD 50k for Q4 on search", CATALOG).brief.weeks == 13
+
+
+def test_questions_in_a_brief_are_found_and_classified() -> None:
+    from campaign_planner.intake.questions import find_questions
+
+    found = find_questions("Email, $5k. Which segments should we prioritise, and what lift should we expect "
+                           "versus not emailing? How much should go to TikTok? 哪些人群应该优先？Can we book a "
+                           "celebrity?", CATALOG)
+    assert [(q.kind, q.channel) for q in found] == [("which_customers", None), ("what_lift", "email"),
+                                                    ("how_much_channel", "tiktok"), ("which_customers", None),
+                                                    ("other", None)]
+
+
+def test_a_question_no_tool_answers_is_listed_open() -> None:
+    from campaign_planner.domain import BriefQuestion
+    from campaign_planner.intake.questions import answer_questions
+    from tests.test_render import full_plan
+
+    plan = full_plan()
+    plan.brief.questions = [BriefQuestion(text="What lift should we expect?", kind="what_lift"),
+                            BriefQuestion(text="Should we rebrand?", kind="other")]
+    answers, _ = answer_questions(plan)
+    assert [a.kind for a in answers] == ["what_lift"] and answers[0].numbers
+    plan.forecast = []
+    answers, unanswered = answer_questions(plan)
+    assert answers == [] and len(unanswered) == 2 and all("no tool" in q for q in unanswered)

@@ -69,3 +69,22 @@ def test_a_traditional_chinese_brief_is_read_and_gets_traditional_copy(shop, tmp
     texts = [v.headline + v.body + v.cta for cell in plan.messaging for v in cell.variants]
     assert texts and any(CJK.search(t) for t in texts)
     assert all(to_traditional(t) == t for t in texts)
+
+
+def test_the_briefs_questions_are_answered_from_tool_numbers(shop, tmp_path: Path) -> None:
+    plan = _plan(shop, tmp_path, "Dress launch for women 25-40, $20,000 over 2 weeks, email and Instagram. Which "
+                 "segments should we prioritise, and what lift should we expect versus not emailing? How much "
+                 "goes to Instagram? Can we book a celebrity?")
+    kinds = {a.kind: a for a in plan.answers}
+    assert set(kinds) == {"which_customers", "what_lift", "how_much_channel"}
+    lift = kinds["what_lift"]
+    email_lines = [line for line in plan.forecast if line.channel == "email"]
+    assert email_lines and all(
+        lift.numbers[f"{line.segment_id}.email.expected"] == line.expected for line in email_lines)
+    instagram = next(a for a in plan.budget.allocations if a.channel == "instagram")  # type: ignore[union-attr]
+    assert kinds["how_much_channel"].numbers["instagram.spend"] == instagram.spend
+    revenue = {s.id: sum(x.incremental_revenue for x in plan.forecast if x.segment_id == s.id) for s in plan.segments}
+    assert all(kinds["which_customers"].numbers[f"{sid}.incremental_revenue"] == round(v, 2)
+               for sid, v in revenue.items())
+    assert any("celebrity" in q and "no tool" in q for q in plan.open_questions)
+    assert "validation_failed" not in plan.flag_codes()

@@ -78,6 +78,17 @@ class ChannelBound(Contract):
     max_spend: float | None = None
 
 
+QuestionKind = Literal["which_customers", "what_lift", "how_much_channel", "other"]
+
+
+class BriefQuestion(Contract):
+    """A question the brief asks ("Which segments should we prioritise?"), as the rules classify it."""
+
+    text: str = Field(description="The question in the brief's own words.")
+    kind: QuestionKind = "other"
+    channel: str | None = Field(default=None, description="The channel a how_much_channel question is about.")
+
+
 class Brief(Contract):
     """The parsed brief: what the marketing team asked for."""
 
@@ -102,6 +113,7 @@ class Brief(Contract):
         default=None, description="The Chinese script the brief is written in; Chinese copy follows it.")
     kpis: list[str] = Field(default_factory=list)
     constraints: list[str] = Field(default_factory=list)
+    questions: list[BriefQuestion] = Field(default_factory=list, description="Questions the brief asks.")
 
 
 class Assumption(Contract):
@@ -291,6 +303,17 @@ class Provenance(Contract):
     )
 
 
+class Answer(Contract):
+    """An answer to a question of the brief, made only of tool numbers (the targeting table, the forecast
+    against not treating, the allocation); ``sources`` name the plan sections they come from."""
+
+    question: str
+    kind: QuestionKind
+    text: str
+    numbers: dict[str, float] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)
+
+
 class CampaignPlan(Contract):
     """A complete campaign plan. ``model_dump(mode="json")`` is the JSON contract."""
 
@@ -306,6 +329,7 @@ class CampaignPlan(Contract):
     open_questions: list[str] = Field(default_factory=list)
     assumptions: list[Assumption] = Field(default_factory=list)
     rationale: list[RationaleItem] = Field(default_factory=list)
+    answers: list[Answer] = Field(default_factory=list, description="Answers to the brief's questions.")
     summary: str = ""
     status: Literal["draft", "approved", "rejected"] = "draft"
     provenance: Provenance

@@ -35,6 +35,7 @@ from campaign_planner.intake.departments import DEPARTMENT_TERMS, find_departmen
 from campaign_planner.intake.durations import find_duration, find_durations
 from campaign_planner.intake.normalise import NormalisedText, normalise
 from campaign_planner.intake.numerals import chinese_number
+from campaign_planner.intake.questions import find_questions
 
 __all__ = [
     "DEPARTMENT_TERMS", "KNOWN_UNSUPPORTED_PLATFORMS", "MoneyMention", "ParsedBrief", "detect_language",
@@ -478,6 +479,7 @@ def parse_brief(text: str, catalog: ChannelCatalog, *, default_currency: str = "
         tone=_as_written(norm, _tone(reading)),
         language=language,  # type: ignore[arg-type]
         script=norm.script,
+        questions=find_questions(text, catalog),
     )
     return ParsedBrief(brief=brief, flags=notes.flags, open_questions=notes.questions,
                        assumptions=notes.assumptions, budget_invalid=budget_invalid)
