@@ -225,3 +225,16 @@ def test_a_question_no_tool_answers_is_listed_open() -> None:
     plan.forecast = []
     answers, unanswered = answer_questions(plan)
     assert answers == [] and len(unanswered) == 2 and all("no tool" in q for q in unanswered)
+
+
+def test_answers_follow_the_plans_language() -> None:
+    from campaign_planner.domain import BriefQuestion
+    from campaign_planner.intake.questions import answer_questions
+    from tests.test_render import full_plan
+
+    plan = full_plan()
+    plan.brief.language = "zh"
+    plan.brief.questions = [BriefQuestion(text="提升多少？", kind="what_lift"),
+                            BriefQuestion(text="要换品牌吗", kind="other")]
+    answers, unanswered = answer_questions(plan)
+    assert "增量收入" in answers[0].text and "没有工具" in unanswered[0]

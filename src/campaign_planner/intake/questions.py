@@ -56,6 +56,39 @@ def _classify(reading: str, catalog: ChannelCatalog) -> dict[str, str | None]:
     return {"kind": kind, "channel": channel}
 
 
+# Answer sentences per plan language; the figures in them are formatted tool numbers.
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "target_top": "On {channel}: target the top {share} by predicted uplift ({customers} history customers): "
+                      "observed lift {lift} (95% {lo} to {hi}) against {overall} for everyone.",
+        "send_to_all": "On {channel}: send to everyone; no top group's 95% interval beats the lift among everyone "
+                       "({overall}).",
+        "ranked": "Segments by forecast incremental revenue: {items}.",
+        "lift_measured": "Against not treating (the uplift model on the randomised campaign history): ",
+        "lift_prior": "No randomised history for this: the response-curve or prior forecast, not a comparison with "
+                      "not treating: ",
+        "lift_line": "{segment} on {channel}: {metric} {expected} (80% {lo} to {hi}), incremental revenue {revenue}.",
+        "no_spend": "{channel} gets no spend in this plan (it is not among the channels the budget is split over).",
+        "spend": "{channel}: {spend} of {total}, expected outcome {outcome}, marginal ROI {roi}.",
+        "open": "The brief asks “{question}”: no tool of this plan answers it; it needs a decision from the team.",
+        "separator": "; ",
+    },
+    "zh": {
+        "target_top": "{channel}：按预测增量排名前 {share} 的客户（历史客户 {customers} 位）值得优先触达："
+                      "观察到的提升 {lift}（95% 区间 {lo} 至 {hi}），全体客户为 {overall}。",
+        "send_to_all": "{channel}：建议全量发送；没有任何头部人群的 95% 区间高于全体客户的提升（{overall}）。",
+        "ranked": "按预测增量收入排序的细分人群：{items}。",
+        "lift_measured": "与不触达相比（基于随机对照的历史活动的增量模型）：",
+        "lift_prior": "该渠道没有随机对照历史，以下为响应曲线或先验预测，并非与不触达的对比：",
+        "lift_line": "{segment}（{channel}）：{metric} {expected}（80% 区间 {lo} 至 {hi}），增量收入 {revenue}。",
+        "no_spend": "本方案中 {channel} 没有预算（不在分配预算的渠道之内）。",
+        "spend": "{channel}：{spend}（总预算 {total}），预期产出 {outcome}，边际 ROI {roi}。",
+        "open": "简报提出的问题“{question}”：本方案没有工具能回答，需要团队决定。",
+        "separator": "；",
+    },
+}
+
+
 def _money(amount: float, currency: str) -> str:
     from campaign_planner.render.formatting import format_money
 
@@ -69,6 +102,7 @@ def _lift(value: float, outcome: str) -> str:
 
 
 def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str) -> Answer | None:
+    text = TEXT[plan.brief.language]
     parts: list[str] = []
     numbers: dict[str, float] = {}
     sources: list[str] = []
@@ -77,15 +111,15 @@ def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str)
         best = next((t for t in rows if t.recommendation == "target_top"), None)
         if best is not None:
             lo, hi = best.observed_lift_interval_95
-            parts.append(f"On {channel}: target the top {best.top_share:.0%} by predicted uplift ({best.customers:,} "
-                         f"history customers): observed lift {_lift(best.observed_lift, best.outcome)} (95% "
-                         f"{_lift(lo, best.outcome)} to {_lift(hi, best.outcome)}) against "
-                         f"{_lift(best.overall_lift, best.outcome)} for everyone.")
+            parts.append(text["target_top"].format(
+                channel=channel, share=f"{best.top_share:.0%}", customers=f"{best.customers:,}",
+                lift=_lift(best.observed_lift, best.outcome), lo=_lift(lo, best.outcome), hi=_lift(hi, best.outcome),
+                overall=_lift(best.overall_lift, best.outcome)))
             numbers[f"{channel}.top_share"] = best.top_share
             numbers[f"{channel}.observed_lift"] = best.observed_lift
         else:
-            parts.append(f"On {channel}: send to everyone; no top group's 95% interval beats the lift among "
-                         f"everyone ({_lift(rows[0].overall_lift, rows[0].outcome)}).")
+            parts.append(text["send_to_all"].format(channel=channel,
+                                                    overall=_lift(rows[0].overall_lift, rows[0].outcome)))
         numbers[f"{channel}.overall_lift"] = rows[0].overall_lift
         sources.append("targeting")
     revenue: dict[str, float] = {}
@@ -94,8 +128,8 @@ def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str)
     if revenue:
         names = {s.id: s.name for s in plan.segments}
         ranked = sorted(revenue.items(), key=lambda item: -item[1])
-        parts.append("Segments by forecast incremental revenue: " + "; ".join(
-            f"{names.get(sid, sid)} {_money(value, currency)}" for sid, value in ranked) + ".")
+        parts.append(text["ranked"].format(items=text["separator"].join(
+            f"{names.get(sid, sid)} {_money(value, currency)}" for sid, value in ranked)))
         numbers.update({f"{sid}.incremental_revenue": round(value, 2) for sid, value in ranked})
         sources.append("forecast")
     if not parts:
@@ -109,19 +143,19 @@ def _what_lift(plan: CampaignPlan, question: BriefQuestion, currency: str) -> An
     measured = [line for line in lines if line.source == "uplift_model"]
     if not lines:
         return None
+    text = TEXT[plan.brief.language]
     names = {s.id: s.name for s in plan.segments}
     parts, numbers = [], {}
     for line in measured or lines:
         lo, hi = line.interval_80
         segment = names.get(line.segment_id, line.segment_id)
-        metric = line.metric.replace("_", " ")
-        parts.append(f"{segment} on {line.channel}: {metric} {line.expected:,.1f} (80% {lo:,.1f} to {hi:,.1f}), "
-                     f"incremental revenue {_money(line.incremental_revenue, currency)}.")
+        parts.append(text["lift_line"].format(
+            segment=segment, channel=line.channel, metric=line.metric.replace("_", " "),
+            expected=f"{line.expected:,.1f}", lo=f"{lo:,.1f}", hi=f"{hi:,.1f}",
+            revenue=_money(line.incremental_revenue, currency)))
         numbers[f"{line.segment_id}.{line.channel}.expected"] = line.expected
         numbers[f"{line.segment_id}.{line.channel}.incremental_revenue"] = line.incremental_revenue
-    lead = ("Against not treating (the uplift model on the randomised campaign history): " if measured else
-            "No randomised history for this: the response-curve or prior forecast, not a comparison with not "
-            "treating: ")
+    lead = text["lift_measured"] if measured else text["lift_prior"]
     return Answer(question=question.text, kind=question.kind, text=lead + " ".join(parts), numbers=numbers,
                   sources=["forecast"])
 
@@ -129,15 +163,17 @@ def _what_lift(plan: CampaignPlan, question: BriefQuestion, currency: str) -> An
 def _how_much(plan: CampaignPlan, question: BriefQuestion, currency: str) -> Answer | None:
     if plan.budget is None or question.channel is None:
         return None
+    text = TEXT[plan.brief.language]
     allocation = next((a for a in plan.budget.allocations if a.channel == question.channel), None)
     if allocation is None:
-        text = f"{question.channel} gets no spend in this plan (it is not among the channels the budget is split over)."
-        return Answer(question=question.text, kind=question.kind, text=text,
+        return Answer(question=question.text, kind=question.kind, text=text["no_spend"].format(
+                      channel=question.channel),
                       numbers={f"{question.channel}.spend": 0.0}, sources=["budget"])
-    text = (f"{question.channel}: {_money(allocation.spend, currency)} of {_money(plan.budget.total, currency)}, "
-            f"expected outcome {_money(allocation.expected_outcome, currency)}, marginal ROI "
-            f"{allocation.marginal_roi:.2f}.")
-    return Answer(question=question.text, kind=question.kind, text=text,
+    said = text["spend"].format(channel=question.channel, spend=_money(allocation.spend, currency),
+                                total=_money(plan.budget.total, currency),
+                                outcome=_money(allocation.expected_outcome, currency),
+                                roi=f"{allocation.marginal_roi:.2f}")
+    return Answer(question=question.text, kind=question.kind, text=said,
                   numbers={f"{question.channel}.spend": allocation.spend,
                            f"{question.channel}.marginal_roi": allocation.marginal_roi},
                   sources=["budget"])
@@ -161,8 +197,7 @@ def answer_questions(plan: CampaignPlan) -> tuple[list[Answer], list[str]]:
         elif question.kind == "how_much_channel":
             answer = _how_much(plan, question, currency)
         if answer is None:
-            unanswered.append(f"The brief asks “{question.text}”: no tool of this plan answers it; "
-                              "it needs a decision from the team.")
+            unanswered.append(TEXT[plan.brief.language]["open"].format(question=question.text))
         else:
             answers.append(answer)
     return answers, unanswered
