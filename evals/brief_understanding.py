@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,55 +67,69 @@ CHECKS: dict[str, Callable[[ParsedBrief, Any], bool]] = {
     "must_not_flag": lambda p, x: not set(x) & _flag_codes(p),
     "ambiguous": lambda p, x: ("ambiguous_amount" in _flag_codes(p) and any("“" in q for q in p.open_questions)) == x,
     "question_contains": lambda p, x: all(any(s in q for q in p.open_questions) for s in x),
+    "questions": lambda p, x: [q.kind for q in p.brief.questions] == x,
 }
+
+
+def _check_case(case: dict[str, Any], parsed: ParsedBrief, failures: list[str]) -> dict[str, bool]:
+    results = {}
+    for name, expected in case["expect"].items():
+        try:
+            results[name] = bool(CHECKS[name](parsed, expected))
+        except AttributeError:  # a reader without the field (an older one, for a baseline) misses it
+            results[name] = False
+        if not results[name]:
+            failures.append(f"{case['id']}: {name} expected {expected!r}; got {_got(parsed, name)}")
+    return results
 
 
 def score(cases: list[dict[str, Any]]) -> tuple[dict[str, str], list[str]]:
     """Return (the figures as name -> value text, the failed checks as lines)."""
     catalog = default_catalog()
-    total = right = locale_total = locale_right = 0
-    only_cases = only_right = amount_cases = amount_right = 0
-    unknown_expected = unknown_found = ambiguous_cases = ambiguous_asked = 0
+    counts: Counter[str] = Counter()
     failures: list[str] = []
     for case in cases:
         parsed = parse_brief(case["brief"], catalog)
         expect, tags = case["expect"], set(case.get("tags", []))
-        results = {}
-        for name, expected in expect.items():
-            try:
-                results[name] = bool(CHECKS[name](parsed, expected))
-            except AttributeError:  # a reader without the field (an older one, for a baseline) misses it
-                results[name] = False
-            if not results[name]:
-                failures.append(f"{case['id']}: {name} expected {expected!r}; got {_got(parsed, name)}")
-        total += len(results)
-        right += sum(results.values())
+        results = _check_case(case, parsed, failures)
+        counts["total"] += len(results)
+        counts["right"] += sum(results.values())
         if "locale" in tags:
-            locale_total += len(results)
-            locale_right += sum(results.values())
+            counts["locale_total"] += len(results)
+            counts["locale_right"] += sum(results.values())
         if "only" in tags:
-            only_cases += 1
-            only_right += results.get("allowed", True) and results.get("only", True)
+            counts["only_cases"] += 1
+            counts["only_right"] += results.get("allowed", True) and results.get("only", True)
         if expect.get("budget") is not None:
-            amount_cases += 1
-            amount_right += results["budget"] and results.get("currency", True)
+            counts["amount_cases"] += 1
+            counts["amount_right"] += results["budget"] and results.get("currency", True)
         for name in expect.get("unknown", []):
-            unknown_expected += 1
-            unknown_found += _unknown_found(parsed, name)
+            counts["unknown_expected"] += 1
+            counts["unknown_found"] += _unknown_found(parsed, name)
         if expect.get("ambiguous"):
-            ambiguous_cases += 1
-            ambiguous_asked += results["ambiguous"]
-    figures = {
-        "brief_cases": str(len(cases)),
-        "brief_fields_checked": str(total),
-        "brief_fields_accuracy": f"{right / total:.3f}",
-        "locale_brief_fields_accuracy": f"{locale_right / max(locale_total, 1):.3f}",
-        "only_forms_accuracy": f"{only_right / max(only_cases, 1):.3f}",
-        "amount_reading_accuracy": f"{amount_right / max(amount_cases, 1):.3f}",
-        "unknown_channel_recall": f"{unknown_found / max(unknown_expected, 1):.3f}",
-        "ambiguous_amounts_asked": f"{ambiguous_asked}/{ambiguous_cases}",
-    }
-    return figures, failures
+            counts["ambiguous_cases"] += 1
+            counts["ambiguous_asked"] += results["ambiguous"]
+        if "questions" in expect:
+            counts["question_cases"] += 1
+            counts["questions_right"] += results["questions"]
+    return _figures(len(cases), counts), failures
+
+
+def _figures(cases: int, counts: Counter[str]) -> dict[str, str]:
+    figures = {"brief_cases": str(cases), "brief_fields_checked": str(counts["total"]),
+               "brief_fields_accuracy": f"{counts['right'] / max(counts['total'], 1):.3f}"}
+    # A figure is printed only where the file has cases for it ("0.000" of nothing would read as a failure).
+    for name, right, total in (("locale_brief_fields_accuracy", "locale_right", "locale_total"),
+                               ("only_forms_accuracy", "only_right", "only_cases"),
+                               ("amount_reading_accuracy", "amount_right", "amount_cases"),
+                               ("unknown_channel_recall", "unknown_found", "unknown_expected")):
+        if counts[total]:
+            figures[name] = f"{counts[right] / counts[total]:.3f}"
+    if counts["ambiguous_cases"]:
+        figures["ambiguous_amounts_asked"] = f"{counts['ambiguous_asked']}/{counts['ambiguous_cases']}"
+    if counts["question_cases"]:
+        figures["questions_classified"] = f"{counts['questions_right']}/{counts['question_cases']}"
+    return figures
 
 
 def _got(parsed: ParsedBrief, name: str) -> str:
@@ -134,6 +149,7 @@ def _value(parsed: ParsedBrief, name: str) -> str:
         "departments": brief.audience.departments, "discount": brief.offer.discount_percent,
         "language": brief.language, "script": brief.script,
         "behaviour": [(f.kind, f.value) for f in brief.audience.behaviour],
+        "questions": [(q.text, q.kind) for q in brief.questions],
         "min_spend": _bounds(parsed, "min_spend"), "max_spend": _bounds(parsed, "max_spend"),
     }
     if name in values:
