@@ -4,6 +4,10 @@ Everything here that becomes a number in a plan is read by rules, not by the lan
 model gets currencies and magnitudes wrong too often ("30万元" is 300,000 CNY, not 30). The rules cover
 English and Chinese briefs. What they cannot settle becomes a flag or an open question, never a guess
 passed off as fact.
+
+The readers themselves live in :mod:`campaign_planner.intake` (normalisation, amounts, durations,
+channels, audiences, questions); this module assembles the :class:`Brief` from them and keeps the old
+entry points (``find_money``, ``find_weeks``, ``find_departments``…) for their callers.
 """
 
 from __future__ import annotations
