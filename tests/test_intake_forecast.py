@@ -42,3 +42,26 @@ def test_a_lapsed_audience_is_forecast_on_lapsed_history_customers(shop) -> None
 def test_an_audience_the_shop_has_no_feature_for_is_flagged(shop) -> None:
     result, _ = _email_line(shop, [BehaviourFilter(kind="top_customers", value=0.2, text="our top customers")])
     assert any(f.code.value == "unsupported_audience" and "top customers" in f.message for f in result.flags)
+
+
+def test_behavioural_audiences_on_the_real_hillstrom_history() -> None:
+    import pandas as pd
+
+    from campaign_planner.intake.audience import behaviour_mask, find_behaviour
+    from campaign_planner.intake.normalise import normalise
+    from tests.conftest import dataset
+
+    history = pd.read_csv(dataset("hillstrom_email_analytics_2008.csv"))
+    features = ["recency", "history", "mens", "womens", "newbie"]
+
+    def select(text: str):
+        return behaviour_mask(history, find_behaviour(normalise(text).text), features)
+
+    lapsed = select("lapsed customers, no purchase in 9+ months")
+    assert lapsed.mask.sum() == (history["recency"] >= 9).sum() and not lapsed.unsupported
+    top = select("our top customers")
+    assert abs(top.mask.mean() - 0.2) < 0.01 and history.loc[top.mask, "history"].min() > history["history"].median()
+    assert select("customers who bought menswear").mask.sum() == (history["mens"] == 1).sum()
+    assert select("new customers").mask.sum() == (history["newbie"] == 1).sum()
+    outerwear = select("existing customers who bought outerwear")
+    assert [f.value for f in outerwear.unsupported] == ["Jackets"]  # Hillstrom has no department history
