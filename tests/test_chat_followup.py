@@ -152,3 +152,11 @@ def test_a_verb_is_not_a_channel_in_a_follow_up(plan: CampaignPlan) -> None:
     # "push" is the verb here: the follow-up adds Instagram, not App push.
     follow_up = classify_follow_up("add Instagram and push on it harder", plan, CATALOG)
     assert not any(p.get("channel") == "push" for p in follow_up.patches)
+
+
+def test_a_length_comes_with_another_change_in_the_same_clause(plan: CampaignPlan) -> None:
+    follow_up = classify_follow_up("only email for 10 days", plan, CATALOG)
+    ops = {p["op"] for p in follow_up.patches}
+    assert ops == {"only_channels", "duration"} and not follow_up.full_replan
+    copy = classify_follow_up("make the email copy shorter for the 2-week sale", plan, CATALOG)
+    assert not any(p["op"] == "duration" for p in copy.patches)

@@ -227,11 +227,14 @@ class _Reader:
     # --- rules -------------------------------------------------------------------------------------
 
     def read(self, clause: str) -> None:
-        for rule in (self._try_move, self._try_total, self._try_only, self._try_duration, self._try_audience,
-                     self._try_copy, self._try_channels):
+        # A length may come with another change in the same clause ("only email for 10 days").
+        timed = self._try_duration(clause)
+        for rule in (self._try_move, self._try_total, self._try_only, self._try_audience, self._try_copy,
+                     self._try_channels):
             if rule(clause):
                 return
-        self.result.unknown.append(clause)
+        if not timed:
+            self.result.unknown.append(clause)
 
     def _try_move(self, clause: str) -> bool:
         if not (_MOVE_VERB.search(clause) and _FROM.search(clause)):
@@ -325,7 +328,7 @@ class _Reader:
 
     def _try_duration(self, clause: str) -> bool:
         duration = find_duration(clause)
-        if duration is None or not _DURATION_CHANGE.search(clause):
+        if duration is None or not _DURATION_CHANGE.search(clause) or _COPY_WORD.search(clause):
             return False
         self._kind("budget", "channel_optimizer", "forecaster")
         self.result.patches.append({"op": "duration", "weeks": duration.weeks, "days": round(duration.days, 2),
