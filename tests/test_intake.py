@@ -238,3 +238,11 @@ def test_answers_follow_the_plans_language() -> None:
                             BriefQuestion(text="要换品牌吗", kind="other")]
     answers, unanswered = answer_questions(plan)
     assert "增量收入" in answers[0].text and "没有工具" in unanswered[0]
+
+
+def test_a_traditional_brief_is_searched_with_the_same_english_terms() -> None:
+    from campaign_planner.tools.registry import english_query
+
+    traditional = parse_brief("預算30萬元，為期兩週，連衣裙，重視面料和舒適度，小紅書", CATALOG).brief
+    simplified = parse_brief("预算30万元，为期两周，连衣裙，重视面料和舒适度，小红书", CATALOG).brief
+    assert english_query(traditional) == english_query(simplified) == "women's dresses fabric comfortable review"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from campaign_planner.domain import Allocation, Assumption, Brief, Flag, FlagCode, Segment
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
+from campaign_planner.intake.normalise import to_simplified
 
 ToolName = Literal["profile_lookup", "channel_optimizer", "forecaster", "copywriter"]
 TOOL_ORDER: tuple[ToolName, ...] = ("profile_lookup", "channel_optimizer", "forecaster", "copywriter")
@@ -115,7 +116,8 @@ def english_query(brief: Brief) -> str | None:
     """Return an English retrieval query for a Chinese brief (None for English briefs)."""
     if brief.language != "zh":
         return None
-    terms = [english for chinese, english in CHINESE_ATTRIBUTE_TERMS.items() if chinese in brief.text]
+    text = to_simplified(brief.text)  # a Traditional brief's 舒適 is the 舒适 of the term list
+    terms = [english for chinese, english in CHINESE_ATTRIBUTE_TERMS.items() if chinese in text]
     departments = [d.lower() for d in brief.audience.departments] or ["clothing"]
     return " ".join(["women's", *departments, *terms]) + " review"
 
