@@ -122,3 +122,41 @@ def test_several_instructions_and_unknown_ones(plan: CampaignPlan) -> None:
     assert unknown.full_replan and unknown.unknown == ["Lean into sustainability"]
     assert any(p["op"] == "pin" for p in unknown.patches)  # kept for the replan
     assert "whole plan was made again" in unknown.summary()
+
+
+@pytest.mark.parametrize(("text", "channels"), [("only email from now on", ["email"]),
+                                                ("Email and SMS only", ["email", "sms"]),
+                                                ("just e-mail please", ["email"]), ("只用邮件", ["email"]),
+                                                ("僅用微信", ["wechat"])])
+def test_only_forms_restrict_the_mix(plan: CampaignPlan, text: str, channels: list[str]) -> None:
+    follow_up = classify_follow_up(text, plan, CATALOG)
+    assert follow_up.patches == [{"op": "only_channels", "channels": channels}] and not follow_up.full_replan
+    assert follow_up.rerun == ["channel_optimizer", "forecaster"]
+    brief = apply_patches(plan.brief.model_dump(mode="json"), follow_up.patches)
+    assert brief["channels_allowed"] == channels and brief["channels_only"] is True
+    assert all(b["channel"] in channels for b in brief["channel_bounds"])
+
+
+@pytest.mark.parametrize(("text", "days", "weeks"), [("make it 10 days", 10, 2), ("run it for three weeks", 21, 3),
+                                                     ("改成两周", 14, 2), ("extend to a month and a half", 45.66, 7)])
+def test_duration_changes(plan: CampaignPlan, text: str, days: float, weeks: int) -> None:
+    follow_up = classify_follow_up(text, plan, CATALOG)
+    assert not follow_up.full_replan and follow_up.rerun == ["channel_optimizer", "forecaster"]
+    (patch,) = follow_up.patches
+    assert patch["op"] == "duration" and patch["weeks"] == weeks and patch["days"] == pytest.approx(days, abs=0.01)
+    brief = apply_patches(plan.brief.model_dump(mode="json"), follow_up.patches)
+    assert brief["weeks"] == weeks and brief["days"] == pytest.approx(days, abs=0.01)
+
+
+def test_a_verb_is_not_a_channel_in_a_follow_up(plan: CampaignPlan) -> None:
+    # "push" is the verb here: the follow-up adds Instagram, not App push.
+    follow_up = classify_follow_up("add Instagram and push on it harder", plan, CATALOG)
+    assert not any(p.get("channel") == "push" for p in follow_up.patches)
+
+
+def test_a_length_comes_with_another_change_in_the_same_clause(plan: CampaignPlan) -> None:
+    follow_up = classify_follow_up("only email for 10 days", plan, CATALOG)
+    ops = {p["op"] for p in follow_up.patches}
+    assert ops == {"only_channels", "duration"} and not follow_up.full_replan
+    copy = classify_follow_up("make the email copy shorter for the 2-week sale", plan, CATALOG)
+    assert not any(p["op"] == "duration" for p in copy.patches)

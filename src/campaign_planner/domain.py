@@ -32,6 +32,8 @@ class FlagCode(StrEnum):
     INJECTION_SUSPECTED = "injection_suspected"
     CONTRADICTORY_BRIEF = "contradictory_brief"
     VALIDATION_FAILED = "validation_failed"
+    AMBIGUOUS_AMOUNT = "ambiguous_amount"
+    UNSUPPORTED_AUDIENCE = "unsupported_audience"
 
 
 class Contract(BaseModel):
@@ -45,11 +47,29 @@ class Money(Contract):
     currency: str = Field(description="ISO 4217 code, e.g. USD, EUR, CNY.")
 
 
+BehaviourKind = Literal[
+    "recency_min_months", "recency_max_months", "top_customers", "frequent", "new_customers",
+    "existing_customers", "past_department",
+]
+
+
+class BehaviourFilter(Contract):
+    """An audience defined by what customers did ("lapsed 9+ months", "top customers", "bought outerwear")."""
+
+    kind: BehaviourKind
+    value: float | str | None = Field(
+        default=None, description="Months for recency kinds, the share for top_customers, minimum orders for "
+        "frequent, the department for past_department; None for new/existing customers.")
+    text: str = Field(default="", description="The brief's words for it.")
+
+
 class Audience(Contract):
     age_min: int | None = None
     age_max: int | None = None
     departments: list[str] = Field(default_factory=list, description="Catalogue departments, e.g. Dresses.")
     description: str = ""
+    behaviour: list[BehaviourFilter] = Field(
+        default_factory=list, description="Behavioural filters on the shop's campaign-history features.")
 
 
 class Offer(Contract):
@@ -63,6 +83,17 @@ class ChannelBound(Contract):
     max_spend: float | None = None
 
 
+QuestionKind = Literal["which_customers", "what_lift", "how_much_channel", "other"]
+
+
+class BriefQuestion(Contract):
+    """A question the brief asks ("Which segments should we prioritise?"), as the rules classify it."""
+
+    text: str = Field(description="The question in the brief's own words.")
+    kind: QuestionKind = "other"
+    channel: str | None = Field(default=None, description="The channel a how_much_channel question is about.")
+
+
 class Brief(Contract):
     """The parsed brief: what the marketing team asked for."""
 
@@ -71,15 +102,23 @@ class Brief(Contract):
     product: str = ""
     budget: Money | None = None
     weeks: int | None = None
+    days: float | None = Field(default=None, description="The campaign length in days as the brief states it "
+                               "(shown to the user); weeks is the nearest whole week for the tools.")
+    weeks_exact: float | None = Field(default=None, description="days / 7: the length in fractional weeks.")
     channels_allowed: list[str] = Field(default_factory=list)
+    channels_only: bool = Field(default=False, description="The brief restricts the mix (\"email only\"): "
+                                "with channels_allowed empty, no catalog channel is allowed and nothing is spent.")
     channels_excluded: list[str] = Field(default_factory=list)
     channel_bounds: list[ChannelBound] = Field(default_factory=list)
     audience: Audience = Field(default_factory=Audience)
     offer: Offer = Field(default_factory=Offer)
     tone: str = ""
     language: Literal["en", "zh"] = "en"
+    script: Literal["simplified", "traditional"] | None = Field(
+        default=None, description="The Chinese script the brief is written in; Chinese copy follows it.")
     kpis: list[str] = Field(default_factory=list)
     constraints: list[str] = Field(default_factory=list)
+    questions: list[BriefQuestion] = Field(default_factory=list, description="Questions the brief asks.")
 
 
 class Assumption(Contract):
@@ -275,6 +314,17 @@ class Provenance(Contract):
     )
 
 
+class Answer(Contract):
+    """An answer to a question of the brief, made only of tool numbers (the targeting table, the forecast
+    against not treating, the allocation); ``sources`` name the plan sections they come from."""
+
+    question: str
+    kind: QuestionKind
+    text: str
+    numbers: dict[str, float] = Field(default_factory=dict)
+    sources: list[str] = Field(default_factory=list)
+
+
 class CampaignPlan(Contract):
     """A complete campaign plan. ``model_dump(mode="json")`` is the JSON contract."""
 
@@ -290,6 +340,7 @@ class CampaignPlan(Contract):
     open_questions: list[str] = Field(default_factory=list)
     assumptions: list[Assumption] = Field(default_factory=list)
     rationale: list[RationaleItem] = Field(default_factory=list)
+    answers: list[Answer] = Field(default_factory=list, description="Answers to the brief's questions.")
     summary: str = ""
     status: Literal["draft", "approved", "rejected"] = "draft"
     provenance: Provenance

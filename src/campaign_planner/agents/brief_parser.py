@@ -4,11 +4,14 @@ Everything here that becomes a number in a plan is read by rules, not by the lan
 model gets currencies and magnitudes wrong too often ("30万元" is 300,000 CNY, not 30). The rules cover
 English and Chinese briefs. What they cannot settle becomes a flag or an open question, never a guess
 passed off as fact.
+
+The readers themselves live in :mod:`campaign_planner.intake` (normalisation, amounts, durations,
+channels, audiences, questions); this module assembles the :class:`Brief` from them and keeps the old
+entry points (``find_money``, ``find_weeks``, ``find_departments``…) for their callers.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -23,59 +26,35 @@ from campaign_planner.domain import (
     Money,
     Offer,
 )
+from campaign_planner.intake.amounts import MoneyMention
+from campaign_planner.intake.amounts import find_money as _find_money
+from campaign_planner.intake.audience import find_behaviour
+from campaign_planner.intake.channels import (
+    KNOWN_UNSUPPORTED_PLATFORMS,
+    channel_mentions,
+    only_channels,
+    unknown_channels,
+)
+from campaign_planner.intake.departments import DEPARTMENT_TERMS, find_departments
+from campaign_planner.intake.durations import find_duration, find_durations
+from campaign_planner.intake.normalise import NormalisedText, normalise
+from campaign_planner.intake.numerals import chinese_number
+from campaign_planner.intake.questions import find_questions
+
+__all__ = [
+    "DEPARTMENT_TERMS", "KNOWN_UNSUPPORTED_PLATFORMS", "MoneyMention", "ParsedBrief", "detect_language",
+    "find_ages", "find_departments", "find_discount", "find_money", "find_weeks", "parse_brief",
+]
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
-# Department vocabulary of the clothing catalogue (the public dataset's "Department Name" values).
-DEPARTMENT_TERMS: dict[str, tuple[str, ...]] = {
-    "Dresses": ("dress", "dresses", "gown", "sundress", "连衣裙", "裙装", "礼服"),
-    "Tops": (
-        "top", "tops", "blouse", "blouses", "knit", "knits", "knitwear", "sweater", "sweaters", "shirt",
-        "shirts", "tee", "tees", "t-shirt", "cardigan", "上衣", "针织", "毛衣", "衬衫", "t恤",
-    ),
-    "Bottoms": (
-        "jeans", "denim", "pants", "trousers", "skirt", "skirts", "shorts", "leggings", "bottoms",
-        "裤", "牛仔裤", "半身裙", "短裤",
-    ),
-    "Jackets": ("jacket", "jackets", "coat", "coats", "outerwear", "parka", "blazer", "外套", "夹克", "大衣"),
-    "Intimate": (
-        "intimates", "intimate", "lingerie", "bra", "bras", "sleepwear", "loungewear", "underwear",
-        "pajamas", "内衣", "睡衣", "家居服",
-    ),
-}
-
-# Platforms people name in briefs that the default catalog does not carry: named, so that a brief
-# asking for them gets an `unknown_channel` flag instead of silently losing the request.
-KNOWN_UNSUPPORTED_PLATFORMS = (
-    "snapchat", "linkedin", "twitter", "reddit", "spotify", "twitch", "bilibili", "kuaishou",
-    "whatsapp", "telegram", "threads", "radio", "direct mail", "快手", "哔哩哔哩", "b站", "知乎",
-)
-
-CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "€": "EUR", "£": "GBP", "¥": "CNY", "￥": "CNY"}
-CURRENCY_WORDS = {
-    "usd": "USD", "dollar": "USD", "dollars": "USD", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "cny": "CNY", "rmb": "CNY", "yuan": "CNY",
-    "元": "CNY", "人民币": "CNY", "块": "CNY", "jpy": "JPY", "yen": "JPY", "円": "JPY",
-}
-CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-                  "九": 9, "十": 10}
-MAGNITUDES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "million": 1e6, "千": 1e3, "万": 1e4,
-              "百万": 1e6, "亿": 1e8}
-
-_NUMBER = r"(?P<sign>[-−])?\s*(?P<num>\d[\d,]*(?:\.\d+)?|[零一二两三四五六七八九十]+)"
-_MONEY = re.compile(
-    r"(?P<pre>US\$|[$€£¥￥])?\s*" + _NUMBER
-    + r"\s*(?P<mag>thousand|million|mm|百万|[kKmM千万亿](?![a-zA-Z]))?\s*"
-    + r"(?P<post>usd|eur|gbp|cny|rmb|jpy|dollars?|euros?|pounds?|yuan|yen|元人民币|人民币|元|块|円)?",
-    re.IGNORECASE,
-)
 _BOUND_WORDS = re.compile(
     r"(at least|minimum of|min(?:imum)?\.?|no less than|at most|no more than|maximum of|max(?:imum)?\.?|up to|"
     r"cap(?:ped)? at|不少于|至少|不超过|最多|最少)",
     re.IGNORECASE,
 )
 _NEGATION = re.compile(
-    r"(?:\bno\b|\bnot\b|\bwithout\b|\bexclude[sd]?\b|\bexcluding\b|\bavoid\b|\bskip\b|\bnever\b|"
+    r"(?:\bno\b|\bnot\b(?!\s+only\b)|\bwithout\b|\bexclude[sd]?\b|\bexcluding\b|\bavoid\b|\bskip\b|\bnever\b|"
     r"不要|不用|不投|不做|不含|除了|排除|禁止)",
     re.IGNORECASE,
 )
@@ -99,86 +78,25 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk * 2 >= letters * 0.3 else "en"
 
 
-def _chinese_number(token: str) -> float | None:
-    if token.isdigit():
-        return float(token)
-    total = 0
-    current = 0
-    for char in token:
-        value = CHINESE_DIGITS.get(char)
-        if value is None:
-            return None
-        if value == 10:
-            total += (current or 1) * 10
-            current = 0
-        else:
-            current = value
-    return float(total + current)
-
-
 def _to_number(token: str) -> float | None:
     if re.fullmatch(r"\d[\d,]*(?:\.\d+)?", token):
         return float(token.replace(",", ""))
-    return _chinese_number(token)
-
-
-@dataclass
-class MoneyMention:
-    amount: float
-    currency: str | None
-    start: int
-    end: int
-    negative: bool
+    value = chinese_number(token)
+    return float(value) if value is not None else None
 
 
 def find_money(text: str) -> list[MoneyMention]:
-    """Return every amount of money written in ``text`` (needs a currency mark or a magnitude)."""
-    mentions = []
-    for match in _MONEY.finditer(text):
-        pre, post, mag = match.group("pre"), match.group("post"), match.group("mag")
-        if not (pre or post or mag):
-            continue
-        number = _to_number(match.group("num"))
-        if number is None:
-            continue
-        after = text[match.end() : match.end() + 2]
-        if not pre and not post and mag and mag.lower() in {"m"} and re.match(r"\s*(in|on)\b", after):
-            continue
-        # "15% off" and "4 weeks" are not money; a bare number with a magnitude but no currency is.
-        if text[match.end() : match.end() + 1] == "%":
-            continue
-        multiplier = MAGNITUDES.get((mag or "").lower(), MAGNITUDES.get(mag or "", 1.0))
-        currency = None
-        if pre:
-            currency = CURRENCY_SYMBOLS.get(pre.upper() if pre != "¥" else pre, CURRENCY_SYMBOLS.get(pre))
-        if post:
-            currency = CURRENCY_WORDS.get(post.lower(), CURRENCY_WORDS.get(post, currency))
-        preceding = text[max(0, match.start() - 12) : match.start()]
-        negative = bool(match.group("sign")) or bool(re.search(r"(?:[-−]|minus|negative)\s*$", preceding))
-        mentions.append(
-            MoneyMention(number * multiplier, currency, match.start(), match.end(), negative)
-        )
-    return mentions
+    """Return every amount of money written in ``text`` (normalised first: script, numerals, number words).
+
+    Needs a currency mark, a magnitude or a budget word before it; see :mod:`campaign_planner.intake.amounts`.
+    """
+    return _find_money(normalise(text).text)
 
 
 def find_weeks(text: str) -> int | None:
-    """Return the campaign length in weeks from "over 4 weeks", "a month", "为期两周", "10 days"…"""
-    lowered = text.lower()
-    for pattern, factor in (
-        (r"(\d+|[一二两三四五六七八九十]+)\s*(?:-\s*)?(?:weeks?|wks?|周|个星期|星期)", 1.0),
-        (r"(\d+|[一二两三四五六七八九十]+)\s*(?:-\s*)?(?:months?|个月|月)", 30.4 / 7),
-        (r"(\d+|[一二两三四五六七八九十]+)\s*(?:-\s*)?(?:days?|天)", 1 / 7),
-    ):
-        match = re.search(pattern, lowered)
-        if match:
-            number = _to_number(match.group(1))
-            if number:
-                return max(1, math.ceil(number * factor - 1e-9))
-    if re.search(r"\b(a|one) month\b|一个月", lowered):
-        return 4
-    if re.search(r"\b(a|one) week\b|一周", lowered):
-        return 1
-    return None
+    """Return the campaign length in whole weeks ("over 4 weeks", "a month", "为期两周", "10 days"), or None."""
+    duration = find_duration(normalise(text).text)
+    return duration.weeks if duration else None
 
 
 def find_ages(text: str) -> tuple[int | None, int | None]:
@@ -201,20 +119,6 @@ def find_ages(text: str) -> tuple[int | None, int | None]:
     if under:
         return None, int(next(g for g in under.groups() if g))
     return None, None
-
-
-def find_departments(text: str) -> list[str]:
-    """Return the catalogue departments the brief talks about, in catalogue order."""
-    lowered = text.lower()
-    found = []
-    for department, terms in DEPARTMENT_TERMS.items():
-        for term in terms:
-            pattern = re.escape(term) if CJK.search(term) else rf"\b{re.escape(term)}\b"
-            if re.search(pattern, lowered):
-                found.append(department)
-                break
-    # "连衣裙" contains "裙" but is a dress; "半身裙" is a skirt. Keep both only if both were meant.
-    return found
 
 
 def find_discount(text: str) -> tuple[float | None, bool]:
@@ -241,36 +145,59 @@ def find_discount(text: str) -> tuple[float | None, bool]:
 
 
 def _channel_mentions(text: str, catalog: ChannelCatalog) -> list[tuple[str, int, int]]:
-    lowered = text.lower()
-    mentions: list[tuple[str, int, int]] = []
-    taken: list[tuple[int, int]] = []
-    for alias, channel_id in sorted(catalog.aliases().items(), key=lambda item: -len(item[0])):
-        pattern = re.escape(alias) if CJK.search(alias) else rf"(?<![a-z]){re.escape(alias)}(?![a-z])"
-        pattern = pattern.replace(r"\ ", r"[\s\-_]*")
-        for match in re.finditer(pattern, lowered):
-            if any(s < match.end() and match.start() < e for s, e in taken):
-                continue
-            if alias == "red" and not re.search(r"little red book|小红书", lowered):
-                continue  # "red" is a colour far more often than it is Xiaohongshu
-            if alias in {"print"} and re.search(r"\bprints?\b\s*(dress|top|pattern)", lowered[match.start():]):
-                continue
-            taken.append((match.start(), match.end()))
-            mentions.append((channel_id, match.start(), match.end()))
-    return sorted(mentions, key=lambda item: item[1])
+    # The follow-up reader's form: (channel id, start, end) for each channel named as a noun.
+    return [(m.channel, m.start, m.end) for m in channel_mentions(text, catalog)]
 
 
 def _is_negated(text: str, start: int) -> bool:
     # Look back within the clause: "no TV and no print", "without TV", "不要电视".
     clause_start = max(text.rfind(sep, 0, start) for sep in (".", ";", "\n", "。", ";", "!", "?"))
     window = text[clause_start + 1 : start]
-    last_negation = None
-    for match in _NEGATION.finditer(window):
-        last_negation = match
-    if last_negation is None:
+    negations = list(_NEGATION.finditer(window))
+    if not negations:
         return False
-    between = window[last_negation.end() :]
+    last_negation = negations[-1]
+    # "do not use TikTok": the verb right after the negation is part of it.
+    between = re.sub(r"^\s*(?:use|using|run|running|spend\s+on|advertise\s+on|go\s+on)\b", "",
+                     window[last_negation.end() :], flags=re.IGNORECASE)
     # "no TV and no print": each item is preceded by its own "no"; "without TV or print" covers both.
-    return not re.search(r"\b(but|use|using|via|plus|then)\b|但|使用|用", between, re.IGNORECASE)
+    if re.search(r"\b(but|use|using|via|plus|then)\b|但|使用|用", between, re.IGNORECASE):
+        return False
+    # "no TV, no print, email": a writer who negates item by item did not negate the item without a "no".
+    if len(negations) > 1 and re.search(r"[,，]", between):
+        return False
+    # A list closed by "and"/"or" ends at the next comma ("without TV or print, email"); in Chinese a comma
+    # ends the scope ("不要投电视和户外，微信": 微信 is wanted).
+    if re.search(r"\b(?:and|or|nor)\b[^,，]*[,，]|[,，]\s*[\u4e00-\u9fff]|[\u4e00-\u9fff]\s*[,，]", between,
+                 re.IGNORECASE):
+        return False
+    # The negation must govern the channel: only other channels, list glue and a few filler words may stand
+    # between them ("no purchase in 9+ months: win them back with email" does not exclude email).
+    rest = _NEGATION_FILLER.sub(" ", _ALIAS_WORDS.sub(" ", between.lower()))
+    return not rest.strip(" ,、，&/+-:：")
+
+
+_NEGATION_FILLER = re.compile(
+    r"\b(?:and|or|nor|any|the|our|paid|ads?|advertising|on|in|for|spend(?:ing)?|money|budget|running|run|"
+    r"channels?|media|placements?|either|of|at all|please)\b|投放|广告|投|做|在|上|和|或|及|与|也|等|渠道|的",
+    re.IGNORECASE)
+_ALIAS_WORDS = re.compile(
+    r"\b(?:tv|television|print|ooh|out[- ]of[- ]home|outdoor|billboards?|radio|podcasts?|display|banners?|"
+    r"search|sem|ppc|email|e-mail|sms|push|instagram|ig|facebook|fb|meta|tiktok|youtube|pinterest|influencers?|"
+    r"kol|wechat|weibo|douyin|xiaohongshu|tmall|magazines?|newspapers?|social)\b|电视|户外|平面|报纸|杂志|"
+    r"搜索|邮件|短信|推送|微信|微博|抖音|小红书|天猫|淘宝|达人|网红|朋友圈|公众号",
+    re.IGNORECASE)
+
+
+# Clause punctuation; a dot or comma between digits ("$1.2m", "1,500") is part of a number.
+_CLAUSE_MARK = re.compile(r"[;\n。；！？!?]|(?<!\d)[.,]|[.,](?!\d)")
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """Return (index of the clause mark before ``start`` or -1, index of the mark after ``end`` or len)."""
+    before = [m.start() for m in _CLAUSE_MARK.finditer(text, 0, start)]
+    after = _CLAUSE_MARK.search(text, end)
+    return (before[-1] if before else -1), (after.start() if after else len(text))
 
 
 def _parse_bounds(
@@ -279,16 +206,17 @@ def _parse_bounds(
     bounds: dict[str, ChannelBound] = {}
     used_money: set[int] = set()
     for channel_id, start, end in mentions:
-        clause_end = min([p for p in (text.find(s, end) for s in (".", ";", "\n", "。", ";", ",", ",")) if p > 0]
-                         or [len(text)])
-        clause_start = max(text.rfind(s, 0, start) for s in (".", ";", "\n", "。", ";", ",", ","))
+        clause_start, clause_end = _clause(text, start, end)
+        previous_end = clause_start + 1
         for index, mention in enumerate(money):
             if not (clause_start < mention.start < clause_end):
                 continue
-            word = _BOUND_WORDS.search(text[clause_start + 1 : mention.start])
-            if not word:
+            # "at least $8k and at most $5k": each amount takes the bound word nearest before it.
+            words = list(_BOUND_WORDS.finditer(text[max(previous_end, clause_start + 1) : mention.start]))
+            previous_end = mention.end
+            if not words:
                 continue
-            lower = word.group(1).lower()
+            lower = words[-1].group(1).lower()
             bound = bounds.setdefault(channel_id, ChannelBound(channel=channel_id))
             if re.match(r"at least|min|no less|不少于|至少|最少", lower):
                 bound.min_spend = mention.amount
@@ -310,25 +238,6 @@ def _parse_bounds(
     return list(bounds.values()), used_money
 
 
-def _unknown_channels(text: str, catalog: ChannelCatalog) -> list[str]:
-    lowered = text.lower()
-    unknown = []
-    for name in KNOWN_UNSUPPORTED_PLATFORMS:
-        pattern = re.escape(name) if CJK.search(name) else rf"\b{re.escape(name)}\b"
-        if re.search(pattern, lowered) and catalog.resolve(name) is None:
-            unknown.append(name)
-    listing = re.search(r"(?:\bchannels?\b|渠道|\buse\b|\busing\b|\bvia\b)\s*[:：]?\s*([^.;\n。]+)", text,
-                        re.IGNORECASE)
-    if listing:
-        for item in re.split(r",|、|，|\+|/|\band\b|\bor\b|和|及|与|以及", listing.group(1)):
-            name = re.sub(r"\b(paid|only|ads?|the|our|organic)\b", "", item, flags=re.IGNORECASE).strip(" :：")
-            if not name or len(name) > 24 or catalog.resolve(name) or catalog.resolve(item.strip()):
-                continue
-            if re.fullmatch(r"[A-Za-z][A-Za-z0-9 .\-]*", name) and name[0].isupper() and name.lower() not in unknown:
-                unknown.append(name.lower())
-    return unknown
-
-
 def _objective(text: str) -> str:
     lowered = text.lower()
     if re.search(r"conversion|sign[- ]?ups?|leads?|acquisition|new customers|orders|转化|拉新", lowered):
@@ -337,120 +246,52 @@ def _objective(text: str) -> str:
     return "revenue"
 
 
-def _tone(text: str) -> str:
+Span = tuple[int, int]
+
+
+def _tone(text: str) -> Span | None:
     match = re.search(r"(?:tone|voice)\s*[:：]?\s*([^.;\n。]+)", text, re.IGNORECASE)
     if match:
-        return match.group(1).strip()
-    match = re.search(r"(?:keep the copy|copy should be|copy must be|文案要|文案风格|语气)\s*([^.;\n。]+)",
+        return match.span(1)
+    match = re.search(r"(?:keep the copy|copy should be|copy must be|文案要|文案风格|语气)\s*[:：]?\s*([^.;\n。]+)",
                       text, re.IGNORECASE)
-    return match.group(1).strip() if match else ""
+    return match.span(1) if match else None
 
 
-def parse_brief(text: str, catalog: ChannelCatalog, *, default_currency: str = "USD") -> ParsedBrief:
-    """Parse a plain-language brief into a :class:`Brief` plus flags, assumptions and open questions.
+def _offer_text(text: str) -> Span | None:
+    match = re.search(r"(?:offer|promo(?:tion)?|deal|优惠|活动)\s*[:：]\s*([^.;\n。]+)", text, re.IGNORECASE)
+    if match:
+        return match.span(1)
+    match = re.search(r"([^.;\n。]*\d{1,2}\s*%[^.;\n。]*)", text)
+    return match.span(1) if match else None
 
-    Refuses nothing: an empty, contradictory or incomplete brief yields a Brief with the matching
-    flags (``missing_budget``, ``invalid_budget``, ``unknown_channel``, ``contradictory_brief``).
-    """
-    text = text.strip()
-    flags: list[Flag] = []
-    questions: list[str] = []
-    assumptions: list[Assumption] = []
-    language = detect_language(text)
 
-    mentions = _channel_mentions(text, catalog)
-    money = find_money(text)
-    negated = {cid for cid, start, _ in mentions if _is_negated(text, start)}
-    affirmed = {cid for cid, start, _ in mentions if not _is_negated(text, start)}
-    excluded = sorted(negated)
-    # Money mentions tied to a channel bound are not the total budget.
-    bounds, bound_money = _parse_bounds(text, mentions, money, None)
-    budget_candidates = [m for i, m in enumerate(money) if i not in bound_money]
-    total_mention = _pick_total(text, budget_candidates)
-
-    budget: Money | None = None
-    budget_invalid = False
-    currency_default = "CNY" if language == "zh" else default_currency
-    if total_mention is not None:
-        currency = total_mention.currency or currency_default
-        amount = -total_mention.amount if total_mention.negative else total_mention.amount
-        if amount <= 0:
-            budget_invalid = True
-            flags.append(Flag(code=FlagCode.INVALID_BUDGET,
-                              message=f"The brief's budget is {amount:,.2f} {currency}; a budget must be positive, "
-                              "so the plan carries no spend or forecast figures."))
-            questions.append("What is the campaign's total budget (a positive amount)?")
-        else:
-            budget = Money(amount=round(amount, 2), currency=currency)
-            if total_mention.currency is None:
-                assumptions.append(Assumption(text=f"The budget is read as {currency}; the brief names no currency.",
-                                              confidence=0.6))
-    else:
-        flags.append(Flag(code=FlagCode.MISSING_BUDGET, message="The brief gives no budget."))
-        questions.append("What is the total budget for this campaign, and in which currency?")
-    if bounds and budget is not None:
-        bounds, _ = _parse_bounds(text, mentions, money, budget.amount)
-
-    weeks = find_weeks(text)
-    if weeks is None:
-        weeks = 4
-        assumptions.append(Assumption(text="The brief gives no campaign length; a 4-week flight is assumed.",
-                                      confidence=0.4))
-        questions.append("How many weeks should the campaign run?")
-
-    allowed = [cid for cid in dict.fromkeys(cid for cid, _, _ in mentions) if cid not in excluded]
-    allowed_from_bounds_only = {b.channel for b in bounds}
-    if allowed and set(allowed) <= allowed_from_bounds_only and len(allowed) < 2:
-        allowed = []  # a single bound ("TikTok at most $5k") does not restrict the channel mix
-    for name in _unknown_channels(text, catalog):
-        flags.append(Flag(code=FlagCode.UNKNOWN_CHANNEL,
-                          message=f"'{name}' is not a channel in the catalog; it gets no budget. "
-                          f"Known channels: {', '.join(catalog.ids())}."))
-        questions.append(f"'{name}' is not in the channel catalog: drop it, or add it to the shop's channels.yaml?")
-
-    both = negated & affirmed
-    if both:
-        flags.append(Flag(code=FlagCode.CONTRADICTORY_BRIEF,
-                          message=f"The brief both asks for and excludes: {', '.join(sorted(both))}; "
-                          "they are treated as excluded."))
-        allowed = [c for c in allowed if c not in both]
-
-    age_min, age_max = find_ages(text)
-    if age_min is not None and age_max is not None and age_min > age_max:
-        flags.append(Flag(code=FlagCode.CONTRADICTORY_BRIEF,
-                          message=f"The age range {age_min}–{age_max} is reversed; it is read as {age_max}–{age_min}."))
-        age_min, age_max = age_max, age_min
-    departments = find_departments(text)
-    discount, no_discount = find_discount(text)
-    offer_text = _offer_text(text)
-    for bound in bounds:
-        if bound.min_spend is not None and bound.max_spend is not None and bound.min_spend > bound.max_spend:
-            flags.append(Flag(code=FlagCode.CONTRADICTORY_BRIEF,
-                              message=f"{bound.channel}: minimum {bound.min_spend:,.0f} is above maximum "
-                              f"{bound.max_spend:,.0f}."))
-        if bound.channel in excluded:
-            flags.append(Flag(code=FlagCode.CONTRADICTORY_BRIEF,
-                              message=f"{bound.channel} is excluded but also given a spend bound."))
-    if not text:
-        flags.append(Flag(code=FlagCode.CONTRADICTORY_BRIEF, message="The brief is empty."))
-
-    brief = Brief(
-        text=text,
-        objective=_objective(text),
-        product=_product(text, departments),
-        budget=budget,
-        weeks=weeks,
-        channels_allowed=allowed,
-        channels_excluded=excluded,
-        channel_bounds=bounds,
-        audience=Audience(age_min=age_min, age_max=age_max, departments=departments,
-                          description=_audience_description(text)),
-        offer=Offer(discount_percent=0.0 if no_discount else discount, text=offer_text),
-        tone=_tone(text),
-        language=language,  # type: ignore[arg-type]
+def _product(text: str, departments: list[str]) -> Span | str:
+    match = re.search(
+        r"(?:new|our|the|launch(?:ing)?|for)\s+((?:[a-z\-]+\s){0,3}(?:collection|line|dresses|dress|jackets|"
+        r"jeans|tops|knitwear|intimates|range))",
+        text,
+        re.IGNORECASE,
     )
-    return ParsedBrief(brief=brief, flags=flags, open_questions=questions, assumptions=assumptions,
-                       budget_invalid=budget_invalid)
+    if match:
+        return match.span(1)
+    return " and ".join(departments).lower()
+
+
+def _audience_description(text: str) -> Span | None:
+    match = re.search(r"(?:\btarget(?:ing)?\b|\baudience\b|目标人群|人群)\s*[:：]?\s*([^.;\n。]+)", text,
+                      re.IGNORECASE)
+    return match.span(1) if match else None
+
+
+def _as_written(norm: NormalisedText, span: Span | str | None, limit: int | None = None) -> str:
+    # Free-text fields quote the writer's own words (script, numerals), found through the reading form.
+    if span is None:
+        return ""
+    if isinstance(span, str):
+        return span
+    written = norm.original_of(*span).strip()
+    return written[:limit] if limit else written
 
 
 def _pick_total(text: str, candidates: list[MoneyMention]) -> MoneyMention | None:
@@ -459,32 +300,211 @@ def _pick_total(text: str, candidates: list[MoneyMention]) -> MoneyMention | Non
     lowered = text.lower()
     for mention in candidates:
         before = lowered[max(0, mention.start - 40) : mention.start]
-        if re.search(r"budget|spend|total|invest|预算|投入|花费", before):
+        if re.search(r"budget|spend|total|invest|预算|投入|花费|经费", before):
             return mention
     return max(candidates, key=lambda m: m.amount)
 
 
-def _offer_text(text: str) -> str:
-    match = re.search(r"(?:offer|promo(?:tion)?|deal|优惠|活动)\s*[:：]\s*([^.;\n。]+)", text, re.IGNORECASE)
-    if match:
-        return match.group(1).strip()
-    match = re.search(r"([^.;\n。]*\d{1,2}\s*%[^.;\n。]*)", text)
-    return match.group(1).strip() if match else ""
+def _say_amount(mention: MoneyMention) -> str:
+    return " or ".join(f"{value:,.2f}".rstrip("0").rstrip(".") for value in mention.readings)
 
 
-def _product(text: str, departments: list[str]) -> str:
-    match = re.search(
-        r"(?:new|our|the|launch(?:ing)?|for)\s+((?:[a-z\-]+\s){0,3}(?:collection|line|dresses|dress|jackets|"
-        r"jeans|tops|knitwear|intimates|range))",
-        text,
-        re.IGNORECASE,
+@dataclass
+class _Reading:
+    """What parse_brief collects while it reads, before the Brief is built."""
+
+    flags: list[Flag] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+    assumptions: list[Assumption] = field(default_factory=list)
+
+    def flag(self, code: FlagCode, message: str, question: str | None = None) -> None:
+        self.flags.append(Flag(code=code, message=message))
+        if question and question not in self.questions:
+            self.questions.append(question)
+
+
+def _read_budget(reading: str, money: list[MoneyMention], bound_money: set[int], language: str,
+                 default_currency: str, script: str | None, notes: _Reading) -> tuple[Money | None, bool]:
+    """Return (the total budget or None, whether the budget is unusable: invalid or ambiguous)."""
+    candidates = [m for i, m in enumerate(money) if i not in bound_money]
+    total = _pick_total(reading, candidates)
+    for mention in money:
+        if mention.ambiguous and mention is not total:
+            notes.flag(FlagCode.AMBIGUOUS_AMOUNT,
+                       f"“{mention.written}” can be read as {_say_amount(mention)}; it is not used until confirmed.",
+                       f"Does “{mention.written}” mean {_say_amount(mention)}?")
+    if total is None:
+        notes.flag(FlagCode.MISSING_BUDGET, "The brief gives no budget.",
+                   "What is the total budget for this campaign, and in which currency?")
+        return None, False
+    currency = total.currency or ("CNY" if language == "zh" else default_currency)
+    if total.ambiguous:
+        notes.flag(FlagCode.AMBIGUOUS_AMOUNT,
+                   f"The budget “{total.written}” can be read as {_say_amount(total)} {currency}; the plan carries "
+                   "no spend or forecast figures until it is confirmed.",
+                   f"Is the budget “{total.written}” {_say_amount(total)} {currency}?")
+        return None, True
+    amount = -total.amount if total.negative else total.amount
+    if amount <= 0:
+        notes.flag(FlagCode.INVALID_BUDGET,
+                   f"The brief's budget is {amount:,.2f} {currency}; a budget must be positive, "
+                   "so the plan carries no spend or forecast figures.",
+                   "What is the campaign's total budget (a positive amount)?")
+        return None, True
+    if total.currency is None:
+        notes.assumptions.append(Assumption(text=f"The budget is read as {currency}; the brief names no currency.",
+                                            confidence=0.6))
+    elif script == "traditional" and currency == "CNY" and re.search(r"元|块", total.written) and not re.search(
+            r"人民币|rmb|cny", reading, re.IGNORECASE):
+        notes.assumptions.append(Assumption(
+            text="元 is read as Chinese yuan (CNY); in Taiwan or Hong Kong it may mean TWD or HKD.", confidence=0.6))
+        notes.questions.append("Is the budget in Chinese yuan (CNY), New Taiwan dollars (TWD) or Hong Kong dollars "
+                               "(HKD)?")
+    others = sorted({m.currency for m in candidates if m.currency and m.currency != currency})
+    if others:
+        notes.questions.append(f"The brief names amounts in {currency} and {', '.join(others)}: is the total "
+                               f"budget {amount:,.0f} {currency}?")
+    return Money(amount=round(amount, 2), currency=currency), False
+
+
+def _read_duration(reading: str, notes: _Reading) -> tuple[int, float | None, float | None]:
+    """Return (weeks for the tools, days as written or None, fractional weeks or None)."""
+    durations = find_durations(reading)
+    if not durations:
+        notes.assumptions.append(Assumption(text="The brief gives no campaign length; a 4-week flight is assumed.",
+                                            confidence=0.4))
+        notes.questions.append("How many weeks should the campaign run?")
+        return 4, None, None
+    duration = durations[0]
+    ranged = re.search(r"(?<![\d.])(\d+)\s*(?:-|–|—|to|or)\s*" + re.escape(duration.written), reading)
+    if ranged:
+        notes.questions.append(f"The brief gives a range ({ranged.group(0)}): the plan uses {duration.written}; "
+                               "is that right?")
+    distinct = {round(d.days) for d in durations}
+    if len(distinct) > 1:
+        notes.questions.append("The brief states more than one length (" + ", ".join(d.written for d in durations)
+                               + f"): is it {duration.written}?")
+    if abs(duration.days - 7 * duration.weeks) >= 1:
+        notes.assumptions.append(Assumption(
+            text=f"{duration.written} ({duration.days:g} days, {duration.weeks_exact:g} weeks) is planned as "
+            f"{duration.weeks} whole week{'s' if duration.weeks != 1 else ''}: the response curves work in weeks.",
+            confidence=0.7))
+    return duration.weeks, round(duration.days, 2), duration.weeks_exact
+
+
+def _read_channels(reading: str, catalog: ChannelCatalog, notes: _Reading) -> tuple[
+        list[tuple[str, int, int]], list[str], list[str], bool]:
+    """Return (mentions, allowed, excluded, channels_only) and flag unknown and contradictory channels."""
+    found = channel_mentions(reading, catalog)
+    mentions = [(m.channel, m.start, m.end) for m in found]
+    negated = {m.channel for m in found if _is_negated(reading, m.start)}
+    affirmed = {m.channel for m in found if not _is_negated(reading, m.start)}
+    only = [m.channel for group in only_channels(reading, [m for m in found if m.channel not in negated])
+            for m in group]
+    allowed = list(dict.fromkeys(only)) if only else [
+        cid for cid in dict.fromkeys(m.channel for m in found) if cid not in negated]
+    channels_only = bool(only)
+    for unknown in unknown_channels(reading, catalog):
+        near = ", ".join(unknown.suggestions)
+        notes.flag(FlagCode.UNKNOWN_CHANNEL,
+                   f"'{unknown.name}' is not a channel in the catalog; it gets no budget. Closest catalog channels: "
+                   f"{near}.",
+                   f"'{unknown.name}' is not in the channel catalog: drop it, use one of {near}, or add it to the "
+                   "shop's channels.yaml?")
+        if unknown.in_only_list:
+            channels_only = True
+    if channels_only and not allowed:
+        notes.questions.append("The brief restricts the campaign to channels the catalog does not have, so nothing "
+                               "is spent: which catalog channels may the budget go to?")
+    both = negated & affirmed
+    if both:
+        notes.flag(FlagCode.CONTRADICTORY_BRIEF,
+                   f"The brief both asks for and excludes: {', '.join(sorted(both))}; they are treated as excluded.")
+        allowed = [c for c in allowed if c not in both]
+    return mentions, allowed, sorted(negated), channels_only
+
+
+def parse_brief(text: str, catalog: ChannelCatalog, *, default_currency: str = "USD") -> ParsedBrief:
+    """Parse a plain-language brief into a :class:`Brief` plus flags, assumptions and open questions.
+
+    The brief is normalised once (script, Chinese numerals, number words; see
+    :mod:`campaign_planner.intake.normalise`) and read in that form; ``Brief.text`` and the free-text
+    fields (tone, offer, audience description) keep the writer's own words. Refuses nothing: an empty,
+    contradictory, ambiguous or incomplete brief yields a Brief with the matching flags
+    (``missing_budget``, ``invalid_budget``, ``ambiguous_amount``, ``unknown_channel``,
+    ``contradictory_brief``) and open questions.
+    """
+    text = text.strip()
+    norm = normalise(text)
+    reading = norm.text
+    notes = _Reading()
+    language = detect_language(reading)
+
+    mentions, allowed, excluded, channels_only = _read_channels(reading, catalog, notes)
+    money = find_money_in_reading(reading)
+    # Money mentions tied to a channel bound are not the total budget.
+    bounds, bound_money = _parse_bounds(reading, mentions, money, None)
+    budget, budget_invalid = _read_budget(reading, money, bound_money, language, default_currency, norm.script,
+                                          notes)
+    if bounds and budget is not None:
+        bounds, _ = _parse_bounds(reading, mentions, money, budget.amount)
+    weeks, days, weeks_exact = _read_duration(reading, notes)
+
+    if not channels_only and allowed and set(allowed) <= {b.channel for b in bounds} and len(allowed) < 2:
+        allowed = []  # a single bound ("TikTok at most $5k") does not restrict the channel mix
+
+    age_min, age_max = find_ages(reading)
+    if age_min is not None and age_max is not None and age_min > age_max:
+        notes.flag(FlagCode.CONTRADICTORY_BRIEF,
+                   f"The age range {age_min}–{age_max} is reversed; it is read as {age_max}–{age_min}.")
+        age_min, age_max = age_max, age_min
+    departments = find_departments(reading)
+    discount, no_discount = find_discount(reading)
+    _check_bounds(bounds, excluded, budget, notes)
+    if not text:
+        notes.flag(FlagCode.CONTRADICTORY_BRIEF, "The brief is empty.")
+
+    brief = Brief(
+        text=text,
+        objective=_objective(reading),
+        product=_as_written(norm, _product(reading, departments)),
+        budget=budget,
+        weeks=weeks,
+        days=days,
+        weeks_exact=weeks_exact,
+        channels_allowed=allowed,
+        channels_excluded=excluded,
+        channels_only=channels_only,
+        channel_bounds=bounds,
+        audience=Audience(age_min=age_min, age_max=age_max, departments=departments,
+                          description=_as_written(norm, _audience_description(reading), 160),
+                          behaviour=find_behaviour(reading)),
+        offer=Offer(discount_percent=0.0 if no_discount else discount, text=_as_written(norm, _offer_text(reading))),
+        tone=_as_written(norm, _tone(reading)),
+        language=language,  # type: ignore[arg-type]
+        script=norm.script,
+        questions=find_questions(text, catalog),
     )
-    if match:
-        return match.group(1).strip()
-    return " and ".join(departments).lower()
+    return ParsedBrief(brief=brief, flags=notes.flags, open_questions=notes.questions,
+                       assumptions=notes.assumptions, budget_invalid=budget_invalid)
 
 
-def _audience_description(text: str) -> str:
-    match = re.search(r"(?:\btarget(?:ing)?\b|\baudience\b|目标人群|人群)\s*[:：]?\s*([^.;\n。]+)", text,
-                      re.IGNORECASE)
-    return match.group(1).strip()[:160] if match else ""
+def find_money_in_reading(reading: str) -> list[MoneyMention]:
+    """Return the money in an already normalised text (no second normalisation)."""
+    return _find_money(reading)
+
+
+def _check_bounds(bounds: list[ChannelBound], excluded: list[str], budget: Money | None, notes: _Reading) -> None:
+    for bound in bounds:
+        if bound.min_spend is not None and bound.max_spend is not None and bound.min_spend > bound.max_spend:
+            notes.flag(FlagCode.CONTRADICTORY_BRIEF,
+                       f"{bound.channel}: minimum {bound.min_spend:,.0f} is above maximum {bound.max_spend:,.0f}.")
+        if bound.channel in excluded:
+            notes.flag(FlagCode.CONTRADICTORY_BRIEF, f"{bound.channel} is excluded but also given a spend bound.")
+    if budget is not None:
+        minimums = sum(b.min_spend or 0.0 for b in bounds)
+        if minimums > budget.amount + 0.005:
+            notes.flag(FlagCode.CONTRADICTORY_BRIEF,
+                       f"The channel minimums add up to {minimums:,.0f} {budget.currency}, above the total budget "
+                       f"of {budget.amount:,.0f} {budget.currency}.",
+                       "The channel minimums exceed the total budget: raise the budget or lower a minimum?")

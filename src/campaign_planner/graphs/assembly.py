@@ -24,6 +24,7 @@ from campaign_planner.domain import (
 )
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.state import PlanState
+from campaign_planner.intake.questions import answer_questions
 from campaign_planner.tools.measurement import design_measurement
 
 SPEND_TOLERANCE = 0.005  # half a cent
@@ -185,7 +186,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
     measurement = design_measurement(forecast, audience, channel_kinds=kinds) if forecast else None
     usage = ctx.usage.snapshot()
-    return CampaignPlan(
+    plan = CampaignPlan(
         brief=brief,
         segments=segments,
         messaging=messaging,
@@ -214,6 +215,10 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             copy_checks=dict((state.get("copy") or {}).get("variant_checks") or {}),
         ),
     )
+    # The brief's questions, answered from the tool numbers above; the rest are open (intake/questions.py).
+    plan.answers, unanswered = answer_questions(plan)
+    plan.open_questions = list(dict.fromkeys([*plan.open_questions, *unanswered]))
+    return plan
 
 
 def _tool_seconds(state: PlanState) -> dict[str, float]:

@@ -8,6 +8,13 @@ A follow-up is split into clauses; each clause is classified deterministically (
   departments change; the profile lookup and everything after it re-run (the budget split stays).
 - **copy** ("make the SMS copy shorter", "make the e-mail copy more playful"): the copywriter re-runs for the
   named channels only (all channels with copy when none is named; the tone is then kept in the brief).
+- **only** ("only email from now on", "just email and SMS", "只用邮件") and **duration** ("make it 10 days",
+  "run it for three weeks", "改成两周"): the channel mix or the flight changes; the optimizer and the
+  forecaster re-run.
+
+The follow-up is normalised first, like a brief (:mod:`campaign_planner.intake.normalise`: Traditional
+script, Chinese numerals, number words), and read with the brief reader's own channel, "only" and
+duration rules.
 
 A clause that fits none of them makes the whole follow-up a full replan: its text is appended to the brief
 and the graph replans from intake, with the patches of the clauses it did understand re-applied. Numbers
@@ -29,6 +36,9 @@ from campaign_planner.agents.brief_parser import (
 )
 from campaign_planner.data.catalog import ChannelCatalog
 from campaign_planner.domain import CampaignPlan
+from campaign_planner.intake.channels import channel_mentions, only_channels
+from campaign_planner.intake.durations import find_duration
+from campaign_planner.intake.normalise import normalise
 from campaign_planner.tools.registry import TOOL_ORDER, ToolName
 
 # Clauses: sentences, and "… and <another instruction>".
@@ -84,6 +94,11 @@ _RESTRICT = re.compile(
     r"\b(?:only|target|targeting|focus(?:\s+on)?|just|aim\s+at|limit\s+to|restrict\s+to)\b|只要|只针对|目标|聚焦|只投",
     re.IGNORECASE)
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|per\s+cent)", re.IGNORECASE)
+# A clause that names a length and asks to change the flight ("make it 10 days", "run for 3 weeks", "改成两周").
+_DURATION_CHANGE = re.compile(
+    r"\b(?:make|run|extend|shorten|change|set|over|for|instead|only|just|cut|stretch|keep)\b|"
+    r"^\s*(?:\d+(?:\.\d+)?\s*\w+|an?\s+\w+|this weekend)\s*$|改成|改为|变成|延长|缩短|为期|持续|只做|只投|投放",
+    re.IGNORECASE)
 _BARE_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])(\d[\d,]*(?:\.\d+)?)(?![\d%])")
 
 MIN_BODY_CHARS = {"en": 40, "zh": 15}
@@ -212,10 +227,14 @@ class _Reader:
     # --- rules -------------------------------------------------------------------------------------
 
     def read(self, clause: str) -> None:
-        for rule in (self._try_move, self._try_total, self._try_audience, self._try_copy, self._try_channels):
+        # A length may come with another change in the same clause ("only email for 10 days").
+        timed = self._try_duration(clause)
+        for rule in (self._try_move, self._try_total, self._try_only, self._try_audience, self._try_copy,
+                     self._try_channels):
             if rule(clause):
                 return
-        self.result.unknown.append(clause)
+        if not timed:
+            self.result.unknown.append(clause)
 
     def _try_move(self, clause: str) -> bool:
         if not (_MOVE_VERB.search(clause) and _FROM.search(clause)):
@@ -290,6 +309,34 @@ class _Reader:
         self.result.patches.append({"op": "budget", "amount": round(amount, 2), "currency": currency})
         before = _fmt(current, currency) if current is not None else "none"
         self.result.notes.append(f"Total budget {before} → {_fmt(amount, currency)}; the split is optimised again.")
+        return True
+
+    def _try_only(self, clause: str) -> bool:
+        if _COPY_WORD.search(clause):
+            return False
+        lists = only_channels(clause, channel_mentions(clause, self.catalog))
+        channels = list(dict.fromkeys(m.channel for group in lists for m in group))
+        if not channels:
+            return False
+        self._kind("budget", "channel_optimizer", "forecaster")
+        self.result.patches.append({"op": "only_channels", "channels": channels})
+        self.allowed = list(channels)
+        self.excluded = [c for c in self.excluded if c not in channels]
+        names = ", ".join(self._name(c) for c in channels)
+        self.result.notes.append(f"Only {names} from now on; the budget is split again over {names}.")
+        return True
+
+    def _try_duration(self, clause: str) -> bool:
+        duration = find_duration(clause)
+        if duration is None or not _DURATION_CHANGE.search(clause) or _COPY_WORD.search(clause):
+            return False
+        self._kind("budget", "channel_optimizer", "forecaster")
+        self.result.patches.append({"op": "duration", "weeks": duration.weeks, "days": round(duration.days, 2),
+                                    "weeks_exact": duration.weeks_exact})
+        before = self.plan.brief.days or (self.plan.brief.weeks or 0) * 7
+        self.result.notes.append(
+            f"Campaign length {before:g} days → {duration.days:g} days (planned as {duration.weeks} "
+            f"week{'s' if duration.weeks != 1 else ''}); the split and the forecast are made again.")
         return True
 
     def _try_channels(self, clause: str) -> bool:
@@ -409,8 +456,9 @@ def classify_follow_up(text: str, plan: CampaignPlan, catalog: ChannelCatalog) -
     lookup and everything after it (the budget split stays); copy changes re-run the copywriter for the named
     channels only. Anything else makes it a full replan. Deterministic: no model is called.
     """
+    reading = normalise(text.strip()).text
     reader = _Reader(text, plan, catalog)
-    clauses = split_clauses(text) or [text.strip()]
+    clauses = split_clauses(reading) or [reading]
     for clause in clauses:
         reader.read(clause)
     result = reader.result
@@ -424,7 +472,8 @@ def apply_patches(brief: dict[str, Any], patches: list[dict[str, Any]]) -> dict[
 
     ``pin`` fixes a channel's spend (min = max), ``budget`` sets the total, ``exclude_channel`` /
     ``include_channel`` edit the channel lists (a pin or bound on an excluded channel is dropped),
-    ``audience`` sets ages or departments, ``tone`` the copy tone.
+    ``audience`` sets ages or departments, ``tone`` the copy tone, ``only_channels`` restricts the mix to
+    its channels (dropping other channels' bounds), ``duration`` sets weeks, days and fractional weeks.
     """
     result = {**brief, "audience": dict(brief.get("audience") or {}),
               "channel_bounds": [dict(b) for b in brief.get("channel_bounds") or []],
@@ -456,4 +505,13 @@ def apply_patches(brief: dict[str, Any], patches: list[dict[str, Any]]) -> dict[
                     result["audience"][key] = patch[key]
         elif op == "tone":
             result["tone"] = patch["value"]
+        elif op == "only_channels":
+            channels = list(patch["channels"])
+            result["channels_allowed"] = channels
+            result["channels_only"] = True
+            result["channels_excluded"] = [c for c in result["channels_excluded"] if c not in channels]
+            result["channel_bounds"] = [b for b in result["channel_bounds"] if b.get("channel") in channels]
+        elif op == "duration":
+            for key in ("weeks", "days", "weeks_exact"):
+                result[key] = patch[key]
     return result

@@ -386,6 +386,7 @@ def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) ->
     and drop the copy of channels left without spend; every other cell is kept as it is."""
     from campaign_planner.agents.copywriter import write_copy
     from campaign_planner.domain import Segment
+    from campaign_planner.intake.normalise import copy_in_script
     from campaign_planner.tools.copy_rules import load_brand_voice
 
     copy = state.get("copy") or {}
@@ -421,7 +422,7 @@ def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) ->
             variants_per_cell=ctx.settings.variants_per_cell,
             max_workers=ctx.settings.copy_workers,
         )
-        result_json = result.model_dump(mode="json")
+        result_json = copy_in_script(result.model_dump(mode="json"), brief.script if brief.language == "zh" else None)
         new_cells = {(m["segment_id"], m["channel"]): m for m in result_json["messaging"]}
     replaced = set(rewrite) | set(drop)
     messaging: list[dict[str, Any]] = []

@@ -200,7 +200,9 @@ def _brief_fields(brief: Brief) -> dict[str, Any]:
     return {
         "budget": brief.budget.model_dump() if brief.budget else None,
         "weeks": brief.weeks,
+        "days": brief.days,
         "channels_allowed": list(brief.channels_allowed),
+        "channels_only": brief.channels_only,
         "channels_excluded": list(brief.channels_excluded),
         "channel_bounds": [b.model_dump(exclude_none=True) for b in brief.channel_bounds],
         "audience.age_min": brief.audience.age_min,

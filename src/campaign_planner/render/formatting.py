@@ -139,16 +139,25 @@ def brief_fields(brief: Brief) -> list[tuple[str, str]]:
         ("Objective", brief.objective),
         ("Product", brief.product or "—"),
         ("Budget", budget),
-        ("Duration", f"{brief.weeks} weeks" if brief.weeks else "—"),
-        ("Channels allowed", ", ".join(brief.channels_allowed) or "planner's choice"),
+        ("Duration", _duration(brief)),
+        ("Channels allowed", ", ".join(brief.channels_allowed)
+         or ("none: the brief's only channels are not in the catalog" if brief.channels_only else "planner's choice")),
         ("Channels excluded", ", ".join(brief.channels_excluded) or "none"),
         ("Spend bounds", bounds or "none"),
         ("Audience ages", ages),
         ("Departments", ", ".join(audience.departments) or "any"),
         ("Audience", audience.description or "—"),
+        ("Behaviour", "; ".join(f.text or f.kind for f in audience.behaviour) or "—"),
         ("Offer", offer or "none"),
         ("Tone", brief.tone or "—"),
         ("Language", brief.language),
         ("KPIs", ", ".join(brief.kpis) or "—"),
         ("Constraints", "; ".join(brief.constraints) or "—"),
     ]
+
+
+def _duration(brief: Brief) -> str:
+    # Days as the brief said them ("10 days"), with the whole weeks the tools planned.
+    if brief.days is not None and abs(brief.days - 7 * (brief.weeks or 0)) >= 1:
+        return f"{brief.days:g} days (planned as {brief.weeks} weeks)"
+    return f"{brief.weeks} weeks" if brief.weeks else "—"

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from campaign_planner.intake.numerals import chinese_number as _read_chinese_number
+
 DiscountKind = Literal["percent", "zhe", "perk", "money_off", "generic"]
 
 # Chinese numerals as they appear in discounts ("八五折", "百分之十五").
@@ -98,20 +100,12 @@ class DiscountMention:
 
 
 def chinese_number(numerals: str) -> int | None:
-    """Return the value of a Chinese numeral up to 999 ("十五" → 15, "八五" → 85), or None if unreadable."""
-    if not numerals:
-        return None
-    if "十" not in numerals:
-        digits = [_CN_DIGITS.get(char) for char in numerals]
-        if any(d is None for d in digits):
-            return None
-        return int("".join(str(d) for d in digits))
-    tens_part, _, units_part = numerals.partition("十")
-    tens = 1 if tens_part == "" else _CN_DIGITS.get(tens_part)
-    units = 0 if units_part == "" else _CN_DIGITS.get(units_part)
-    if tens is None or units is None:
-        return None
-    return tens * 10 + units
+    """Return the value of a Chinese numeral ("十五" → 15, "八五" → 85), or None if unreadable.
+
+    The package's one Chinese-numeral reader (:func:`campaign_planner.intake.numerals.chinese_number`),
+    so a discount in copy and a budget in a brief are read by the same rules.
+    """
+    return _read_chinese_number(numerals)
 
 
 def zhe_to_percent_off(number: str) -> float | None:

@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from campaign_planner.data.shop import Shop
-from campaign_planner.domain import Allocation, Flag, FlagCode, ForecastLine, Segment, Targeting
+from campaign_planner.domain import Allocation, BehaviourFilter, Flag, FlagCode, ForecastLine, Segment, Targeting
+from campaign_planner.intake.audience import behaviour_mask, unsupported_audience_flags
 from campaign_planner.tools.uplift import (
     ForecasterDataError,
     OverlapError,
@@ -162,6 +163,7 @@ def forecast_campaign(
     config: UpliftConfig | None = None,
     n_boot: int = 400,
     seed: int = 0,
+    behaviour: Sequence[BehaviourFilter] = (),
 ) -> ForecastResult:
     """Return a forecast line per segment x channel, flags and a model report.
 
@@ -171,7 +173,8 @@ def forecast_campaign(
     is read back only as a cross-check in the report. Refuses (ForecastInputError): a currency other than
     the shop's, weeks < 1, no segments or channels, duplicate segment ids or allocations, malformed
     intervals. Refuses invalid campaign history (ForecasterDataError). Channels outside the catalog get an
-    ``unknown_channel`` flag and no line.
+    ``unknown_channel`` flag and no line. ``behaviour`` (the brief's behavioural audience) narrows every
+    segment's history customers; filters the shop has no feature for get an ``unsupported_audience`` flag.
     """
     started = time.perf_counter()
     _check_inputs(shop, segments, channels, allocation, weeks, currency, allocation_intervals)
@@ -200,6 +203,12 @@ def forecast_campaign(
         s.id: segment_mask(history, s.definition, spec.features) if models is not None else None
         for s in segments
     }
+    if behaviour:  # the brief's behavioural audience narrows every segment (intake/audience.py)
+        selection = behaviour_mask(history, behaviour, spec.features) if models is not None else None
+        flags += unsupported_audience_flags(behaviour, selection)
+        if selection is not None:
+            filters = {k: SegmentFilter(f.mask & selection.mask, f.applied + selection.applied, f.ignored)
+                       for k, f in filters.items() if f is not None}
     for channel in channels:
         if channel not in shop.catalog:
             flags.append(

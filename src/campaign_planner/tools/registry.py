@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from campaign_planner.domain import Allocation, Assumption, Brief, Flag, FlagCode, Segment
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
+from campaign_planner.intake.normalise import to_simplified
 
 ToolName = Literal["profile_lookup", "channel_optimizer", "forecaster", "copywriter"]
 TOOL_ORDER: tuple[ToolName, ...] = ("profile_lookup", "channel_optimizer", "forecaster", "copywriter")
@@ -61,6 +62,8 @@ def _brief(state: PlanState) -> Brief:
 def candidate_channels(brief: Brief, ctx: PlanningContext) -> list[str]:
     """Return the channels a plan may spend on: the brief's list, else a default mix for the shop."""
     catalog = ctx.shop.catalog
+    if brief.channels_only and not brief.channels_allowed:
+        return []  # "carrier pigeons only": no catalog channel was allowed, so nothing is spent
     if brief.channels_allowed:
         chosen = list(brief.channels_allowed)
     elif brief.language == "zh":
@@ -113,7 +116,8 @@ def english_query(brief: Brief) -> str | None:
     """Return an English retrieval query for a Chinese brief (None for English briefs)."""
     if brief.language != "zh":
         return None
-    terms = [english for chinese, english in CHINESE_ATTRIBUTE_TERMS.items() if chinese in brief.text]
+    text = to_simplified(brief.text)  # a Traditional brief's 舒適 is the 舒适 of the term list
+    terms = [english for chinese, english in CHINESE_ATTRIBUTE_TERMS.items() if chinese in text]
     departments = [d.lower() for d in brief.audience.departments] or ["clothing"]
     return " ".join(["women's", *departments, *terms]) + " review"
 
@@ -304,6 +308,7 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         weeks=brief.weeks or 4,
         currency=ctx.shop.currency,
         allocation_intervals=intervals,
+        behaviour=brief.audience.behaviour,
     )
     payload = result.model_dump(mode="json")
     if rate != 1.0:
@@ -333,6 +338,7 @@ def _allocation_intervals(allocation: dict[str, Any]) -> dict[str, tuple[float, 
 def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the copywriter for every segment × channel; returns the state update."""
     from campaign_planner.agents.copywriter import write_copy
+    from campaign_planner.intake.normalise import copy_in_script
     from campaign_planner.tools.copy_rules import load_brand_voice
 
     profile = state.get("profile") or {}
@@ -355,7 +361,10 @@ def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         variants_per_cell=ctx.settings.variants_per_cell,
         max_workers=ctx.settings.copy_workers,
     )
-    return {"copy": result.model_dump(mode="json")}
+    payload = result.model_dump(mode="json")
+    if language == "zh":  # a brief written in Traditional script gets its copy in Traditional script
+        payload = copy_in_script(payload, brief.script)
+    return {"copy": payload}
 
 
 Runner = Callable[[ToolAction, PlanState, PlanningContext], dict[str, Any]]
