@@ -15,6 +15,7 @@ from campaign_planner.domain import (
     Flag,
     FlagCode,
     ForecastLine,
+    FrontierPoint,
     Messaging,
     Provenance,
     RationaleItem,
@@ -23,6 +24,7 @@ from campaign_planner.domain import (
     Targeting,
 )
 from campaign_planner.graphs.context import PlanningContext
+from campaign_planner.graphs.figures import check_reconciled, negative_roi_flags, reconcile_budget
 from campaign_planner.graphs.state import PlanState
 from campaign_planner.tools.measurement import design_measurement
 
@@ -119,13 +121,47 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
         channel: [ResponseCurvePoint.model_validate(p) for p in points]
         for channel, points in (allocation.get("curves") or {}).items()
     }
-    return Budget(
+    total = float(allocation["budget_total"])
+    recommended = allocation.get("recommended_total")
+    budget = Budget(
         currency=brief.budget.currency if brief.budget else ctx.shop.currency,
-        total=float(allocation["budget_total"]),
+        total=total,
         allocations=[Allocation.model_validate(a) for a in allocation["allocations"]],
         objective=brief.objective,
         curves=curves,
+        recommended_total=recommended,
+        unallocated=round(total - recommended, 2) if recommended is not None else 0.0,
+        unallocated_return=allocation.get("unallocated_return"),
+        recommended_outcome=allocation.get("recommended_outcome"),
+        spend_all=bool(allocation.get("spend_all")),
+        frontier=[FrontierPoint.model_validate(p) for p in allocation.get("frontier") or []],
     )
+    forecast = [ForecastLine.model_validate(f) for f in (state.get("forecast") or {}).get("lines", [])]
+    intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
+    budget = reconcile_budget(budget, forecast, intervals)
+    return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation)})
+
+
+def recommendation_text(budget: Budget, allocation: dict[str, Any]) -> str:
+    """One sentence: the recommended spend against the budget and what the rest would return."""
+    from campaign_planner.render.formatting import format_money
+
+    if budget.recommended_total is None:
+        return "No recommended total: " + str(allocation.get("recommendation_note") or "ROI cannot be stated")
+    unit = budget.outcome_unit
+    if budget.unallocated <= 0.005:
+        return (f"Spend the whole budget of {format_money(budget.total, budget.currency)}: "
+                f"{allocation.get('recommendation_note') or 'returns cover the cost up to it'}.")
+    rest = budget.unallocated_return
+    rest_text = "" if rest is None else f"; the remaining {format_money(budget.unallocated, budget.currency)} " \
+        f"would add only {rest:,.0f} {unit} on the response curves"
+    if rest is not None and budget.objective == "revenue" and budget.unallocated > 0:
+        rest_text += f" (ROI {(rest - budget.unallocated) / budget.unallocated:+.2f})"
+    return (f"Recommended: spend {format_money(budget.recommended_total, budget.currency)} of the "
+            f"{format_money(budget.total, budget.currency)} budget — "
+            f"{allocation.get('recommendation_note') or 'the marginal ROI falls below 1 past it'}{rest_text}. "
+            "The table splits the whole budget (allocations always sum to it); the recommended spend is what to "
+            "commit now.")
 
 
 def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:
@@ -163,6 +199,8 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             evidence_ids=[f"allocation:{channel}" for channel in dropped],
         ))
     rationale += targeting_rationale(targeting)
+    if budget is not None and budget.recommendation:
+        rationale.append(RationaleItem(decision=budget.recommendation, evidence_ids=["allocation:frontier"]))
     risks = list(narrative.get("risks", []))
     flags = collect_flags(state)
     for flag in flags:
@@ -174,13 +212,17 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             "No spend history for " + ", ".join(prior_channels) + ": their response is a catalog prior with "
             "wide intervals; test before scaling."
         )
-    uplift_channels = sorted({line.channel for line in forecast if line.source == "uplift_model"})
-    if budget is not None and uplift_channels:
-        risks.append(
-            "For " + ", ".join(uplift_channels) + " the budget table's expected outcome comes from the channel's "
-            "response curve (all customers the spend reaches), while the forecast lines come from the uplift "
-            "model on the segments' own customers: they describe different audiences and need not add up."
-        )
+    if budget is not None:
+        minimums = {b.channel: b.min_spend for b in brief.channel_bounds if b.min_spend is not None}
+        known = {(f.code, f.message) for f in flags}
+        flags += [f for f in negative_roi_flags(budget, forecast, minimums) if (f.code, f.message) not in known]
+        for allocation in budget.allocations:
+            if allocation.cross_check is not None:
+                risks.append(
+                    f"{allocation.channel}: the budget table's figure is the forecast lines' "
+                    f"{allocation.expected_outcome:,.0f} {allocation.outcome_unit} (uplift model); "
+                    f"the response curve says {allocation.cross_check.expected:,.0f} — {allocation.cross_check.reason}"
+                )
     audience = sum(s.size.customers for s in segments)
     kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
     measurement = design_measurement(forecast, audience, channel_kinds=kinds) if forecast else None
@@ -231,6 +273,7 @@ def validate_plan(plan: CampaignPlan, state: PlanState, ctx: PlanningContext) ->
         problems.append("the brief's budget is invalid but the plan carries spend or forecast figures")
     if plan.budget is not None:
         problems += _check_budget(plan.budget, brief, state)
+        problems += check_reconciled(plan.budget, plan.forecast)
     tool_lines = (state.get("forecast") or {}).get("lines", [])
     plan_lines = [line.model_dump(mode="json") for line in plan.forecast]
     if plan_lines != [ForecastLine.model_validate(line).model_dump(mode="json") for line in tool_lines]:
@@ -257,11 +300,19 @@ def _check_budget(budget: Budget, brief: Brief, state: PlanState) -> list[str]:
             problems.append(f"{bound.channel} gets {spend:,.2f}, below its minimum {bound.min_spend:,.2f}")
         if bound.max_spend is not None and spend - SPEND_TOLERANCE > bound.max_spend:
             problems.append(f"{bound.channel} gets {spend:,.2f}, above its maximum {bound.max_spend:,.2f}")
-    tool_allocations = (state.get("allocation") or {}).get("allocations", [])
-    if [a.model_dump(mode="json") for a in budget.allocations] != [
-        Allocation.model_validate(a).model_dump(mode="json") for a in tool_allocations
+    tool_allocations = [
+        Allocation.model_validate(a) for a in (state.get("allocation") or {}).get("allocations", [])
+    ]
+    # The expected outcome is the forecast lines' (checked by check_reconciled); the optimizer's own figure
+    # must survive as the cross-check, and everything else must be the optimizer's.
+    decided = {"expected_outcome", "outcome_unit", "outcome_source", "cross_check"}
+    if [a.model_dump(mode="json", exclude=decided) for a in budget.allocations] != [
+        a.model_dump(mode="json", exclude=decided) for a in tool_allocations
     ]:
         problems.append("the plan's allocations differ from the channel optimizer's output")
+    for planned, tool in zip(budget.allocations, tool_allocations, strict=False):
+        if planned.cross_check is not None and abs(planned.cross_check.expected - tool.expected_outcome) > 0.005:
+            problems.append(f"{planned.channel}: the cross-check differs from the response curve's figure")
     return problems
 
 

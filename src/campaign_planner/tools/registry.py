@@ -182,6 +182,27 @@ def _scaled_allocation(payload: dict[str, Any], rate: float, budget: float) -> d
     for allocation, spend in zip(allocations, spends, strict=True):
         allocation["spend"] = spend
         allocation["expected_outcome"] = allocation["expected_outcome"] * money
+        if allocation.get("spend_at_marginal_roi_1") is not None:
+            allocation["spend_at_marginal_roi_1"] = allocation["spend_at_marginal_roi_1"] / rate
+    if payload.get("recommended_total") is not None:
+        # The recommended split is converted like the budget's: cents that still sum exactly.
+        recommended = round(payload["recommended_total"] / rate, 2)
+        raw = [a.get("recommended_spend") or 0.0 for a in allocations]
+        exact = split_exactly(raw, recommended) if sum(raw) > 0 else [0.0] * len(raw)
+        for allocation, spend in zip(allocations, exact, strict=True):
+            allocation["recommended_spend"] = spend
+        payload["recommended_total"] = recommended if sum(raw) > 0 else 0.0
+        if abs(payload["recommended_total"] - budget) < 0.01 or payload.get("spend_all"):
+            payload["recommended_total"] = budget
+            for allocation, spend in zip(allocations, spends, strict=True):
+                allocation["recommended_spend"] = spend
+    for key in ("recommended_outcome", "unallocated_return"):
+        if payload.get(key) is not None:
+            payload[key] = payload[key] * money
+    payload["frontier"] = [
+        {"spend": p["spend"] / rate, "outcome": p["outcome"] * money, "marginal_roi": p.get("marginal_roi")}
+        for p in payload.get("frontier", [])
+    ]
     for outcome in payload.get("outcomes", []):
         outcome["spend"] = outcome["spend"] / rate
         outcome["expected_outcome"] = outcome["expected_outcome"] * money
@@ -203,6 +224,7 @@ def _scaled_allocation(payload: dict[str, Any], rate: float, budget: float) -> d
 
 def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the channel optimizer; returns the state update (or flags when it cannot allocate)."""
+    from campaign_planner.tools.budget_frontier import brief_says_spend_all
     from campaign_planner.tools.channel_optimizer import AllocationError, InfeasibleConstraintsError, allocate_budget
     from campaign_planner.tools.response_curves import ResponseCurveError
 
@@ -231,6 +253,7 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
             objective="conversions" if brief.objective == "conversions" else "revenue",
             average_order_value=_average_order_value(ctx),
             currency=ctx.shop.currency,
+            spend_all=brief_says_spend_all(brief.text),
         )
 
     dropped: list[str] = []
@@ -266,8 +289,10 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
 
 
 def _average_order_value(ctx: PlanningContext) -> float | None:
-    spec = ctx.shop.campaign_spec
-    return spec.average_order_value if spec is not None else None
+    # One definition for every tool: shop.yaml, else estimated from the history's converters.
+    from campaign_planner.tools.forecaster import shop_average_order_value
+
+    return shop_average_order_value(ctx.shop)[0]
 
 
 def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
@@ -284,7 +309,17 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
     outcome_scale = rate
     if allocation.get("objective") == "conversions":
         # Conversions were never converted: they are worth the average order value in shop currency.
-        outcome_scale = _average_order_value(ctx) or 0.0
+        aov = _average_order_value(ctx)
+        if aov is None:
+            flag = Flag(
+                code=FlagCode.DEGRADED_OUTPUT,
+                message="No forecast: the objective counts conversions, and the shop has no average order value "
+                "(shop.yaml campaign_history.average_order_value) nor converters with revenue to estimate one, "
+                "so revenue and ROI cannot be stated",
+            )
+            return {"forecast": {"skipped": "no average order value", "lines": [],
+                                 "flags": [flag.model_dump(mode="json")]}}
+        outcome_scale = aov
     allocations = [
         Allocation.model_validate(
             {**a, "spend": a["spend"] * rate, "expected_outcome": a["expected_outcome"] * outcome_scale}
@@ -306,6 +341,8 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         allocation_intervals=intervals,
     )
     payload = result.model_dump(mode="json")
+    for line in payload["lines"]:
+        line["currency"] = brief.budget.currency if brief.budget else ctx.shop.currency
     if rate != 1.0:
         for line in payload["lines"]:
             line["incremental_revenue"] = line["incremental_revenue"] / rate
@@ -315,7 +352,13 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
                     line[key] = line[key] / rate
                 for key in ("interval_80", "interval_95"):
                     line[key] = [value / rate for value in line[key]]
-    return {"forecast": payload}
+    update: dict[str, Any] = {"forecast": payload}
+    if result.assumptions:
+        known = {a["text"] for a in state.get("assumptions", [])}
+        fresh = [a.model_dump() for a in result.assumptions if a.text not in known]
+        if fresh:
+            update["assumptions"] = [*state.get("assumptions", []), *fresh]
+    return update
 
 
 def _allocation_intervals(allocation: dict[str, Any]) -> dict[str, tuple[float, float, float, float]] | None:
