@@ -777,6 +777,7 @@ def allocate_for_shop(
     objective: Objective = "revenue",
     average_order_value: float | None = None,
     use_cache: bool = True,
+    spend_all: bool = False,
 ) -> AllocationResult:
     """Fit (or load cached) response curves for ``shop`` and return ``allocate_budget`` on them.
 
@@ -806,6 +807,7 @@ def allocate_for_shop(
         objective=objective,
         average_order_value=average_order_value,
         currency=shop.currency,
+        spend_all=spend_all,
     )
 
 
