@@ -133,6 +133,17 @@ def negative_roi_flags(budget: Budget, lines: list[ForecastLine], brief_minimums
         if negative[0].source == "uplift_model" and all(line.incremental_revenue < 0 for line in negative):
             why = "the uplift model finds the campaign lowers purchases in these segments"
             todo = f"leave {segments} out of {allocation.channel}"
+        elif negative[0].source == "uplift_model" and allocation.cross_check is not None:
+            customers = sum(line.customers or 0 for line in own)
+            why = (
+                "its spend was set on the response curve, which counts everyone the spend reaches "
+                f"({allocation.cross_check.expected:,.0f} {allocation.outcome_unit}), while the segments' own "
+                f"{customers:,} customers are forecast to return {allocation.expected_outcome:,.0f}"
+            )
+            todo = (
+                f"budget {allocation.channel} for the segments' customers only and move the rest, or keep it as reach "
+                "beyond the segments and prove it with the holdout test below"
+            )
         else:
             why, todo = _why_funded(allocation, budget, brief_minimums)
         flags.append(Flag(
