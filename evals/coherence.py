@@ -8,7 +8,8 @@ Scores every plan on four figures, printed as ``name=value`` lines for docs/benc
   expected outcome equals the sum of the channel's forecast lines (to rounding), with every forecast line
   stating its currency and the plan passing its own validation.
 * ``segment_forecasts_distinct=K/N`` — plans with two or more segments where, on every channel, different
-  segments get different figures, or the lines say (basis / flag) that they are scaled or channel-level.
+  segments get different figures, or the lines say they are not segment-specific (``basis`` channel_share,
+  or scaled_to_segment with its flag); an uplift line on the whole base for every segment always fails.
 * ``funded_negative_roi_lines=M`` — forecast lines with spend and a negative ROI whose channel carries no
   ``negative_roi`` flag saying why and what to do (the target is 0).
 * ``saturation_flagged=K/N`` — plans where some channel is funded past its break-even spend (marginal ROI
@@ -107,8 +108,11 @@ def segments_distinct(plan: dict[str, Any]) -> tuple[bool, str] | None:
         lines = _lines_by_channel(plan, channel)
         values = {round(line["incremental_revenue"], 2) for line in lines}
         if len(lines) > 1 and len(values) == 1:
-            scaled = all(line.get("basis") == "scaled_to_segment" for line in lines) and flagged
-            if not scaled:
+            # Equal figures are honest only where the lines say they are not segment-specific: the channel's
+            # outcome split by share (equal sizes, equal shares), or scaled to size with the flag.
+            bases = {line.get("basis") for line in lines}
+            labelled = bases == {"channel_share"} or (bases == {"scaled_to_segment"} and flagged)
+            if not labelled:
                 same.append(channel)
     return not same, f"same figure for every segment on {same}" if same else ""
 

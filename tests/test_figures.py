@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -125,3 +126,48 @@ def test_a_budget_past_saturation_is_capped_where_marginal_roi_crosses_one(demo_
     assert spent.recommended_total == pytest.approx(500_000.0)
     small = allocate_for_shop(shop, budget=20_000.0, weeks=4, channels=["email", "instagram", "search"])
     assert small.recommended_total == pytest.approx(20_000.0)  # every unit still returns more than it costs
+
+
+def test_money_changes_currency_once_and_still_sums_to_the_brief_budget() -> None:
+    from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
+
+    rate = 1.10  # USD per EUR: the tools ran in the shop's USD
+    stored = {
+        "objective": "revenue", "budget_total": 20_000.0, "shop_currency_rate": rate, "plan_currency": "EUR",
+        "allocations": [
+            {"channel": "search", "spend": 14_666.67, "expected_outcome": 11_000.0, "marginal_roi": 0.4,
+             "recommended_spend": 100.0, "spend_at_marginal_roi_1": 110.0},
+            {"channel": "display", "spend": 7_333.33, "expected_outcome": 5_500.0, "marginal_roi": 0.4,
+             "recommended_spend": 120.0, "spend_at_marginal_roi_1": 121.0},
+        ],
+        "recommended_total": 220.0, "recommended_outcome": 3_300.0, "unallocated_return": 220.0,
+        "frontier": [{"spend": 0.0, "outcome": 0.0, "marginal_roi": 9.0}, {"spend": 22_000.0, "outcome": 16_500.0}],
+        "outcomes": [], "curves": {}, "total_expected": 16_500.0, "total_interval_80": [1.0, 2.0],
+        "total_interval_95": [0.5, 3.0],
+    }
+    plan = allocation_in_plan_currency(stored)
+    assert stored["allocations"][0]["spend"] == 14_666.67  # the stored tool output is untouched
+    assert sum(a["spend"] for a in plan["allocations"]) == pytest.approx(20_000.0, abs=1e-9)
+    assert plan["allocations"][0]["expected_outcome"] == pytest.approx(10_000.0)
+    assert plan["allocations"][0]["marginal_roi"] == 0.4  # ratios keep their value
+    assert sum(a["recommended_spend"] for a in plan["allocations"]) == pytest.approx(plan["recommended_total"])
+    assert plan["recommended_total"] == pytest.approx(200.0)
+    forecast = forecast_in_plan_currency({"lines": [{
+        "metric": "incremental_conversions", "expected": 50.0, "interval_80": [40.0, 60.0],
+        "interval_95": [30.0, 70.0], "incremental_revenue": 5_500.0, "spend": 1_100.0, "currency": "USD"}]}, stored)
+    (line,) = forecast["lines"]
+    assert (line["incremental_revenue"], line["spend"], line["expected"], line["currency"]) == (
+        pytest.approx(5_000.0), pytest.approx(1_000.0), 50.0, "EUR")
+
+
+def test_a_shop_without_average_order_value_gets_a_stated_estimate(campaign, tmp_path: Path) -> None:
+    from campaign_planner.tools.forecaster import shop_average_order_value
+
+    spec = campaign.spec.model_copy(update={"average_order_value": None})
+    shop = dataclasses.replace(make_shop(tmp_path, campaign), campaign_spec=spec)
+    value, source = shop_average_order_value(shop)
+    assert value is not None and value > 0 and source.startswith("estimated")
+    out = forecast_campaign(shop, segments=[_segment("all", 100, rating_min=1)], channels=["email"],
+                            allocation=EMAIL, weeks=4, currency="USD")
+    assert out.lines[0].incremental_revenue != 0
+    assert any("Average order value" in a.text for a in out.assumptions)

@@ -25,6 +25,7 @@ from campaign_planner.domain import (
 )
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.figures import check_reconciled, negative_roi_flags, reconcile_budget
+from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
 from campaign_planner.graphs.state import PlanState
 from campaign_planner.tools.measurement import design_measurement
 
@@ -70,8 +71,11 @@ def known_figures(state: PlanState) -> set[float]:
             for item in value:
                 walk(item)
 
-    for key in ("brief", "profile", "allocation", "forecast"):
-        walk(state.get(key))
+    walk(state.get("brief"))
+    walk(state.get("profile"))
+    # Prose may state the plan's figures, which are in the plan's currency.
+    walk(allocation_in_plan_currency(state.get("allocation")))
+    walk(forecast_in_plan_currency(state.get("forecast"), state.get("allocation")))
     figures.update(float(n) for n in range(0, 11))  # "two segments", counts and list numbering
     return figures
 
@@ -113,8 +117,14 @@ def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget 
     return " ".join(parts) or "No plan figures could be produced; see the flags and open questions."
 
 
+def plan_forecast_lines(state: PlanState) -> list[ForecastLine]:
+    """Return the forecaster's lines as the plan shows them (in the plan's currency)."""
+    converted = forecast_in_plan_currency(state.get("forecast"), state.get("allocation"))
+    return [ForecastLine.model_validate(f) for f in converted.get("lines", [])]
+
+
 def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | None:
-    allocation = state.get("allocation") or {}
+    allocation = allocation_in_plan_currency(state.get("allocation"))
     if "allocations" not in allocation:
         return None
     curves = {
@@ -136,7 +146,7 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
         spend_all=bool(allocation.get("spend_all")),
         frontier=[FrontierPoint.model_validate(p) for p in allocation.get("frontier") or []],
     )
-    forecast = [ForecastLine.model_validate(f) for f in (state.get("forecast") or {}).get("lines", [])]
+    forecast = plan_forecast_lines(state)
     intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
     budget = reconcile_budget(budget, forecast, intervals)
     return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation)})
@@ -185,7 +195,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     profile = state.get("profile") or {}
     segments = [Segment.model_validate(s) for s in profile.get("segments", [])]
     messaging = [Messaging.model_validate(m) for m in (state.get("copy") or {}).get("messaging", [])]
-    forecast = [ForecastLine.model_validate(f) for f in (state.get("forecast") or {}).get("lines", [])]
+    forecast = plan_forecast_lines(state)
     targeting = [Targeting.model_validate(t) for t in (state.get("forecast") or {}).get("targeting", [])]
     budget = _budget(state, brief, ctx)
     narrative = state.get("narrative") or {}
@@ -274,9 +284,8 @@ def validate_plan(plan: CampaignPlan, state: PlanState, ctx: PlanningContext) ->
     if plan.budget is not None:
         problems += _check_budget(plan.budget, brief, state)
         problems += check_reconciled(plan.budget, plan.forecast)
-    tool_lines = (state.get("forecast") or {}).get("lines", [])
     plan_lines = [line.model_dump(mode="json") for line in plan.forecast]
-    if plan_lines != [ForecastLine.model_validate(line).model_dump(mode="json") for line in tool_lines]:
+    if plan_lines != [line.model_dump(mode="json") for line in plan_forecast_lines(state)]:
         problems.append("the plan's forecast lines differ from the forecaster's output")
     problems += _check_evidence(plan, ctx)
     return problems
@@ -300,9 +309,8 @@ def _check_budget(budget: Budget, brief: Brief, state: PlanState) -> list[str]:
             problems.append(f"{bound.channel} gets {spend:,.2f}, below its minimum {bound.min_spend:,.2f}")
         if bound.max_spend is not None and spend - SPEND_TOLERANCE > bound.max_spend:
             problems.append(f"{bound.channel} gets {spend:,.2f}, above its maximum {bound.max_spend:,.2f}")
-    tool_allocations = [
-        Allocation.model_validate(a) for a in (state.get("allocation") or {}).get("allocations", [])
-    ]
+    converted = allocation_in_plan_currency(state.get("allocation"))
+    tool_allocations = [Allocation.model_validate(a) for a in converted.get("allocations", [])]
     # The expected outcome is the forecast lines' (checked by check_reconciled); the optimizer's own figure
     # must survive as the cross-check, and everything else must be the optimizer's.
     decided = {"expected_outcome", "outcome_unit", "outcome_source", "cross_check"}

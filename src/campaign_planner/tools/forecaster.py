@@ -256,6 +256,12 @@ def forecast_campaign(
         for s in segments
     }
     assumptions = _scaling_assumptions(shop, segments, filters, channels, flags)
+    if aov is not None and aov_source.startswith("estimated"):
+        assumptions.append(Assumption(
+            text=f"Average order value {aov:,.2f} {shop.currency}: {aov_source} (shop.yaml states none); it turns "
+            "conversions into revenue in this forecast",
+            confidence=0.6,
+        ))
     for channel in channels:
         if channel not in shop.catalog:
             flags.append(
