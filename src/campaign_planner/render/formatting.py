@@ -22,7 +22,7 @@ SOURCE_LABELS = {
 BASIS_LABELS = {
     "segment_history": "the segment's history customers",
     "scaled_to_segment": "⚠ scaled to the segment's size (filters not in the history)",
-    "channel_share": "the channel's outcome x segment share",
+    "channel_share": "segment share of the channel's outcome (channel level)",
 }
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "RMB": "¥"}
 _CHECK_PREFIX = re.compile(r"^(v\d+):(.+)$")

@@ -207,7 +207,7 @@ def frontier_chart(budget: Budget) -> Markup:
     recommended total marked, and (for revenue) the break-even line outcome = spend.
     """
     points = sorted(budget.frontier, key=lambda p: p.spend)
-    label = "Efficient frontier: outcome against total spend"
+    label = "Efficient frontier on the response curves: best outcome against total spend"
     if len(points) < 2:
         return _svg(60, label, ['<text x="10" y="30">No frontier points.</text>'])
     height, left, right, top, bottom = 280, 86, 24, 30, 44

@@ -768,8 +768,7 @@ def _allocation_line(
         backtest_error=None,
         spend=cost,
         model=text,
-        basis="channel_share",
-        customers=segment.size.customers,
+        basis="channel_share",  # not counted over customers: the channel's outcome split by segment share
     )
     entry = {
         "segment_id": segment.id,

@@ -237,7 +237,7 @@
     const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
       class: "frontier-chart", "aria-label": "Efficient frontier: outcome against total spend" });
     svg.append(svgEl("text", { x: 6, y: 14, fill: "#555", "font-size": 11 },
-      `Best outcome (${budget.outcome_unit || budget.objective}) against total spend`));
+      `Efficient frontier on the response curves: best outcome (${budget.outcome_unit || budget.objective}) against total spend`));
     svg.append(svgEl("line", { x1: left, x2: width - right, y1: y(0), y2: y(0), stroke: "#888" }));
     svg.append(svgEl("line", { x1: left, x2: left, y1: top, y2: y(0), stroke: "#888" }));
     svg.append(svgEl("polyline", { points: points.map((p) => `${x(p.spend)},${y(p.outcome)}`).join(" "),
@@ -318,7 +318,7 @@
     const names = segmentNames(plan);
     const unitOf = (f) => (f.metric.endsWith("revenue") ? (f.currency || currency) : f.metric.replace(/^incremental_/, ""));
     const basis = { segment_history: "segment's history customers", scaled_to_segment: "⚠ scaled to segment size",
-      channel_share: "channel outcome × segment share" };
+      channel_share: "share of the channel's outcome (channel level)" };
     const rows = plan.forecast.map((f) => [
       names[f.segment_id] || f.segment_id, f.channel, f.metric.replace(/_/g, " "), outcome(f.expected, unitOf(f)),
       `${number(f.interval_80[0], 1)} – ${number(f.interval_80[1], 1)}`, money(f.incremental_revenue, f.currency || currency),
