@@ -24,7 +24,12 @@ from campaign_planner.domain import (
     Targeting,
 )
 from campaign_planner.graphs.context import PlanningContext
-from campaign_planner.graphs.figures import check_reconciled, negative_roi_flags, reconcile_budget
+from campaign_planner.graphs.figures import (
+    check_reconciled,
+    negative_roi_flags,
+    recommendation_text,
+    reconcile_budget,
+)
 from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
 from campaign_planner.graphs.state import PlanState
 from campaign_planner.tools.measurement import design_measurement
@@ -150,28 +155,6 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
     intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
     budget = reconcile_budget(budget, forecast, intervals)
     return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation)})
-
-
-def recommendation_text(budget: Budget, allocation: dict[str, Any]) -> str:
-    """One sentence: the recommended spend against the budget and what the rest would return."""
-    from campaign_planner.render.formatting import format_money
-
-    if budget.recommended_total is None:
-        return "No recommended total: " + str(allocation.get("recommendation_note") or "ROI cannot be stated")
-    unit = budget.outcome_unit
-    if budget.unallocated <= 0.005:
-        return (f"Spend the whole budget of {format_money(budget.total, budget.currency)}: "
-                f"{allocation.get('recommendation_note') or 'returns cover the cost up to it'}.")
-    rest = budget.unallocated_return
-    rest_text = "" if rest is None else f"; the remaining {format_money(budget.unallocated, budget.currency)} " \
-        f"would add only {rest:,.0f} {unit} on the response curves"
-    if rest is not None and budget.objective == "revenue" and budget.unallocated > 0:
-        rest_text += f" (ROI {(rest - budget.unallocated) / budget.unallocated:+.2f})"
-    return (f"Recommended: spend {format_money(budget.recommended_total, budget.currency)} of the "
-            f"{format_money(budget.total, budget.currency)} budget — "
-            f"{allocation.get('recommendation_note') or 'the marginal ROI falls below 1 past it'}{rest_text}. "
-            "The table splits the whole budget (allocations always sum to it); the recommended spend is what to "
-            "commit now.")
 
 
 def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:

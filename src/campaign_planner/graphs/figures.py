@@ -10,6 +10,8 @@ figure anyway (shares sum to 1), so the two differ only for channels with campai
 
 from __future__ import annotations
 
+from typing import Any
+
 from campaign_planner.domain import (
     Allocation,
     Budget,
@@ -173,3 +175,23 @@ def _why_funded(allocation: Allocation, budget: Budget, brief_minimums: dict[str
     if budget.spend_all:
         return "the brief asks for the whole budget to be spent", f"reconsider spending it all, or {keep}"
     return "the whole budget is split across the channels, past where returns cover the cost", keep
+
+
+def recommendation_text(budget: Budget, allocation: dict[str, Any]) -> str:
+    """One sentence: the recommended spend against the budget and what the rest would return."""
+    if budget.recommended_total is None:
+        return "No recommended total: " + str(allocation.get("recommendation_note") or "ROI cannot be stated")
+    unit = budget.outcome_unit
+    if budget.unallocated <= 0.005:
+        return (f"Spend the whole budget of {format_money(budget.total, budget.currency)}: "
+                f"{allocation.get('recommendation_note') or 'returns cover the cost up to it'}.")
+    rest = budget.unallocated_return
+    rest_text = "" if rest is None else f"; the remaining {format_money(budget.unallocated, budget.currency)} " \
+        f"would add only {rest:,.0f} {unit} on the response curves"
+    if rest is not None and budget.objective == "revenue" and budget.unallocated > 0:
+        rest_text += f" (ROI {(rest - budget.unallocated) / budget.unallocated:+.2f})"
+    return (f"Recommended: spend {format_money(budget.recommended_total, budget.currency)} of the "
+            f"{format_money(budget.total, budget.currency)} budget — "
+            f"{allocation.get('recommendation_note') or 'the marginal ROI falls below 1 past it'}{rest_text}. "
+            "The table splits the whole budget (allocations always sum to it); the recommended spend is what to "
+            "commit now.")
