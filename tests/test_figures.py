@@ -171,3 +171,17 @@ def test_a_shop_without_average_order_value_gets_a_stated_estimate(campaign, tmp
                             allocation=EMAIL, weeks=4, currency="USD")
     assert out.lines[0].incremental_revenue != 0
     assert any("Average order value" in a.text for a in out.assumptions)
+
+
+def test_saturation_is_stated_in_the_plan_currency() -> None:
+    from campaign_planner.graphs.figures import saturation_flags_in_plan_currency
+
+    budget = Budget(currency="EUR", total=20_000.0, allocations=[
+        Allocation(channel="search", spend=16_828.0, expected_outcome=9_922.0, marginal_roi=0.0001,
+                   spend_at_marginal_roi_1=154.0),
+        Allocation(channel="display", spend=3_172.0, expected_outcome=9_845.0, marginal_roi=1.5,
+                   spend_at_marginal_roi_1=5_000.0),
+    ])
+    (flag,) = saturation_flags_in_plan_currency(budget, 3, "USD")
+    assert flag.code == FlagCode.SATURATION and flag.message.startswith("search: €16,828 over 3 weeks")
+    assert "€154" in flag.message and "USD" in flag.message

@@ -29,6 +29,7 @@ from campaign_planner.graphs.figures import (
     negative_roi_flags,
     recommendation_text,
     reconcile_budget,
+    saturation_flags_in_plan_currency,
 )
 from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
 from campaign_planner.graphs.state import PlanState
@@ -196,6 +197,10 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
         rationale.append(RationaleItem(decision=budget.recommendation, evidence_ids=["allocation:frontier"]))
     risks = list(narrative.get("risks", []))
     flags = collect_flags(state)
+    if budget is not None and budget.currency != ctx.shop.currency:
+        # Saturation is stated in the plan's currency, like every other figure of the plan.
+        flags = [f for f in flags if f.code != FlagCode.SATURATION]
+        flags += saturation_flags_in_plan_currency(budget, brief.weeks or 4, ctx.shop.currency)
     for flag in flags:
         if flag.code in {FlagCode.SATURATION, FlagCode.WEAK_EVIDENCE} and flag.message not in risks:
             risks.append(flag.message)

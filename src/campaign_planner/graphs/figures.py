@@ -195,3 +195,23 @@ def recommendation_text(budget: Budget, allocation: dict[str, Any]) -> str:
             f"{allocation.get('recommendation_note') or 'the marginal ROI falls below 1 past it'}{rest_text}. "
             "The table splits the whole budget (allocations always sum to it); the recommended spend is what to "
             "commit now.")
+
+
+def saturation_flags_in_plan_currency(budget: Budget, weeks: int, shop_currency: str) -> list[Flag]:
+    """Return the optimizer's saturation flags restated in the plan's currency (one per channel funded past its
+    break-even spend), for plans whose currency is not the shop's: the optimizer speaks the shop's currency."""
+    money = lambda value: format_money(value, budget.currency)  # noqa: E731
+    flags = []
+    for allocation in budget.allocations:
+        limit = allocation.spend_at_marginal_roi_1
+        if allocation.spend <= 0 or (limit is not None and allocation.spend <= limit):
+            continue
+        if limit is None:
+            message = (f"{allocation.channel}: at no spend does one more unit return more than it costs "
+                       f"(marginal ROI {allocation.marginal_roi:.2f} at {money(allocation.spend)})")
+        else:
+            message = (f"{allocation.channel}: {money(allocation.spend)} over {weeks} weeks is past diminishing "
+                       f"returns — the marginal ROI falls below 1 at {money(limit)}; the last unit returns "
+                       f"{allocation.marginal_roi:.3f}")
+        flags.append(Flag(code=FlagCode.SATURATION, message=message + f" (converted from the shop's {shop_currency})"))
+    return flags
