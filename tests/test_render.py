@@ -395,3 +395,23 @@ def test_minimal_plan_renders_without_optional_sections() -> None:
     assert "No budget allocation" in page and "missing_budget" in page and "<svg" not in page
     # Without campaign history there is no targeting table at all (not an empty one).
     assert "Whom to target" not in markdown and 'id="targeting"' not in page
+
+
+def test_budget_states_units_recommendation_and_frontier() -> None:
+    from campaign_planner.domain import FrontierPoint
+
+    plan = full_plan()
+    assert plan.budget is not None
+    budget = plan.budget.model_copy(update={
+        "outcome_unit": plan.budget.currency, "recommended_total": plan.budget.total / 2,
+        "unallocated": plan.budget.total / 2, "unallocated_return": 1234.0,
+        "recommendation": "Recommended: spend half of the budget",
+        "frontier": [FrontierPoint(spend=0.0, outcome=0.0), FrontierPoint(spend=plan.budget.total, outcome=9e4)],
+        "allocations": [a.model_copy(update={"outcome_unit": plan.budget.currency}) for a in plan.budget.allocations],
+    })
+    plan = plan.model_copy(update={"budget": budget})
+    markdown = render_plan(plan, "md")
+    assert f"Expected outcome ({budget.currency}, incremental over zero spend)" in markdown
+    assert "Recommended: spend half of the budget" in markdown and "Held back:" in markdown
+    html = render_plan(plan, "html")
+    assert "Efficient frontier on the response curves" in html and "recommended:" in html and "budget:" in html

@@ -73,7 +73,9 @@ def test_canonical_shop_loads_with_types_hashes_and_report(tmp_path: Path) -> No
     assert shop.reviews["age"].tolist() == [34, 41, 29]
     # Optional columns the file lacks are present and empty, so tools need not check for them.
     assert shop.reviews["category"].eq("").all() and shop.reviews["recommended"].isna().all()
-    assert report.files["reviews.csv"].missing_optional_columns == ["category", "product_id", "recommended"]
+    assert report.files["reviews.csv"].missing_optional_columns == [
+        "category", "product_id", "recommended", "customer_id"
+    ]
     assert report.empty_text_review_ids == ["9"]
     assert shop.reviews_with_text()["review_id"].tolist() == ["007", "8"]
 

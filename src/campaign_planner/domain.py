@@ -30,6 +30,7 @@ class FlagCode(StrEnum):
     INFEASIBLE_CONSTRAINTS = "infeasible_constraints"
     DEGRADED_OUTPUT = "degraded_output"
     INJECTION_SUSPECTED = "injection_suspected"
+    NEGATIVE_ROI = "negative_roi"
     CONTRADICTORY_BRIEF = "contradictory_brief"
     VALIDATION_FAILED = "validation_failed"
     AMBIGUOUS_AMOUNT = "ambiguous_amount"
@@ -185,6 +186,7 @@ class Messaging(Contract):
 
 
 ForecastSource = Literal["uplift_model", "response_curve", "prior"]
+SegmentBasis = Literal["segment_history", "scaled_to_segment", "channel_share"]
 
 
 class ForecastLine(Contract):
@@ -208,6 +210,15 @@ class ForecastLine(Contract):
     baseline_rate: float | None = None
     lift: float | None = None
     model: str = ""
+    currency: str = Field(default="", description="Currency of `incremental_revenue` and `spend`.")
+    basis: SegmentBasis | None = Field(
+        default=None,
+        description="How the line is about its segment: segment_history (the segment's own campaign-history "
+        "customers, by features or the reviews' customer_id join), scaled_to_segment (the whole history's lift "
+        "per customer x the segment's measured size, an assumption), channel_share (the channel's outcome x "
+        "the segment's share of the segments' customers).",
+    )
+    customers: int | None = Field(default=None, description="Customers the line's figures are counted over.")
 
 
 class Targeting(Contract):
@@ -230,13 +241,36 @@ class Targeting(Contract):
     reason: str = ""
 
 
+class OutcomeCrossCheck(Contract):
+    """A second model's figure for the same channel, shown beside the figure of record, never instead of it."""
+
+    source: ForecastSource
+    expected: float = Field(description="In the allocation's `outcome_unit`.")
+    interval_80: tuple[float, float] | None = None
+    reason: str = ""
+
+
 class Allocation(Contract):
     channel: str
     spend: float = Field(ge=0.0)
-    expected_outcome: float
+    expected_outcome: float = Field(
+        description="The channel's figure of record: incremental over zero spend, in `outcome_unit`; in a plan "
+        "it equals the sum of the channel's forecast lines."
+    )
     marginal_roi: float
     binding: list[str] = Field(default_factory=list)
-    source: ForecastSource = "response_curve"
+    source: ForecastSource = Field(default="response_curve", description="The curve the spend was optimised on.")
+    outcome_unit: str = Field(default="", description="e.g. 'USD' (incremental revenue) or 'conversions'.")
+    outcome_source: ForecastSource | None = Field(
+        default=None, description="Where `expected_outcome` comes from (the forecast lines' source)."
+    )
+    cross_check: OutcomeCrossCheck | None = None
+    recommended_spend: float | None = Field(
+        default=None, description="This channel's share of `Budget.recommended_total` (same currency)."
+    )
+    spend_at_marginal_roi_1: float | None = Field(
+        default=None, description="Spend beyond which one more unit returns less than it costs (None: never)."
+    )
 
 
 class ResponseCurvePoint(Contract):
@@ -244,12 +278,38 @@ class ResponseCurvePoint(Contract):
     outcome: float
 
 
+class FrontierPoint(Contract):
+    """The best outcome any split of ``spend`` can reach (the efficient frontier), with its marginal ROI."""
+
+    spend: float
+    outcome: float
+    marginal_roi: float | None = None
+
+
 class Budget(Contract):
+    """The split of the budget. ``allocations`` always sum to ``total`` (the contract); the budget is a cap,
+    and ``recommended_total`` (<= total) is what the plan advises spending: where the marginal ROI of the
+    best split crosses 1, unless the brief asks to spend it all. ``unallocated`` = total - recommended_total.
+    """
+
     currency: str
     total: float
     allocations: list[Allocation] = Field(default_factory=list)
     objective: str = "revenue"
     curves: dict[str, list[ResponseCurvePoint]] = Field(default_factory=dict)
+    outcome_unit: str = Field(default="", description="Unit of every allocation's expected outcome.")
+    expected_outcome: float | None = Field(default=None, description="Sum of the allocations' expected outcomes.")
+    recommended_total: float | None = None
+    unallocated: float = Field(default=0.0, description="total - recommended_total: held back, not spent.")
+    unallocated_return: float | None = Field(
+        default=None, description="What spending the unallocated rest would add (outcome_unit, response curves)."
+    )
+    recommended_outcome: float | None = Field(
+        default=None, description="Outcome of the recommended split on the response curves (outcome_unit)."
+    )
+    spend_all: bool = Field(default=False, description="The brief asks for the whole budget to be spent.")
+    recommendation: str = ""
+    frontier: list[FrontierPoint] = Field(default_factory=list)
 
 
 class ChannelTest(Contract):

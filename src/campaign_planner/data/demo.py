@@ -1030,6 +1030,9 @@ def demo_files(seed: int = 7) -> dict[str, bytes]:
     reviews, review_truth = _reviews(rng)
     campaigns, campaign_truth = _campaign_history(rng)
     channels, channel_truth = _channel_history(rng)
+    # Its own stream, so linking reviewers leaves every other generated number as it was.
+    reviews["customer_id"] = _link_reviewers(np.random.default_rng([seed, 12]), reviews, campaigns)
+    review_truth["reviewers_linked_to_history"] = int((reviews["customer_id"] != "").sum())
     converted = campaigns["conversion"] == 1
     average_order_value = round(float(campaigns.loc[converted, "revenue"].mean()), 2)
     config = {
@@ -1063,6 +1066,29 @@ def demo_files(seed: int = 7) -> dict[str, bytes]:
         "brand.yaml": yaml.safe_dump(DEMO_BRAND, sort_keys=False, allow_unicode=True).encode("utf-8"),
         TRUTH_FILE: (json.dumps(truth, indent=1, ensure_ascii=False) + "\n").encode("utf-8"),
     }
+
+
+def _link_reviewers(rng: np.random.Generator, reviews: pd.DataFrame, campaigns: pd.DataFrame) -> list[str]:
+    """Give most reviewers a campaign-history customer of the same department and age (within 2 years),
+    each customer used once, so segments can select history customers through ``customer_id``. About
+    15% of reviewers stay unlinked (they bought outside the campaign's audience), as in a real shop."""
+    pools: dict[tuple[str, int], list[str]] = {}
+    for cid, department, age in zip(campaigns["customer_id"], campaigns["department"], campaigns["age"],
+                                    strict=True):
+        pools.setdefault((str(department), int(age)), []).append(str(cid))
+    for pool in pools.values():
+        rng.shuffle(pool)
+    linked = []
+    for department, age in zip(reviews["department"], reviews["age"], strict=True):
+        chosen = ""
+        if not pd.isna(age) and rng.random() >= 0.15:
+            for offset in (0, -1, 1, -2, 2):
+                pool = pools.get((str(department), int(age) + offset))
+                if pool:
+                    chosen = pool.pop()
+                    break
+        linked.append(chosen)
+    return linked
 
 
 def write_demo_shop(dest: Path, *, seed: int = 7, overwrite: bool = False) -> Shop:

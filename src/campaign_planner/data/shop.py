@@ -104,7 +104,10 @@ CATALOG_FILE = "channels.yaml"
 BRAND_FILE = "brand.yaml"
 
 REVIEW_REQUIRED: tuple[str, ...] = ("review_id", "text", "rating")
-REVIEW_OPTIONAL: tuple[str, ...] = ("title", "age", "department", "category", "product_id", "recommended")
+# customer_id joins a reviewer to the campaign history's customers (segments then select history customers).
+REVIEW_OPTIONAL: tuple[str, ...] = (
+    "title", "age", "department", "category", "product_id", "recommended", "customer_id"
+)
 CAMPAIGN_REQUIRED: tuple[str, ...] = ("customer_id", "treatment", "conversion", "revenue")
 CAMPAIGN_OPTIONAL: tuple[str, ...] = ("visit",)
 CHANNEL_REQUIRED: tuple[str, ...] = ("period", "revenue")
@@ -468,7 +471,7 @@ def clean_reviews(raw: pd.DataFrame, source: CsvSource) -> tuple[pd.DataFrame, F
         out["age"] = age.mask(bad_age).round().astype("Int64")
     else:
         out["age"] = pd.Series(pd.NA, index=raw.index, dtype="Int64")
-    for column in ("department", "category", "product_id"):
+    for column in ("department", "category", "product_id", "customer_id"):
         out[column] = raw[column].str.strip() if column in raw else ""
     if "recommended" in raw:
         recommended, bad_rec = _flags_01(raw["recommended"])

@@ -15,6 +15,7 @@ from campaign_planner.domain import (
     Flag,
     FlagCode,
     ForecastLine,
+    FrontierPoint,
     Messaging,
     Provenance,
     RationaleItem,
@@ -23,6 +24,14 @@ from campaign_planner.domain import (
     Targeting,
 )
 from campaign_planner.graphs.context import PlanningContext
+from campaign_planner.graphs.figures import (
+    check_reconciled,
+    negative_roi_flags,
+    recommendation_text,
+    reconcile_budget,
+    saturation_flags_in_plan_currency,
+)
+from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
 from campaign_planner.graphs.state import PlanState
 from campaign_planner.intake.questions import answer_questions
 from campaign_planner.tools.measurement import design_measurement
@@ -69,8 +78,11 @@ def known_figures(state: PlanState) -> set[float]:
             for item in value:
                 walk(item)
 
-    for key in ("brief", "profile", "allocation", "forecast"):
-        walk(state.get(key))
+    walk(state.get("brief"))
+    walk(state.get("profile"))
+    # Prose may state the plan's figures, which are in the plan's currency.
+    walk(allocation_in_plan_currency(state.get("allocation")))
+    walk(forecast_in_plan_currency(state.get("forecast"), state.get("allocation")))
     figures.update(float(n) for n in range(0, 11))  # "two segments", counts and list numbering
     return figures
 
@@ -112,21 +124,39 @@ def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget 
     return " ".join(parts) or "No plan figures could be produced; see the flags and open questions."
 
 
+def plan_forecast_lines(state: PlanState) -> list[ForecastLine]:
+    """Return the forecaster's lines as the plan shows them (in the plan's currency)."""
+    converted = forecast_in_plan_currency(state.get("forecast"), state.get("allocation"))
+    return [ForecastLine.model_validate(f) for f in converted.get("lines", [])]
+
+
 def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | None:
-    allocation = state.get("allocation") or {}
+    allocation = allocation_in_plan_currency(state.get("allocation"))
     if "allocations" not in allocation:
         return None
     curves = {
         channel: [ResponseCurvePoint.model_validate(p) for p in points]
         for channel, points in (allocation.get("curves") or {}).items()
     }
-    return Budget(
+    total = float(allocation["budget_total"])
+    recommended = allocation.get("recommended_total")
+    budget = Budget(
         currency=brief.budget.currency if brief.budget else ctx.shop.currency,
-        total=float(allocation["budget_total"]),
+        total=total,
         allocations=[Allocation.model_validate(a) for a in allocation["allocations"]],
         objective=brief.objective,
         curves=curves,
+        recommended_total=recommended,
+        unallocated=round(total - recommended, 2) if recommended is not None else 0.0,
+        unallocated_return=allocation.get("unallocated_return"),
+        recommended_outcome=allocation.get("recommended_outcome"),
+        spend_all=bool(allocation.get("spend_all")),
+        frontier=[FrontierPoint.model_validate(p) for p in allocation.get("frontier") or []],
     )
+    forecast = plan_forecast_lines(state)
+    intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
+    budget = reconcile_budget(budget, forecast, intervals)
+    return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation)})
 
 
 def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:
@@ -150,7 +180,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     profile = state.get("profile") or {}
     segments = [Segment.model_validate(s) for s in profile.get("segments", [])]
     messaging = [Messaging.model_validate(m) for m in (state.get("copy") or {}).get("messaging", [])]
-    forecast = [ForecastLine.model_validate(f) for f in (state.get("forecast") or {}).get("lines", [])]
+    forecast = plan_forecast_lines(state)
     targeting = [Targeting.model_validate(t) for t in (state.get("forecast") or {}).get("targeting", [])]
     budget = _budget(state, brief, ctx)
     narrative = state.get("narrative") or {}
@@ -164,8 +194,14 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             evidence_ids=[f"allocation:{channel}" for channel in dropped],
         ))
     rationale += targeting_rationale(targeting)
+    if budget is not None and budget.recommendation:
+        rationale.append(RationaleItem(decision=budget.recommendation, evidence_ids=["allocation:frontier"]))
     risks = list(narrative.get("risks", []))
     flags = collect_flags(state)
+    if budget is not None and budget.currency != ctx.shop.currency:
+        # Saturation is stated in the plan's currency, like every other figure of the plan.
+        flags = [f for f in flags if f.code != FlagCode.SATURATION]
+        flags += saturation_flags_in_plan_currency(budget, brief.weeks or 4, ctx.shop.currency)
     for flag in flags:
         if flag.code in {FlagCode.SATURATION, FlagCode.WEAK_EVIDENCE} and flag.message not in risks:
             risks.append(flag.message)
@@ -175,13 +211,17 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             "No spend history for " + ", ".join(prior_channels) + ": their response is a catalog prior with "
             "wide intervals; test before scaling."
         )
-    uplift_channels = sorted({line.channel for line in forecast if line.source == "uplift_model"})
-    if budget is not None and uplift_channels:
-        risks.append(
-            "For " + ", ".join(uplift_channels) + " the budget table's expected outcome comes from the channel's "
-            "response curve (all customers the spend reaches), while the forecast lines come from the uplift "
-            "model on the segments' own customers: they describe different audiences and need not add up."
-        )
+    if budget is not None:
+        minimums = {b.channel: b.min_spend for b in brief.channel_bounds if b.min_spend is not None}
+        known = {(f.code, f.message) for f in flags}
+        flags += [f for f in negative_roi_flags(budget, forecast, minimums) if (f.code, f.message) not in known]
+        for allocation in budget.allocations:
+            if allocation.cross_check is not None:
+                risks.append(
+                    f"{allocation.channel}: the budget table's figure is the forecast lines' "
+                    f"{allocation.expected_outcome:,.0f} {allocation.outcome_unit} (uplift model); "
+                    f"the response curve says {allocation.cross_check.expected:,.0f} — {allocation.cross_check.reason}"
+                )
     audience = sum(s.size.customers for s in segments)
     kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
     measurement = design_measurement(forecast, audience, channel_kinds=kinds) if forecast else None
@@ -236,9 +276,9 @@ def validate_plan(plan: CampaignPlan, state: PlanState, ctx: PlanningContext) ->
         problems.append("the brief's budget is invalid but the plan carries spend or forecast figures")
     if plan.budget is not None:
         problems += _check_budget(plan.budget, brief, state)
-    tool_lines = (state.get("forecast") or {}).get("lines", [])
+        problems += check_reconciled(plan.budget, plan.forecast)
     plan_lines = [line.model_dump(mode="json") for line in plan.forecast]
-    if plan_lines != [ForecastLine.model_validate(line).model_dump(mode="json") for line in tool_lines]:
+    if plan_lines != [line.model_dump(mode="json") for line in plan_forecast_lines(state)]:
         problems.append("the plan's forecast lines differ from the forecaster's output")
     problems += _check_evidence(plan, ctx)
     return problems
@@ -262,11 +302,18 @@ def _check_budget(budget: Budget, brief: Brief, state: PlanState) -> list[str]:
             problems.append(f"{bound.channel} gets {spend:,.2f}, below its minimum {bound.min_spend:,.2f}")
         if bound.max_spend is not None and spend - SPEND_TOLERANCE > bound.max_spend:
             problems.append(f"{bound.channel} gets {spend:,.2f}, above its maximum {bound.max_spend:,.2f}")
-    tool_allocations = (state.get("allocation") or {}).get("allocations", [])
-    if [a.model_dump(mode="json") for a in budget.allocations] != [
-        Allocation.model_validate(a).model_dump(mode="json") for a in tool_allocations
+    converted = allocation_in_plan_currency(state.get("allocation"))
+    tool_allocations = [Allocation.model_validate(a) for a in converted.get("allocations", [])]
+    # The expected outcome is the forecast lines' (checked by check_reconciled); the optimizer's own figure
+    # must survive as the cross-check, and everything else must be the optimizer's.
+    decided = {"expected_outcome", "outcome_unit", "outcome_source", "cross_check"}
+    if [a.model_dump(mode="json", exclude=decided) for a in budget.allocations] != [
+        a.model_dump(mode="json", exclude=decided) for a in tool_allocations
     ]:
         problems.append("the plan's allocations differ from the channel optimizer's output")
+    for planned, tool in zip(budget.allocations, tool_allocations, strict=False):
+        if planned.cross_check is not None and abs(planned.cross_check.expected - tool.expected_outcome) > 0.005:
+            problems.append(f"{planned.channel}: the cross-check differs from the response curve's figure")
     return problems
 
 

@@ -212,9 +212,11 @@ def route_after_guard(state: PlanState) -> Literal["guard", "narrative"]:
 
 
 def _facts_for_narrative(state: PlanState) -> dict[str, Any]:
+    from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
+
     profile = state.get("profile") or {}
-    allocation = state.get("allocation") or {}
-    forecast = state.get("forecast") or {}
+    allocation = allocation_in_plan_currency(state.get("allocation"))  # the plan's currency, as the plan shows
+    forecast = forecast_in_plan_currency(state.get("forecast"), state.get("allocation"))
     return {
         "segments": [
             {

@@ -19,6 +19,11 @@ SOURCE_LABELS = {
     "response_curve": "response curve (fitted to channel history)",
     "prior": "prior (catalog assumption, not fitted to this shop's data)",
 }
+BASIS_LABELS = {
+    "segment_history": "the segment's history customers",
+    "scaled_to_segment": "⚠ scaled to the segment's size (filters not in the history)",
+    "channel_share": "segment share of the channel's outcome (channel level)",
+}
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "RMB": "¥"}
 _CHECK_PREFIX = re.compile(r"^(v\d+):(.+)$")
 
@@ -45,6 +50,22 @@ def format_money(amount: float | None, currency: str | None) -> str:
     if symbol:
         return f"-{symbol}{number[1:]}" if number.startswith("-") else f"{symbol}{number}"
     return f"{number} {currency.upper()}"
+
+
+def format_outcome(value: float | None, unit: str | None) -> str:
+    """Return an outcome with its unit: money for a currency code ("$25,344"), else "1,234 conversions"."""
+    if value is None:
+        return "—"
+    if unit and re.fullmatch(r"[A-Z]{3}", unit):
+        return format_money(value, unit)
+    return f"{format_number(value)} {unit}".strip() if unit else format_number(value)
+
+
+def metric_unit(metric: str, currency: str | None) -> str:
+    """Return the unit of a forecast metric: the currency for revenue metrics, else the metric's noun."""
+    if metric.endswith("revenue"):
+        return currency or ""
+    return metric.removeprefix("incremental_")
 
 
 def format_percent(share: float | None, digits: int = 0) -> str:

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from campaign_planner.domain import CampaignPlan, CopyVariant, Messaging, RuleCheck
 from campaign_planner.render.formatting import (
+    BASIS_LABELS,
     DEGRADED_LABEL,
     SOURCE_LABELS,
     allocation_total,
@@ -23,13 +24,15 @@ from campaign_planner.render.formatting import (
     format_lift,
     format_money,
     format_number,
+    format_outcome,
     format_percent,
     format_ratio,
     headline_label,
+    metric_unit,
     plan_currency,
     segment_names,
 )
-from campaign_planner.render.svg import allocation_chart, forecast_chart, response_curve_chart
+from campaign_planner.render.svg import allocation_chart, forecast_chart, frontier_chart, response_curve_chart
 
 TEMPLATE = "plan_report.html.j2"
 
@@ -61,6 +64,8 @@ def _environment() -> Environment:
         lift=format_lift,
         ratio=format_ratio,
         channel_name=channel_name,
+        outcome=format_outcome,
+        metric_unit=metric_unit,
     )
     return environment
 
@@ -118,6 +123,8 @@ def render_html(plan: CampaignPlan) -> str:
         "source_labels": SOURCE_LABELS,
         "forecast_charts": _forecast_charts(plan),
         "allocation_chart": allocation_chart(plan.budget) if plan.budget else Markup(""),
+        "frontier_chart": frontier_chart(plan.budget) if plan.budget and plan.budget.frontier else Markup(""),
+        "basis_labels": BASIS_LABELS,
         "curve_charts": _curve_charts(plan),
         "allocated": total,
         "budget_mismatch": plan.budget is not None and abs(total - plan.budget.total) > 0.5,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from campaign_planner.domain import CampaignPlan, Messaging, Segment
+from campaign_planner.domain import CampaignPlan, ForecastLine, Messaging, OutcomeCrossCheck, Segment
 from campaign_planner.render.formatting import (
+    BASIS_LABELS,
     DEGRADED_LABEL,
     SOURCE_LABELS,
     allocation_total,
@@ -20,9 +21,11 @@ from campaign_planner.render.formatting import (
     format_lift,
     format_money,
     format_number,
+    format_outcome,
     format_percent,
     format_ratio,
     headline_label,
+    metric_unit,
     plan_currency,
     segment_names,
     short_hash,
@@ -209,6 +212,13 @@ def _messaging(plan: CampaignPlan) -> list[str]:
     return lines[:-1]
 
 
+
+
+def _basis_cell(line: ForecastLine) -> str:
+    customers = f"{line.customers:,} customers; " if line.customers is not None else ""
+    return customers + BASIS_LABELS.get(line.basis or "", "—")
+
+
 def _interval(bounds: tuple[float, float]) -> str:
     return f"{format_number(bounds[0])} – {format_number(bounds[1])}"
 
@@ -219,18 +229,19 @@ def _forecast(plan: CampaignPlan) -> list[str]:
         return [*lines, "_No forecast._"]
     names, currency = segment_names(plan), plan_currency(plan)
     header = ["Segment", "Channel", "Metric", "Expected", "80% interval", "95% interval"]
-    header += ["Incremental revenue", "ROI", "Spend", "Source", "Back-test error"]
+    header += ["Incremental revenue", "ROI", "Spend", "Counted over", "Source", "Back-test error"]
     rows = [
         [
             escape_md(names.get(line.segment_id, line.segment_id)),
             escape_md(channel_name(line.channel)),
             escape_md(line.metric),
-            format_number(line.expected),
+            format_outcome(line.expected, metric_unit(line.metric, line.currency or currency)),
             _interval(line.interval_80),
             _interval(line.interval_95),
-            format_money(line.incremental_revenue, currency),
+            format_money(line.incremental_revenue, line.currency or currency),
             format_ratio(line.roi),
-            format_money(line.spend, currency),
+            format_money(line.spend, line.currency or currency),
+            _basis_cell(line),
             SOURCE_LABELS.get(line.source, line.source),
             format_percent(line.backtest_error, 1) if line.backtest_error is not None else "—",
         ]
@@ -276,40 +287,76 @@ def _budget(plan: CampaignPlan) -> list[str]:
     budget = plan.budget
     if budget is None:
         return [*lines, "_No budget allocation: see the flags._"]
+    unit = budget.outcome_unit or budget.objective
+    if budget.recommendation:
+        lines += [f"**{escape_md(budget.recommendation)}**", ""]
     header = [
         "Channel",
-        "Spend",
+        "Spend (whole budget)",
         "Share",
-        "Expected outcome",
+        "Recommended spend",
+        f"Expected outcome ({escape_md(unit)}, incremental over zero spend)",
+        "ROI",
         "Marginal ROI",
+        "Break-even spend",
         "Binding constraints",
-        "Source",
+        "Figure from",
+        "Cross-check",
     ]
     rows = [
         [
             escape_md(channel_name(a.channel)),
             format_money(a.spend, budget.currency),
             format_percent(a.spend / budget.total if budget.total else None, 1),
-            format_number(a.expected_outcome),
+            format_money(a.recommended_spend, budget.currency),
+            format_outcome(a.expected_outcome, a.outcome_unit),
+            format_ratio((a.expected_outcome - a.spend) / a.spend)
+            if a.spend > 0 and budget.objective == "revenue" else "—",
             format_ratio(a.marginal_roi),
+            format_money(a.spend_at_marginal_roi_1, budget.currency),
             ", ".join(escape_md(b) for b in a.binding) or "—",
-            SOURCE_LABELS.get(a.source, a.source),
+            SOURCE_LABELS.get(a.outcome_source or a.source, a.outcome_source or a.source),
+            _cross_check_cell(a.cross_check, a.outcome_unit),
         ]
         for a in budget.allocations
     ]
     total = allocation_total(plan)
-    rows.append(["**Total**", f"**{format_money(total, budget.currency)}**", "", "", "", "", ""])
+    rows.append([
+        "**Total**", f"**{format_money(total, budget.currency)}**", "",
+        f"**{format_money(budget.recommended_total, budget.currency)}**",
+        f"**{format_outcome(budget.expected_outcome, budget.outcome_unit)}**", "", "", "", "", "", "",
+    ])
     lines += _table(header, rows)
     lines += [
         "",
-        f"Objective: {escape_md(budget.objective)}. Budget: {format_money(budget.total, budget.currency)}.",
+        f"Objective: {escape_md(budget.objective)}. Budget: {format_money(budget.total, budget.currency)}. "
+        "Expected outcomes are the sums of each channel's forecast lines below.",
     ]
+    if budget.unallocated > 0.005:
+        lines.append(
+            f"Held back: {format_money(budget.unallocated, budget.currency)}; spending it would add "
+            f"{format_outcome(budget.unallocated_return, budget.outcome_unit)} on the response curves."
+        )
+    for a in budget.allocations:
+        if a.cross_check is not None:
+            lines.append(f"- **{escape_md(channel_name(a.channel))} cross-check:** {escape_md(a.cross_check.reason)}")
     if abs(total - budget.total) > 0.5:
         lines.append(
             f"**⚠ The allocations sum to {format_money(total, budget.currency)}, "
             f"not the budget of {format_money(budget.total, budget.currency)}.**"
         )
     return lines
+
+
+def _cross_check_cell(check: OutcomeCrossCheck | None, unit: str) -> str:
+    if check is None:
+        return "—"
+    interval = (
+        f" (80%: {format_outcome(check.interval_80[0], unit)} – {format_outcome(check.interval_80[1], unit)})"
+        if check.interval_80 else ""
+    )
+    source = SOURCE_LABELS.get(check.source, check.source).split(" (")[0]
+    return f"{source}: {format_outcome(check.expected, unit)}{interval}"
 
 
 def _measurement(plan: CampaignPlan) -> list[str]:

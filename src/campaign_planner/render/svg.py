@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from campaign_planner.domain import Budget, ForecastLine, ResponseCurvePoint
-from campaign_planner.render.formatting import channel_name, format_money, format_number, format_percent
+from campaign_planner.render.formatting import (
+    channel_name,
+    format_money,
+    format_number,
+    format_outcome,
+    format_percent,
+)
 
 PALETTE = ("#2f6fde", "#e07a2f", "#2a9d6f", "#b44fbf", "#c9a227", "#4aa3c7", "#d0504f", "#6b7a8f")
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
@@ -194,3 +200,61 @@ def response_curve_chart(
             f'fill="#d0504f">{_text(label)}</text>',
         ]
     return _svg(height, f"Response curve: {name}", body, width)
+
+
+def frontier_chart(budget: Budget) -> Markup:
+    """Return the efficient frontier: the best outcome against total spend, with the budget and the
+    recommended total marked, and (for revenue) the break-even line outcome = spend.
+    """
+    points = sorted(budget.frontier, key=lambda p: p.spend)
+    label = "Efficient frontier on the response curves: best outcome against total spend"
+    if len(points) < 2:
+        return _svg(60, label, ['<text x="10" y="30">No frontier points.</text>'])
+    height, left, right, top, bottom = 280, 86, 24, 30, 44
+    unit = budget.outcome_unit or budget.objective
+    max_spend = max(points[-1].spend, budget.total) or 1.0
+    max_outcome = max([p.outcome for p in points] + ([max_spend] if budget.objective == "revenue" else [])) or 1.0
+    max_outcome = min(max_outcome, 1.15 * max(p.outcome for p in points)) or 1.0
+
+    def x(spend: float) -> float:
+        return left + spend / max_spend * (WIDTH - left - right)
+
+    def y(outcome: float) -> float:
+        return height - bottom - min(outcome, max_outcome) / max_outcome * (height - top - bottom)
+
+    polyline = " ".join(f"{x(p.spend):.1f},{y(p.outcome):.1f}" for p in points)
+    body = [
+        f'<text x="8" y="16" fill="#555">{_text(label)} ({_text(unit)}); dashed grey: break-even</text>'
+        if budget.objective == "revenue" else f'<text x="8" y="16" fill="#555">{_text(label)} ({_text(unit)})</text>',
+        f'<line x1="{left}" x2="{WIDTH - right}" y1="{y(0):.1f}" y2="{y(0):.1f}" stroke="#888"/>',
+        f'<line x1="{left}" x2="{left}" y1="{top}" y2="{y(0):.1f}" stroke="#888"/>',
+        f'<text x="{left}" y="{height - bottom + 16}" text-anchor="middle" fill="#555">0</text>',
+        f'<text x="{WIDTH - right}" y="{height - bottom + 16}" text-anchor="end" fill="#555">'
+        f"{_text(format_money(max_spend, budget.currency))}</text>",
+        f'<text x="{(left + WIDTH - right) / 2:.0f}" y="{height - 8}" text-anchor="middle" fill="#555">'
+        "total spend</text>",
+        f'<text x="{left - 6}" y="{y(max_outcome) + 4:.1f}" text-anchor="end" fill="#555">'
+        f"{_text(format_outcome(max_outcome, budget.outcome_unit))}</text>",
+        f'<polyline points="{polyline}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>',
+    ]
+    if budget.objective == "revenue":
+        end = min(max_spend, max_outcome)
+        body.append(f'<line x1="{x(0):.1f}" y1="{y(0):.1f}" x2="{x(end):.1f}" y2="{y(end):.1f}" '
+                    'stroke="#999" stroke-dasharray="5 4"/>')
+    marks = [("budget", budget.total, "#d0504f")]
+    if budget.recommended_total is not None and budget.recommended_total < budget.total - 0.005:
+        marks.append(("recommended", budget.recommended_total, "#2a9d6f"))
+    for index, (name, spend, color) in enumerate(marks):
+        outcome = _interpolate(points, spend)  # type: ignore[arg-type]
+        anchor = "end" if x(spend) > WIDTH / 2 else "start"
+        offset = -8 if anchor == "end" else 8
+        text = f"{name}: {format_money(spend, budget.currency)} → {format_outcome(outcome, budget.outcome_unit)}"
+        body += [
+            f'<line x1="{x(spend):.1f}" x2="{x(spend):.1f}" y1="{top}" y2="{y(0):.1f}" stroke="{color}" '
+            'stroke-dasharray="4 3"/>',
+            f'<circle cx="{x(spend):.1f}" cy="{y(outcome):.1f}" r="5" fill="{color}"><title>{_text(text)}</title>'
+            "</circle>",
+            f'<text x="{x(spend) + offset:.1f}" y="{top + 14 + 16 * index}" text-anchor="{anchor}" fill="{color}">'
+            f"{_text(text)}</text>",
+        ]
+    return _svg(height, label, body)

@@ -37,13 +37,13 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import brentq, minimize_scalar
 
-from campaign_planner.domain import Allocation, Budget, Flag, FlagCode, ResponseCurvePoint
+from campaign_planner.domain import Allocation, Budget, Flag, FlagCode, FrontierPoint, ResponseCurvePoint
 from campaign_planner.tools.response_curves import (
     CurveSet,
     Outcome,
@@ -123,6 +123,18 @@ class AllocationResult(BaseModel):
     method: str
     notes: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    frontier: list[FrontierPoint] = Field(
+        default_factory=list, description="Best outcome per total spend (objective units), see budget_frontier."
+    )
+    recommended_total: float | None = Field(
+        default=None, description="Total spend where the best split's marginal ROI crosses 1 (<= budget)."
+    )
+    recommended_outcome: float | None = None
+    unallocated_return: float | None = Field(
+        default=None, description="Outcome the budget beyond recommended_total adds (objective units)."
+    )
+    spend_all: bool = False
+    recommendation_note: str = ""
 
     def to_budget(self, currency: str | None = None) -> Budget:
         """Return the plan's ``Budget`` section (allocations, total, curves) in ``currency``."""
@@ -574,8 +586,13 @@ def allocate_budget(
     objective: Objective = "revenue",
     average_order_value: float | None = None,
     currency: str | None = None,
+    spend_all: bool = False,
 ) -> AllocationResult:
     """Return the allocation of ``budget`` over ``weeks`` that maximises expected incremental outcome.
+
+    The budget is also read as a cap: ``recommended_total`` is the total where the best split's marginal
+    ROI crosses 1 (the budget when ``spend_all`` or when it never does), each allocation's
+    ``recommended_spend`` its share of it, and ``frontier`` the best outcome per total spend.
 
     Constraints: spends sum to the budget exactly (in cents); per-channel min/max from the arguments
     and the curve set's catalog bounds (campaign totals); ``excluded`` channels get 0; every other
@@ -680,6 +697,11 @@ def allocate_budget(
             objective,
         )
     flags += _fit_flags(curves, [c for c in active if chosen[c].source == "response_curve"])
+    frontier = _frontier(solver, active, chosen, min_spend, upper, budget, objective, scale,
+                         average_order_value, spend_all)
+    for allocation, outcome in zip(allocations, outcomes, strict=True):
+        allocation.spend_at_marginal_roi_1 = outcome.spend_at_marginal_roi_1
+        allocation.recommended_spend = frontier.recommended_spends.get(allocation.channel, 0.0)
     total = float(sum(o.expected_outcome for o in outcomes))
     totals = _sum_draws(all_draws)
     notes += [*bounds.notes, *([unit_note] if unit_note else []), *curves.notes]
@@ -708,7 +730,38 @@ def allocate_budget(
         method="concave-envelope KKT (bisection on marginal return) + chord branching + Newton KKT polish",
         notes=notes,
         seconds=round(time.perf_counter() - started, 4),
+        frontier=frontier.points,
+        recommended_total=frontier.recommended_total,
+        recommended_outcome=frontier.recommended_outcome,
+        unallocated_return=(
+            None if frontier.recommended_outcome is None
+            else round(frontier.outcome_at_budget - frontier.recommended_outcome, 2)
+        ),
+        spend_all=spend_all,
+        recommendation_note=frontier.note,
     )
+
+
+def _frontier(
+    solver: _Curves,
+    active: list[str],
+    chosen: Mapping[str, ResponseCurve],
+    min_spend: Mapping[str, float],
+    upper: np.ndarray,
+    budget: float,
+    objective: Objective,
+    scale: float,
+    average_order_value: float | None,
+    spend_all: bool,
+) -> Any:
+    """The efficient frontier over the hard lower bounds (brief and catalog minimums, no min_share floor)."""
+    from campaign_planner.tools.budget_frontier import efficient_frontier
+
+    hard_lower = np.array([
+        min(max(min_spend.get(c, 0.0), chosen[c].min_spend or 0.0), float(upper[i])) for i, c in enumerate(active)
+    ])
+    money = 1.0 if objective == "revenue" else average_order_value
+    return efficient_frontier(solver, active, hard_lower, upper, budget, money, spend_all=spend_all)
 
 
 def allocate_for_shop(
@@ -724,6 +777,7 @@ def allocate_for_shop(
     objective: Objective = "revenue",
     average_order_value: float | None = None,
     use_cache: bool = True,
+    spend_all: bool = False,
 ) -> AllocationResult:
     """Fit (or load cached) response curves for ``shop`` and return ``allocate_budget`` on them.
 
@@ -753,6 +807,7 @@ def allocate_for_shop(
         objective=objective,
         average_order_value=average_order_value,
         currency=shop.currency,
+        spend_all=spend_all,
     )
 
 

@@ -3,9 +3,13 @@
 Two sources, labelled on every line:
 
 * ``uplift_model``: the channel ran as a treatment in the shop's randomized campaign history. The
-  segment's history customers are selected by its definition, the fitted uplift model (see
+  segment's history customers are selected by its definition (feature filters, or the reviews'
+  ``customer_id`` joining its reviewers to history customers), the fitted uplift model (see
   ``tools/uplift.py``) gives the control conversion rate and the lift, and
   expected incremental conversions = lift x reachable customers (history customers in the segment).
+  Where nothing of the definition applies to the history (and there is no join), the whole history's
+  lift per customer is scaled to the segment's measured size, flagged and stated as an assumption,
+  never the whole base for every segment.
 * ``response_curve`` / ``prior``: no history for the channel. The line takes the channel allocation's
   expected revenue x the segment's share, converted to conversions by the average order value.
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,8 +31,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from campaign_planner.data.shop import Shop
-from campaign_planner.domain import Allocation, BehaviourFilter, Flag, FlagCode, ForecastLine, Segment, Targeting
+from campaign_planner.domain import (
+    Allocation,
+    Assumption,
+    BehaviourFilter,
+    Flag,
+    FlagCode,
+    ForecastLine,
+    Segment,
+    Targeting,
+)
 from campaign_planner.intake.audience import behaviour_mask, unsupported_audience_flags
+from campaign_planner.tools.segmentation import match_definition
 from campaign_planner.tools.uplift import (
     ForecasterDataError,
     OverlapError,
@@ -49,6 +63,8 @@ __all__ = [
     "TargetingRow",
     "forecast_campaign",
     "segment_mask",
+    "select_segment_customers",
+    "shop_average_order_value",
     "targeting",
 ]
 
@@ -68,6 +84,7 @@ class ForecastResult(BaseModel):
     lines: list[ForecastLine]
     targeting: list[Targeting] = Field(default_factory=list)
     flags: list[Flag] = Field(default_factory=list)
+    assumptions: list[Assumption] = Field(default_factory=list)
     model_report: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -82,6 +99,54 @@ class SegmentFilter:
     mask: np.ndarray
     applied: list[str]
     ignored: list[str]
+    #: How the line is about its segment (see ``ForecastLine.basis``).
+    basis: str = "segment_history"
+    #: Customers the line's figures are counted over: the mask's count, or the segment's measured size.
+    audience: int | None = None
+
+
+def select_segment_customers(
+    history: pd.DataFrame, reviews: pd.DataFrame, segment: Segment, features: Sequence[str]
+) -> SegmentFilter:
+    """Select a segment's campaign-history customers, and say how.
+
+    Feature filters (``segment_mask``) apply where the definition names history features. Where reviews
+    carry ``customer_id``, the segment's reviewers (``match_definition``) are joined to history customers
+    too. Where neither selects anything (no join and no filter that applies, or a join that finds no
+    history customer), the whole history is used for the lift and ``audience`` is the segment's measured
+    size (basis ``scaled_to_segment``), so the line is never the whole base. Returns the filter; refuses
+    nothing.
+    """
+    selection = segment_mask(history, segment.definition, features)
+    ids = _joined_customer_ids(reviews, segment.definition)
+    if ids is not None and "customer_id" in history.columns:
+        joined = history["customer_id"].astype(str).isin(ids).to_numpy()
+        mask = selection.mask & joined
+        if mask.any():
+            note = f"customer_id join: {int(joined.sum())} of the segment's reviewers found in the history"
+            return SegmentFilter(mask, [*selection.applied, note], selection.ignored, "segment_history",
+                                 int(mask.sum()))
+        selection = SegmentFilter(
+            selection.mask, selection.applied,
+            [*selection.ignored, "customer_id join (no reviewer of the segment is a history customer)"],
+        )
+    if selection.applied:  # filters that apply and select nobody mean nobody, not the whole base
+        return SegmentFilter(selection.mask, selection.applied, selection.ignored, "segment_history",
+                             int(selection.mask.sum()))
+    return SegmentFilter(
+        np.ones(len(history), dtype=bool), [], selection.ignored, "scaled_to_segment", segment.size.customers
+    )
+
+
+def _joined_customer_ids(reviews: pd.DataFrame, definition: dict[str, Any]) -> set[str] | None:
+    """The customer ids of the reviewers a definition selects; None where reviews carry no customer_id."""
+    if "customer_id" not in reviews.columns:
+        return None
+    ids = reviews["customer_id"].astype("string").fillna("").str.strip()
+    if not (ids != "").any():
+        return None
+    members = ids[match_definition(reviews, definition).to_numpy()]
+    return {str(v) for v in members if v}
 
 
 # --------------------------------------------------------------------------------------------- filters
@@ -189,7 +254,7 @@ def forecast_campaign(
         report["uplift"] = {**models.report(), "cache": cache_info}
     else:
         report["uplift"] = {"available": False, "reason": "the shop has no campaign history"}
-    aov, aov_source = _average_order_value(shop)
+    aov, aov_source = shop_average_order_value(shop)
     report["average_order_value"] = {"value": aov, "source": aov_source}
     shares, share_note = _segment_shares(segments)
     report["segment_shares"] = {"shares": shares, "basis": share_note}
@@ -200,15 +265,22 @@ def forecast_campaign(
     lines: list[ForecastLine] = []
     predict_ms: list[float] = []
     filters = {
-        s.id: segment_mask(history, s.definition, spec.features) if models is not None else None
+        s.id: select_segment_customers(history, shop.reviews, s, spec.features) if models is not None else None
         for s in segments
     }
     if behaviour:  # the brief's behavioural audience narrows every segment (intake/audience.py)
         selection = behaviour_mask(history, behaviour, spec.features) if models is not None else None
         flags += unsupported_audience_flags(behaviour, selection)
         if selection is not None:
-            filters = {k: SegmentFilter(f.mask & selection.mask, f.applied + selection.applied, f.ignored)
+            filters = {k: replace(f, mask=f.mask & selection.mask, applied=f.applied + selection.applied)
                        for k, f in filters.items() if f is not None}
+    assumptions = _scaling_assumptions(shop, segments, filters, channels, flags)
+    if aov is not None and aov_source.startswith("estimated"):
+        assumptions.append(Assumption(
+            text=f"Average order value {aov:,.2f} {shop.currency}: {aov_source} (shop.yaml states none); it turns "
+            "conversions into revenue in this forecast",
+            confidence=0.6,
+        ))
     for channel in channels:
         if channel not in shop.catalog:
             flags.append(
@@ -285,7 +357,38 @@ def forecast_campaign(
             "max": round(max(predict_ms), 2),
             "median": round(float(np.median(predict_ms)), 2),
         }
-    return ForecastResult(lines=lines, targeting=advice, flags=_dedupe(flags), model_report=report)
+    for line in lines:
+        line.currency = currency
+    return ForecastResult(
+        lines=lines, targeting=advice, flags=_dedupe(flags), assumptions=assumptions, model_report=report
+    )
+
+
+def _scaling_assumptions(
+    shop: Shop,
+    segments: list[Segment],
+    filters: dict[str, SegmentFilter | None],
+    channels: list[str],
+    flags: list[Flag],
+) -> list[Assumption]:
+    """One flag and one assumption for the segments whose uplift lines are scaled to their measured size."""
+    spec = shop.campaign_spec
+    if spec is None:
+        return []
+    history_channels = sorted({ch for ch in spec.treatment_channels.values() if ch in channels})
+    scaled = [s for s in segments if (f := filters.get(s.id)) is not None and f.basis == "scaled_to_segment"]
+    if not scaled or not history_channels:
+        return []
+    keys = sorted({key for s in scaled for key in s.definition if s.definition.get(key) not in (None, "", [])})
+    sizes = ", ".join(f"{s.id} {s.size.customers:,}" for s in scaled)
+    text = (
+        f"{', '.join(history_channels)}: the segment filters ({', '.join(keys) or 'none'}) are not "
+        "campaign-history features and the reviews carry no customer_id joining reviewers to history customers, "
+        "so each segment's forecast is the whole history's lift per customer x the segment's measured size "
+        f"(reviewers matching it: {sizes}); add customer_id to reviews.csv for segment-specific lifts"
+    )
+    flags.append(Flag(code=FlagCode.WEAK_EVIDENCE, message=text))
+    return [Assumption(text=text, confidence=0.4)]
 
 
 def _targeting_for_channels(
@@ -372,7 +475,11 @@ def _segment_shares(segments: list[Segment]) -> tuple[dict[str, float], str]:
     return {s.id: 1 / len(segments) for s in segments}, "equal split: the segments given have no sizes"
 
 
-def _average_order_value(shop: Shop) -> tuple[float | None, str]:
+def shop_average_order_value(shop: Shop) -> tuple[float | None, str]:
+    """Return the shop's average order value (mean revenue per converting customer, shop currency) and its
+    source: ``shop.yaml`` ``average_order_value``, else the mean revenue of the campaign history's converters
+    (at least 30), else ``(None, reason)``. The one definition every tool uses.
+    """
     spec, history = shop.campaign_spec, shop.campaign_history
     if spec is not None and spec.average_order_value:
         return float(spec.average_order_value), "shop.yaml average_order_value"
@@ -418,6 +525,8 @@ def _uplift_line(
     flags: list[Flag] = []
     mask = selection.mask
     reachable = int(mask.sum())
+    # The customers the figures count: the segment's history customers, or (scaled) its measured size.
+    audience = selection.audience if selection.audience is not None else reachable
     notes: list[str] = []
     estimates: dict[str, SegmentEstimate] = {}
     entry: dict[str, Any] = {
@@ -425,6 +534,8 @@ def _uplift_line(
         "channel": channel,
         "source": "uplift_model",
         "reachable": reachable,
+        "audience": audience,
+        "basis": selection.basis,
         "filters_applied": selection.applied,
         "filters_ignored": selection.ignored,
         "treatments": {},
@@ -477,8 +588,10 @@ def _uplift_line(
                 ),
             )
         )
-    expected = estimate.lift * reachable
-    revenue, revenue_note = _uplift_revenue(models, treatment, mask, expected, aov, aov_source, n_boot, seed)
+    expected = estimate.lift * audience
+    revenue, revenue_note = _uplift_revenue(
+        models, treatment, mask, expected, aov, aov_source, n_boot, seed, audience
+    )
     if revenue is None:
         revenue = 0.0
         flags.append(
@@ -501,6 +614,12 @@ def _uplift_line(
         f"{'; whole-history fallback: the segment lacks treated or control customers' if fallback else ''}); "
         f"model choice: {fit.reason}; "
         f"filters applied: {', '.join(selection.applied) or 'none (whole history)'}"
+        + (
+            f"; scaled to the segment's measured size ({audience:,} reviewers matching it): none of its "
+            "filters is a campaign-history feature and no customer_id joins reviewers to the history"
+            if selection.basis == "scaled_to_segment"
+            else ""
+        )
         + (f"; filters ignored: {', '.join(selection.ignored)}" if selection.ignored else "")
         + f"; {revenue_note}; intervals: bootstrap over customers ({n_boot} resamples) of the segment lift x "
         f"{reachable} reachable customers"
@@ -514,8 +633,8 @@ def _uplift_line(
         channel=channel,
         metric="incremental_conversions",
         expected=expected,
-        interval_80=(lo80 * reachable, hi80 * reachable),
-        interval_95=(lo95 * reachable, hi95 * reachable),
+        interval_80=(lo80 * audience, hi80 * audience),
+        interval_95=(lo95 * audience, hi95 * audience),
         incremental_revenue=revenue,
         roi=roi,
         source="uplift_model",
@@ -525,6 +644,8 @@ def _uplift_line(
         baseline_rate=estimate.control_mean,
         lift=estimate.lift,
         model=text,
+        basis=selection.basis,  # type: ignore[arg-type]
+        customers=audience,
     )
     entry.update(
         chosen_treatment=treatment, cost=cost, incremental_revenue=revenue, revenue_basis=revenue_note
@@ -565,6 +686,7 @@ def _uplift_revenue(
     aov_source: str,
     n_boot: int,
     seed: int,
+    audience: int,
 ) -> tuple[float | None, str]:
     if aov is not None and aov_source.startswith("shop.yaml"):
         return (
@@ -574,9 +696,8 @@ def _uplift_revenue(
     revenue_fit = models.fits[treatment].get("revenue")
     if revenue_fit is not None:
         estimate, fallback = _estimate(revenue_fit, mask, n_boot, seed)
-        reachable = int(mask.sum())
-        return estimate.lift * reachable, (
-            f"incremental revenue = predicted revenue uplift per customer {estimate.lift:.4f} x {reachable} "
+        return estimate.lift * audience, (
+            f"incremental revenue = predicted revenue uplift per customer {estimate.lift:.4f} x {audience} "
             f"customers ({_method_name(estimate.method)} on the revenue outcome directly"
             f"{', whole-history fallback' if fallback else ''})"
         )
@@ -702,6 +823,7 @@ def _allocation_line(
         backtest_error=None,
         spend=cost,
         model=text,
+        basis="channel_share",  # not counted over customers: the channel's outcome split by segment share
     )
     entry = {
         "segment_id": segment.id,

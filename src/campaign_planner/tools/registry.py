@@ -171,42 +171,9 @@ def _fx(brief: Brief, ctx: PlanningContext) -> tuple[float, list[Assumption], li
     ], [f"Confirm the {brief.budget.currency}/{ctx.shop.currency} rate used to apply the shop's history."]
 
 
-def _scaled_allocation(payload: dict[str, Any], rate: float, budget: float) -> dict[str, Any]:
-    """Express an allocation made in the shop's currency in the brief's (spends still sum exactly).
-
-    Outcomes are money only for the revenue objective; conversions are counts and keep their values.
-    """
-    if rate == 1.0:
-        return payload
-    from campaign_planner.tools.money import split_exactly
-
-    money = 1.0 / rate if payload.get("objective", "revenue") == "revenue" else 1.0
-    allocations = payload["allocations"]
-    spends = split_exactly([a["spend"] / rate for a in allocations], budget)
-    for allocation, spend in zip(allocations, spends, strict=True):
-        allocation["spend"] = spend
-        allocation["expected_outcome"] = allocation["expected_outcome"] * money
-    for outcome in payload.get("outcomes", []):
-        outcome["spend"] = outcome["spend"] / rate
-        outcome["expected_outcome"] = outcome["expected_outcome"] * money
-        for key in ("interval_80", "interval_95"):
-            outcome[key] = [value * money for value in outcome[key]]
-        if outcome.get("spend_at_marginal_roi_1") is not None:
-            outcome["spend_at_marginal_roi_1"] = outcome["spend_at_marginal_roi_1"] / rate
-    payload["curves"] = {
-        channel: [{"spend": p["spend"] / rate, "outcome": p["outcome"] * money} for p in points]
-        for channel, points in payload.get("curves", {}).items()
-    }
-    payload["total_expected"] = payload["total_expected"] * money
-    for key in ("total_interval_80", "total_interval_95"):
-        payload[key] = [value * money for value in payload[key]]
-    payload["budget"] = budget
-    payload["shop_currency_rate"] = rate
-    return payload
-
-
 def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the channel optimizer; returns the state update (or flags when it cannot allocate)."""
+    from campaign_planner.tools.budget_frontier import brief_says_spend_all
     from campaign_planner.tools.channel_optimizer import AllocationError, InfeasibleConstraintsError, allocate_budget
     from campaign_planner.tools.response_curves import ResponseCurveError
 
@@ -235,6 +202,7 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
             objective="conversions" if brief.objective == "conversions" else "revenue",
             average_order_value=_average_order_value(ctx),
             currency=ctx.shop.currency,
+            spend_all=brief_says_spend_all(brief.text),
         )
 
     dropped: list[str] = []
@@ -255,7 +223,11 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
         # A channel without a curve or an objective the shop cannot measure: no split, said plainly.
         flag = Flag(code=FlagCode.INFEASIBLE_CONSTRAINTS, message=f"The budget could not be split: {exc}")
         return {"allocation": {"skipped": "allocation_failed", "flags": [flag.model_dump(mode="json")]}}
-    payload = _scaled_allocation(result.model_dump(mode="json"), rate, budget)
+    # Stored in the shop's currency, as the tool computed it; assembly converts to the brief's once
+    # (graphs/plan_currency.py). budget_total is the brief's budget, in the brief's currency.
+    payload = result.model_dump(mode="json")
+    payload["shop_currency_rate"] = rate
+    payload["plan_currency"] = brief.budget.currency if brief.budget else ctx.shop.currency
     payload["budget_total"] = budget
     payload["assumed_budget"] = brief.budget is None
     payload["channels_considered"] = channels
@@ -270,8 +242,10 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
 
 
 def _average_order_value(ctx: PlanningContext) -> float | None:
-    spec = ctx.shop.campaign_spec
-    return spec.average_order_value if spec is not None else None
+    # One definition for every tool: shop.yaml, else estimated from the history's converters.
+    from campaign_planner.tools.forecaster import shop_average_order_value
+
+    return shop_average_order_value(ctx.shop)[0]
 
 
 def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
@@ -282,17 +256,23 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
     profile = state.get("profile") or {}
     if "allocations" not in allocation or not profile.get("segments"):
         return {"forecast": {"skipped": "needs segments and a budget allocation", "lines": []}}
-    rate = float(allocation.get("shop_currency_rate", 1.0))
-    # The forecaster reads expected outcomes as revenue in the shop's currency; the plan shows the
-    # brief's currency, and a conversions objective counts conversions (worth the average order value).
-    outcome_scale = rate
+    # Everything here is in the shop's currency (the optimizer's output is stored unconverted). The forecaster
+    # reads expected outcomes as revenue; a conversions objective counts conversions, worth the average order value.
+    outcome_scale = 1.0
     if allocation.get("objective") == "conversions":
-        # Conversions were never converted: they are worth the average order value in shop currency.
-        outcome_scale = _average_order_value(ctx) or 0.0
+        aov = _average_order_value(ctx)
+        if aov is None:
+            flag = Flag(
+                code=FlagCode.DEGRADED_OUTPUT,
+                message="No forecast: the objective counts conversions, and the shop has no average order value "
+                "(shop.yaml campaign_history.average_order_value) nor converters with revenue to estimate one, "
+                "so revenue and ROI cannot be stated",
+            )
+            return {"forecast": {"skipped": "no average order value", "lines": [],
+                                 "flags": [flag.model_dump(mode="json")]}}
+        outcome_scale = aov
     allocations = [
-        Allocation.model_validate(
-            {**a, "spend": a["spend"] * rate, "expected_outcome": a["expected_outcome"] * outcome_scale}
-        )
+        Allocation.model_validate({**a, "expected_outcome": a["expected_outcome"] * outcome_scale})
         for a in allocation["allocations"]
     ]
     intervals = _allocation_intervals(allocation)
@@ -311,16 +291,13 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         behaviour=brief.audience.behaviour,
     )
     payload = result.model_dump(mode="json")
-    if rate != 1.0:
-        for line in payload["lines"]:
-            line["incremental_revenue"] = line["incremental_revenue"] / rate
-            line["spend"] = line["spend"] / rate
-            if line["metric"].endswith("revenue"):
-                for key in ("expected",):
-                    line[key] = line[key] / rate
-                for key in ("interval_80", "interval_95"):
-                    line[key] = [value / rate for value in line[key]]
-    return {"forecast": payload}
+    update: dict[str, Any] = {"forecast": payload}
+    if result.assumptions:
+        known = {a["text"] for a in state.get("assumptions", [])}
+        fresh = [a.model_dump() for a in result.assumptions if a.text not in known]
+        if fresh:
+            update["assumptions"] = [*state.get("assumptions", []), *fresh]
+    return update
 
 
 def _allocation_intervals(allocation: dict[str, Any]) -> dict[str, tuple[float, float, float, float]] | None:

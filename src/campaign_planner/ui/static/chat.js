@@ -205,16 +205,85 @@
       el("ul", {}, flags.map((f) => el("li", {}, el("span", { class: "flag-code" }, f.code), f.message))));
   }
 
+  // An outcome with its unit: money when the unit is a currency code, else "1,234 conversions".
+  function outcome(value, unit) {
+    if (value === null || value === undefined) return "—";
+    return /^[A-Z]{3}$/.test(unit || "") ? money(value, unit) : `${number(value)} ${unit || ""}`.trim();
+  }
+
+  function svgEl(tag, attrs, ...children) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
+    for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    return node;
+  }
+
+  // The efficient frontier (best outcome against total spend), budget and recommendation marked. Built from
+  // the plan JSON with DOM calls only, like every other section: nothing is parsed as markup.
+  function frontierChart(budget) {
+    const points = (budget.frontier || []).slice().sort((a, b) => a.spend - b.spend);
+    if (points.length < 2) return null;
+    const width = 520, height = 220, left = 70, right = 16, top = 24, bottom = 36;
+    const maxSpend = Math.max(points[points.length - 1].spend, budget.total) || 1;
+    const maxOutcome = Math.max(...points.map((p) => p.outcome)) * 1.1 || 1;
+    const x = (spend) => left + (spend / maxSpend) * (width - left - right);
+    const y = (value) => height - bottom - (Math.min(value, maxOutcome) / maxOutcome) * (height - top - bottom);
+    const at = (spend) => {
+      let i = points.findIndex((p) => p.spend >= spend);
+      if (i <= 0) return points[Math.max(i, 0)].outcome;
+      const a = points[i - 1], b = points[i], w = (spend - a.spend) / ((b.spend - a.spend) || 1);
+      return a.outcome + w * (b.outcome - a.outcome);
+    };
+    const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
+      class: "frontier-chart", "aria-label": "Efficient frontier: outcome against total spend" });
+    svg.append(svgEl("text", { x: 6, y: 14, fill: "#555", "font-size": 11 },
+      `Efficient frontier on the response curves: best outcome (${budget.outcome_unit || budget.objective}) against total spend`));
+    svg.append(svgEl("line", { x1: left, x2: width - right, y1: y(0), y2: y(0), stroke: "#888" }));
+    svg.append(svgEl("line", { x1: left, x2: left, y1: top, y2: y(0), stroke: "#888" }));
+    svg.append(svgEl("polyline", { points: points.map((p) => `${x(p.spend)},${y(p.outcome)}`).join(" "),
+      fill: "none", stroke: "#2f6fde", "stroke-width": 2 }));
+    if (budget.objective === "revenue") {
+      const end = Math.min(maxSpend, maxOutcome);
+      svg.append(svgEl("line", { x1: x(0), y1: y(0), x2: x(end), y2: y(end), stroke: "#999", "stroke-dasharray": "5 4" }));
+    }
+    const marks = [["budget", budget.total, "#d0504f"]];
+    if (budget.recommended_total !== null && budget.recommended_total < budget.total - 0.005) {
+      marks.push(["recommended", budget.recommended_total, "#2a9d6f"]);
+    }
+    marks.forEach(([name, spend, color], index) => {
+      const value = at(spend);
+      svg.append(svgEl("line", { x1: x(spend), x2: x(spend), y1: top, y2: y(0), stroke: color, "stroke-dasharray": "4 3" }));
+      svg.append(svgEl("circle", { cx: x(spend), cy: y(value), r: 4, fill: color }));
+      const anchor = x(spend) > width / 2 ? "end" : "start";
+      svg.append(svgEl("text", { x: x(spend) + (anchor === "end" ? -6 : 6), y: top + 12 + 14 * index, fill: color,
+        "font-size": 11, "text-anchor": anchor },
+        `${name}: ${money(spend, budget.currency)} → ${outcome(value, budget.outcome_unit)}`));
+    });
+    svg.append(svgEl("text", { x: width - right, y: height - 8, fill: "#555", "font-size": 11, "text-anchor": "end" },
+      `total spend, up to ${money(maxSpend, budget.currency)}`));
+    return svg;
+  }
+
   function budgetSection(plan) {
     const budget = plan.budget;
     if (!budget) return el("p", { class: "muted" }, "No budget split (see the flags).");
+    const unit = budget.outcome_unit || budget.objective;
     const rows = budget.allocations.map((a) => [
       a.channel, money(a.spend, budget.currency), percent(budget.total ? a.spend / budget.total : 0),
-      number(a.expected_outcome), number(a.marginal_roi, 2), a.binding.join(", ") || "—",
+      money(a.recommended_spend, budget.currency), outcome(a.expected_outcome, a.outcome_unit || unit),
+      number(a.marginal_roi, 2), a.binding.join(", ") || "—",
+      a.cross_check ? `${a.cross_check.source}: ${outcome(a.cross_check.expected, a.outcome_unit || unit)}` : "—",
     ]);
-    rows.push({ cells: ["Total", money(budget.total, budget.currency), "100%", "", "", ""], className: "total" });
-    return table(["Channel", "Spend", "Share", `Expected ${budget.objective}`, "Marginal ROI", "Binding"], rows,
-      [1, 2, 3, 4]);
+    rows.push({ cells: ["Total", money(budget.total, budget.currency), "100%",
+      money(budget.recommended_total, budget.currency), outcome(budget.expected_outcome, unit), "", "", ""],
+    className: "total" });
+    return el("div", {},
+      budget.recommendation ? el("p", { class: "recommendation" }, budget.recommendation) : null,
+      table(["Channel", "Spend (whole budget)", "Share", "Recommended", `Expected ${budget.objective} (${unit})`,
+        "Marginal ROI", "Binding", "Cross-check"], rows, [1, 2, 3, 4, 5]),
+      frontierChart(budget),
+      budget.allocations.filter((a) => a.cross_check).map((a) => el("p", { class: "muted" },
+        `${a.channel} cross-check: ${a.cross_check.reason}`)));
   }
 
   function segmentsSection(plan) {
@@ -247,15 +316,19 @@
     if (!plan.forecast.length) return el("p", { class: "muted" }, "No forecast (see the flags).");
     const currency = plan.budget ? plan.budget.currency : (plan.brief.budget ? plan.brief.budget.currency : "USD");
     const names = segmentNames(plan);
+    const unitOf = (f) => (f.metric.endsWith("revenue") ? (f.currency || currency) : f.metric.replace(/^incremental_/, ""));
+    const basis = { segment_history: "segment's history customers", scaled_to_segment: "⚠ scaled to segment size",
+      channel_share: "share of the channel's outcome (channel level)" };
     const rows = plan.forecast.map((f) => [
-      names[f.segment_id] || f.segment_id, f.channel, f.metric.replace(/_/g, " "), number(f.expected, 1),
-      `${number(f.interval_80[0], 1)} – ${number(f.interval_80[1], 1)}`, money(f.incremental_revenue, currency),
-      f.roi === null ? "—" : number(f.roi, 2), f.source,
+      names[f.segment_id] || f.segment_id, f.channel, f.metric.replace(/_/g, " "), outcome(f.expected, unitOf(f)),
+      `${number(f.interval_80[0], 1)} – ${number(f.interval_80[1], 1)}`, money(f.incremental_revenue, f.currency || currency),
+      f.roi === null ? "—" : number(f.roi, 2), money(f.spend, f.currency || currency),
+      `${f.customers === null || f.customers === undefined ? "" : number(f.customers) + " · "}${basis[f.basis] || "—"}`, f.source,
     ]);
-    // No client-side totals: every figure shown is a tool's (lines from different sources need not add up).
+    // No client-side totals: every figure shown is a tool's; the budget's expected outcome is their sum per channel.
     return el("div", {},
-      table(["Segment", "Channel", "Metric", "Expected", "80% interval", "Incr. revenue", "ROI", "Source"], rows,
-        [3, 4, 5, 6]));
+      table(["Segment", "Channel", "Metric", "Expected", "80% interval", "Incr. revenue", "ROI", "Spend", "Counted over",
+        "Source"], rows, [3, 4, 5, 6, 7]));
   }
 
   function measurementSection(plan) {
