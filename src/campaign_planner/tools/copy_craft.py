@@ -119,10 +119,12 @@ _CODE = re.compile(
 )
 
 # Words whose position at the end shows a phrase was cut: conjunctions, prepositions, articles, possessives.
+# Prepositions that often end a finished English phrase ("the dress everyone asks about", "sign up") are
+# left out.
 _DANGLING_EN = (
-    "and or but nor so yet to of for with without in on at by from into onto over under about as than "
-    "the a an our your my their its this these that those which who whose while because if when plus "
-    "via per like is are was were be will can just &"
+    "and or but nor so yet to of for with without at by from into onto under as than "
+    "the a an our your my their its this these that those which whose while because if when plus "
+    "via per is are was were be will can just &"
 ).split()
 _DANGLING_EN_RE = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(w) for w in _DANGLING_EN) + r")$", re.IGNORECASE)
 # An attributive word left without its noun after a determiner ("with Our New", "Experience the True").
