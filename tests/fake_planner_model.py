@@ -21,8 +21,8 @@ def _slot_reply(messages: list[BaseMessage]) -> str:
     candidates = [
         {"angle": "benefit", "headline": "新款上衣舒适上市", "benefit": "柔软面料，舒适合身。", "proof": "面料很柔软",
          "cta": "立即选购"},
-        {"angle": "social_proof", "headline": "顾客都说好穿", "benefit": "版型利落，通勤周末都能穿。", "proof": "穿着很舒服",
-         "cta": "看看同款"},
+        {"angle": "social_proof", "headline": "顾客都说好穿", "benefit": "版型利落，通勤周末都能穿。",
+         "proof": "穿着很舒服", "cta": "看看同款"},
         {"angle": "novelty", "headline": "上衣新品到了", "benefit": "轻薄透气，每天都清爽。", "proof": "颜色很好看",
          "cta": "马上查看"},
     ] if chinese else [

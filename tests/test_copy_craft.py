@@ -76,6 +76,7 @@ def test_segment_labels_and_internal_words_are_internals() -> None:
     assert "no_brief_internals" in failing(variant(body="Made for Dresses fans who want ease."), ctx)
     assert "no_brief_internals" in failing(variant(body="Perfect for your retailer-heavy wardrobe."), ctx)
     assert "no_brief_internals" in failing(variant(body=f"Hello {SEGMENT}."), ctx)
+    assert "no_brief_internals" in failing(variant(body="The perfect summer dress for 33."), ctx)
     # A duration the brief does not plan, or an everyday channel word, is not an internal.
     assert not failing(variant(body="Ships in 2 weeks, in a floral print."), ctx)
 
@@ -120,6 +121,7 @@ def test_a_code_the_brief_gives_passes() -> None:
     ("Discover Your Perfect Fit with Our New", "Our New"),
     ("Spring and Summer in Style:", ":"),
     ("Experience the True", "the True"),
+    ("Discover the Perfect Fit with Our Soft and Comfortable", "Comfortable"),
 ])
 def test_headlines_cut_mid_phrase_fail_and_are_ended(headline: str, cut: str) -> None:
     ctx = context()
@@ -127,7 +129,7 @@ def test_headlines_cut_mid_phrase_fail_and_are_ended(headline: str, cut: str) ->
     assert cut in problems["complete_phrases"]
     repaired = repair_craft(variant(headline=headline), ctx)
     assert "complete_phrases" not in failing(repaired, ctx)
-    assert repaired.headline and not repaired.headline.endswith((":", "New", "True"))
+    assert repaired.headline and not repaired.headline.endswith((":", "New", "True", "Comfortable"))
 
 
 def test_body_ending_mid_sentence_before_a_hashtag() -> None:

@@ -278,6 +278,19 @@ def fit_sentences(sentences: dict[str, str], order: tuple[str, ...], room: int, 
     return joiner.join(chosen)
 
 
+_PHRASE_BREAK = {
+    "en": re.compile(r"\s*[,:;—–]\s*|\s+-\s+|\s+(?=(?:that|which|with|for|in|on|so|and|because)\s)", re.I),
+    "zh": re.compile(r"[，,：:；;、—]"),
+}
+
+
+def _leading_phrases(text: str, language: Language) -> list[str]:
+    """Return the whole leading phrases of ``text``, longest first: "Dresses that flatter every shape" →
+    ["Dresses"]... split where a clause or a qualifier starts, never inside a word."""
+    cuts = [m.start() for m in _PHRASE_BREAK[language].finditer(text) if m.start() > 0]
+    return [text[:cut].strip() for cut in sorted(cuts, reverse=True)]
+
+
 def _headline(options: list[str], limit: int, language: Language) -> str:
     """Return the first whole phrase among ``options`` that fits ``limit`` and ends cleanly."""
     for option in options:
@@ -302,7 +315,12 @@ def compose(slots: BaseModel, *, briefing: CopyBriefing, channel: ChannelSpec, q
         order = _ORDER["benefit"]
     body = fit_sentences(sentences, order, body_room, language)
     first_clause = re.split(r"[,，.。!！?？;；:：]", benefit)[0]
-    headline = _headline([str(getattr(slots, "headline", "")), first_clause],
+    written = str(getattr(slots, "headline", ""))
+    product = briefing.brief.product.strip()
+    product_title = product[:1].upper() + product[1:] if product and is_mostly_chinese(product) == (
+        language == "zh") else ""
+    headline = _headline([written, *_leading_phrases(written, language), first_clause,
+                          *_leading_phrases(first_clause, language), product_title],
                          channel.copy_rules.headline_max, language)
     cta = re.sub(r"\s+", " ", str(getattr(slots, "cta", ""))).strip().rstrip("。.!！")
     if not cta or len(cta) > CTA_MAX_CHARS[language] or incomplete_ending(cta, language):

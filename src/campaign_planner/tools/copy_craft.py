@@ -71,6 +71,8 @@ _AGE_SPEC = re.compile(
     r"(?:\b(?:aged|ages?)\s+)?\b[1-9]\d\s*(?:[-–—~]|to)\s*[1-9]\d\b(?:\s*(?:years?\s*old|yo)\b)?"
     r"|\b(?:women|men|ladies|customers|shoppers)\s+(?:over|under|aged|above)\s+[1-9]\d\b"
     r"|\b(?:over|under|aged|above)\s+[1-9]\d\b(?!\s*%)"
+    r"|\b(?:for|at)\s+(?:ages?\s+)?[1-9]\d\b(?![\s-]*(?:%|percent|days?|hours?|minutes?|nights?|weeks?|months?"
+    r"|years?|items?|pieces?|styles?|looks?|colou?rs?|[$€£¥]))"
     r"|\b[1-9]\d\+"
     r"|[1-9]\d\s*(?:到|至|-|–|~)\s*[1-9]\d\s*岁|[1-9]\d\s*岁(?:以上|以下|左右)?"
     r"|[十二三四五六七八九][十]?[一二三四五六七八九]?岁",
@@ -130,7 +132,10 @@ _DANGLING_EN_RE = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(w) for w in _DA
 # An attributive word left without its noun after a determiner ("with Our New", "Experience the True").
 _ORPHAN_ADJECTIVE = re.compile(
     r"\b(?:the|a|an|our|your|this|these|its|my|their)\s+(?:new|true|perfect|ultimate|latest|next|own|"
-    r"best|favou?rite|go-to|most|very|truly|summer|spring|winter|autumn|fall|holiday|must-have|signature)$",
+    r"best|favou?rite|go-to|most|very|truly|summer|spring|winter|autumn|fall|holiday|must-have|signature)$"
+    # ... or adjectives by their ending, possibly joined ("with Our Soft and Comfortable").
+    r"|\b(?:the|a|an|our|your|this|these|its|my|their)\s+(?:[a-z]+\s+(?:and|&)\s+)?"
+    r"[a-z]+(?:able|ible|ful|ous|ive|ish|est)$",
     re.IGNORECASE,
 )
 _DANGLING_ZH = re.compile(r"(?:和|与|及|或|并且|而且|以及|还有|的|地|得|在|把|让|给|为|从|对|跟|同|但|而|又|更)$")
