@@ -45,9 +45,9 @@ def candidate(angle: str, headline: str, benefit: str, proof: str, cta: str = "S
 
 BENEFIT = candidate("benefit", "Summer dresses that flatter", "A cut that moves with you on warm days",
                     "fabric is soft and light")
-PROOF = candidate("social_proof", "The dress everyone asks about", "Light fabric you can wear all day.",
+PROOF = candidate("social_proof", "Loved at every party", "Light fabric you can wear all day.",
                   "so many compliments", "See why")
-OFFER = candidate("offer", "15% off summer dresses", "Find your new favourite dress.", "true to size")
+OFFER = candidate("offer", "15% off summer dresses", "Find the dress you will wear all summer.", "true to size")
 
 
 def slots(**fields: str) -> object:
@@ -147,3 +147,14 @@ def test_chinese_slots_compose_chinese_copy() -> None:
     assert first.body.startswith("面料柔软亲肤，上身舒适。") and "立减15%。" in first.body
     assert second.body.startswith("顾客说：“穿着很舒服”。") and second.inspired_by[0] == "202"
     assert "tops" not in " ".join(v.headline for v in messaging.variants)
+
+
+def test_a_candidate_copying_the_few_shot_example_is_refused() -> None:
+    echo = candidate("benefit", "Your new favourite sweater", "Soft knit you can wear from desk to dinner.",
+                     "soft and light")
+    model = ScriptedChatModel(script=[json.dumps({"candidates": [echo, PROOF, OFFER]})])
+    result = write_copy(model, brief=README, segments=[DRESS_FANS], channels=["email"], catalog=CATALOG,
+                        language="en")
+    [messaging] = result.messaging
+    assert all("desk to dinner" not in v.body for v in messaging.variants)
+    assert [v.angle for v in messaging.variants] == ["social_proof", "offer"]

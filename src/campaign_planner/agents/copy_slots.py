@@ -10,7 +10,9 @@ channel by choosing which whole sentences to keep, never by cutting one.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -154,6 +156,47 @@ def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelS
     )
 
 
+@cache
+def _example_phrases(language: Language) -> tuple[frozenset[str], ...]:
+    sections = prompt_sections("copy_slots")
+    phrases = []
+    for fmt in FORMATS:
+        text = sections[f"example.{fmt}.{language}"].template
+        for candidate in re.findall(r"\{[^{}]*\}", text):
+            try:
+                fields = json.loads(candidate)
+            except ValueError:
+                continue
+            for key in ("headline", "benefit"):
+                phrases.append(_phrase_words(str(fields.get(key, "")), language))
+    return tuple(p for p in phrases if p)
+
+
+def _phrase_words(text: str, language: Language) -> frozenset[str]:
+    if language == "zh":
+        chinese = re.sub(r"[^\u4e00-\u9fff]+", " ", text)
+        return frozenset(run[i : i + 2] for run in chinese.split() for i in range(len(run) - 1))
+    return frozenset(w.lower() for w in _WORD.findall(text) if w.lower() not in _PROOF_STOP)
+
+
+# A candidate sharing this much of an example's headline or benefit copied the example, not the customers.
+EXAMPLE_ECHO_SHARE = 0.6
+
+
+def echoes_example(variant: CopyVariant, language: Language) -> str | None:
+    """Return the example wording ``variant`` copied from the few-shot examples, or None.
+
+    The 1.5B model copies examples ("Soft knit you can wear from desk to dinner" in a dress e-mail): a
+    headline or sentence sharing :data:`EXAMPLE_ECHO_SHARE` of an example's words is an echo."""
+    parts = [variant.headline, *re.split(r"(?<=[.!?。！？])\s*", variant.body)]
+    for part in parts:
+        words = _phrase_words(part, language)
+        for example in _example_phrases(language):
+            if words and len(words & example) / len(example) >= EXAMPLE_ECHO_SHARE:
+                return part.strip()
+    return None
+
+
 def rewrite_prompt(briefing: CopyBriefing, problems: list[str], count: int) -> str:
     """Return the request for ``count`` new candidates avoiding ``problems`` (the old draft is not shown:
     shown it, the 1.5B model returns it unchanged)."""
@@ -192,18 +235,29 @@ class Proof:
 
 
 def _clauses(quote: str) -> list[str]:
-    return [c.strip(" '\"-–—") for c in re.split(r"[.,;:!?()…]+|\s+-\s+", quote) if c.strip()]
+    return [c.strip(" '\"-–—") for c in re.split(r"[.,;:!?()…]+|\s+-\s+|--+|\s—\s?", quote) if c.strip()]
+
+
+# A proof must praise: it carries one of these words (or shares a word with what the segment praises).
+_PRAISE = re.compile(
+    r"\b(?:love[sd]?|soft|comfortable|comfy|flatter\w*|perfect(?:ly)?|beautiful(?:ly)?|gorgeous|great|"
+    r"fits?|true to size|compliments?|cute|pretty|quality|warm|well made|lovely|elegant|stunning|light|"
+    r"breezy|cozy|cosy|favou?rite|drapes?|stretchy|versatile|flowy|chic|classic|amazing|wonderful)\b",
+    re.IGNORECASE,
+)
 
 
 def _content(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w.lower() not in _PROOF_STOP}
 
 
-def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, language: Language) -> Proof | None:
+def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, language: Language,
+               praised: Sequence[str] = ()) -> Proof | None:
     """Return the customers' words behind a candidate's ``proof`` slot.
 
-    English: the quote clause (3–10 words, not a complaint) sharing most words with the slot, verbatim; where
-    none shares half of the slot's words, the shortest such clause of the ``preferred`` quote. Chinese copy
+    English: the quote clause (3–10 words, praise rather than a complaint) sharing most words with the slot,
+    verbatim; where none shares half of the slot's words, the clause of the ``preferred`` quote sharing most
+    words with what the segment ``praised``. Chinese copy
     cannot quote English reviews: the slot's Chinese wording stands, attributed to the ``preferred`` quote
     it was written from. None where nothing usable is left.
     """
@@ -216,20 +270,24 @@ def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, l
             return None
         return Proof(text, quotes[preferred][0])
     wanted = _content(slot_proof)
+    praise_words = {w for attribute in praised for w in _content(attribute)}
     best: tuple[float, Proof] | None = None
-    fallback: Proof | None = None
+    fallback: tuple[int, Proof] | None = None
     for index, (review_id, quote) in enumerate(quotes):
         for clause in _clauses(quote):
             words = len(clause.split())
             if not 3 <= words <= 10 or len(clause) > PROOF_MAX["en"] or _NEGATIVE.search(clause):
                 continue
-            if index == preferred and (fallback is None or len(clause) < len(fallback.text)):
-                fallback = Proof(clause, review_id)
+            shared = len(praise_words & _content(clause))
+            if not _PRAISE.search(clause) and not shared:
+                continue
+            if index == preferred and (fallback is None or shared > fallback[0]):
+                fallback = (shared, Proof(clause, review_id))
             if wanted:
                 score = len(wanted & _content(clause)) / len(wanted)
                 if score >= 0.5 and (best is None or score > best[0]):
                     best = (score, Proof(clause, review_id))
-    return best[1] if best else fallback
+    return best[1] if best else (fallback[1] if fallback else None)
 
 
 def _sentence(text: str, language: Language) -> str:
@@ -301,14 +359,16 @@ def _headline(options: list[str], limit: int, language: Language) -> str:
 
 
 def compose(slots: BaseModel, *, briefing: CopyBriefing, channel: ChannelSpec, quotes: list[tuple[str, str]],
-            index: int, body_room: int) -> CopyVariant:
+            index: int, body_room: int, segment_words: Sequence[str] = ()) -> CopyVariant:
     """Return the variant built from one candidate's slots (see the module docstring): headline chosen among
     whole phrases (the slot, then the benefit's first clause), body fitted to ``body_room`` characters, the
-    offer line from the brief, the proof the customers' words with its review id in ``inspired_by``."""
+    offer line from the brief, the proof the customers' words with its review id in ``inspired_by``
+    (``segment_words``: what the segment praises and needs, to pick a proof where the slot matches none)."""
     language = briefing.language
     angle = str(getattr(slots, "angle", "benefit"))
     benefit = _sentence(str(getattr(slots, "benefit", "")), language)
-    proof = find_proof(str(getattr(slots, "proof", "")), quotes, index, language)
+    proof = find_proof(str(getattr(slots, "proof", "")), quotes, index, language,
+                       praised=[*segment_words])
     sentences = {"benefit": benefit, "proof": _proof_sentence(proof, language), "offer": offer_line(briefing)}
     order = _ORDER.get(angle, _ORDER["benefit"])
     if not sentences["offer"] and angle == "offer":

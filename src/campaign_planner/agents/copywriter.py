@@ -35,6 +35,7 @@ from campaign_planner.agents.copy_prompts import (
 from campaign_planner.agents.copy_slots import (
     EXTRA_CANDIDATES,
     compose,
+    echoes_example,
     max_tokens_for_slots,
     rewrite_prompt,
     slot_cell_prompt,
@@ -519,7 +520,8 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
                                    label=f"copy slots for {cell}")
     except StructuredOutputError as exc:
         return _template_cell(job, segment, channel, reason=exc.error)
-    pool = [_composed(job, channel, quotes, slots, index)
+    praised = [*segment.profile.praised_attributes, *segment.profile.needs]
+    pool = [_composed(job, channel, quotes, slots, index, praised)
             for index, slots in enumerate(answer.value.candidates)]  # type: ignore[attr-defined]
     variants, checks = _select(pool, job.count, language)
     checks = with_distinct(variants, checks, language)
@@ -534,7 +536,7 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
             more = invoke_structured(job.model, retry, schema,
                                      max_tokens=max_tokens_for_slots(channel, language, wanted),
                                      label=f"copy slots rewrite for {cell}")
-            pool += [_composed(job, channel, quotes, slots, index)
+            pool += [_composed(job, channel, quotes, slots, index, praised)
                      for index, slots in enumerate(more.value.candidates)]  # type: ignore[attr-defined]
             variants, checks = _select(pool, job.count, language)
             checks = with_distinct(variants, checks, language)
@@ -545,13 +547,20 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
 
 
 def _composed(
-    job: _CopyJob, channel: ChannelSpec, quotes: list[tuple[str, str]], slots: Any, index: int
+    job: _CopyJob, channel: ChannelSpec, quotes: list[tuple[str, str]], slots: Any, index: int,
+    segment_words: Sequence[str] = (),
 ) -> tuple[CopyVariant, list[RuleCheck]]:
     rules = channel.copy_rules
     tag_room = HASHTAG_ROOM if rules.hashtags else 0
     room = min(rules.body_max - tag_room, COMPOSED_BODY_MAX[job.language])
-    variant = compose(slots, briefing=job.briefing, channel=channel, quotes=quotes, index=index, body_room=room)
-    return job.finish_and_check(variant, channel)
+    variant = compose(slots, briefing=job.briefing, channel=channel, quotes=quotes, index=index, body_room=room,
+                      segment_words=segment_words)
+    variant, checks = job.finish_and_check(variant, channel)
+    echo = echoes_example(variant, job.language)
+    if echo:
+        checks = [RuleCheck(rule=c.rule, passed=False, detail=f"copies the prompt's example ({echo!r})")
+                  if c.rule == "no_prompt_echo" else c for c in checks]
+    return variant, checks
 
 
 # The longest body the slot method composes: a benefit, a customer's words and the offer line.
