@@ -144,7 +144,10 @@ def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelS
     section = prompt_sections("copy_slots")[f"cell.{briefing.language}"]
     headline_max = channel.copy_rules.headline_max
     return section.substitute(
-        needs=separator.join(profile.needs[:2]) or ("暂无" if zh else "not known"),
+        # "quality fabrics (39% mention fabric)": the share is for the planner; a percentage in the prompt
+        # invites one in the copy.
+        needs=separator.join(re.sub(r"\s*\([^)]*\)", "", need) for need in profile.needs[:2])
+        or ("暂无" if zh else "not known"),
         praise=separator.join(profile.praised_attributes[:3]) or ("暂无" if zh else "not known"),
         quotes="\n".join(f'[{rid}] "{quote}"' for rid, quote in quotes) or ("（无）" if zh else "(none)"),
         format=FORMAT_NAMES[briefing.language][channel_format(channel)],
@@ -255,7 +258,7 @@ def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, l
                praised: Sequence[str] = ()) -> Proof | None:
     """Return the customers' words behind a candidate's ``proof`` slot.
 
-    English: the quote clause (3–10 words, praise rather than a complaint) sharing most words with the slot,
+    English: the quote clause (2–10 words, praise rather than a complaint) sharing most words with the slot,
     verbatim; where none shares half of the slot's words, the clause of the ``preferred`` quote sharing most
     words with what the segment ``praised``. Chinese copy
     cannot quote English reviews: the slot's Chinese wording stands, attributed to the ``preferred`` quote
@@ -276,7 +279,7 @@ def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, l
     for index, (review_id, quote) in enumerate(quotes):
         for clause in _clauses(quote):
             words = len(clause.split())
-            if not 3 <= words <= 10 or len(clause) > PROOF_MAX["en"] or _NEGATIVE.search(clause):
+            if not 2 <= words <= 10 or len(clause) > PROOF_MAX["en"] or _NEGATIVE.search(clause):
                 continue
             shared = len(praise_words & _content(clause))
             if not _PRAISE.search(clause) and not shared:
