@@ -419,6 +419,7 @@ def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) ->
             brand=load_brand_voice(ctx.shop.root),
             variants_per_cell=ctx.settings.variants_per_cell,
             max_workers=ctx.settings.copy_workers,
+            method=ctx.settings.copy_method,
         )
         result_json = result.model_dump(mode="json")
         new_cells = {(m["segment_id"], m["channel"]): m for m in result_json["messaging"]}
