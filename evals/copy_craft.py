@@ -81,7 +81,8 @@ def score_cells(cells: list[dict[str, Any]]) -> dict[str, float]:
         brief = Brief.model_validate(cell["brief"])
         language = cell["language"]
         brand = _brand(cell)
-        ctx = CraftContext.build(brief, language, catalog, [cell["segment"]["name"]], brand)
+        ctx = CraftContext.build(brief, language, catalog, [cell["segment"]["name"]], brand,
+                                 [e["quote"] for e in cell["segment"]["evidence"]])
         channel = catalog[cell["channel"]]
         variants = _variants(cell)
         distinct = check_distinct(variants, language)

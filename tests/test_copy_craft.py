@@ -188,3 +188,16 @@ def test_infer_angle_reads_the_copy() -> None:
     assert infer_angle(variant(body="15% off this week.")) == "offer"
     assert infer_angle(variant(body="Reviewers say it fits like a dream.")) == "social_proof"
     assert infer_angle(variant(headline="Soft linen", body="Cool on hot days.")) == "benefit"
+
+
+def test_invented_testimonials_fail_and_verbatim_quotes_pass() -> None:
+    brief = parse_brief(README_BRIEF, CATALOG).brief
+    ctx = CraftContext.build(brief, "en", CATALOG, (SEGMENT,), quotes=["I got so many compliments, true to size."])
+    invented = variant(body="The reviews are amazing! I'm so happy with my purchase. 15% off.")
+    assert "quotes_verbatim" in failing(invented, ctx)
+    assert repair_craft(invented, ctx).body == "The reviews are amazing! 15% off."
+    made_up = variant(body="“Best dress ever,” one customer wrote. 15% off.")
+    assert "quotes_verbatim" in failing(made_up, ctx)
+    assert repair_craft(made_up, ctx).body == "15% off."
+    real = variant(body="“I got so many compliments,” one customer wrote. 15% off.")
+    assert "quotes_verbatim" not in failing(real, ctx)

@@ -259,8 +259,8 @@ def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, l
     """Return the customers' words behind a candidate's ``proof`` slot.
 
     English: the quote clause (2–10 words, praise rather than a complaint) sharing most words with the slot,
-    verbatim; where none shares half of the slot's words, the clause of the ``preferred`` quote sharing most
-    words with what the segment ``praised``. Chinese copy
+    verbatim; where none shares half of the slot's words, a clause of the ``preferred`` quote (else of any)
+    sharing most words with what the segment ``praised``. Chinese copy
     cannot quote English reviews: the slot's Chinese wording stands, attributed to the ``preferred`` quote
     it was written from. None where nothing usable is left.
     """
@@ -284,8 +284,10 @@ def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, l
             shared = len(praise_words & _content(clause))
             if not _PRAISE.search(clause) and not shared:
                 continue
-            if index == preferred and (fallback is None or shared > fallback[0]):
-                fallback = (shared, Proof(clause, review_id))
+            # The quote this candidate was written from first, then the clause with most praised words.
+            rank = (index == preferred) * 100 + shared
+            if fallback is None or rank > fallback[0]:
+                fallback = (rank, Proof(clause, review_id))
             if wanted:
                 score = len(wanted & _content(clause)) / len(wanted)
                 if score >= 0.5 and (best is None or score > best[0]):

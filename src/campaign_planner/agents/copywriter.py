@@ -306,7 +306,8 @@ def write_copy(
         raise ValueError(f"method must be 'slots' or 'draft', got {method!r}")
     specs, flags = _resolve_channels(channels, catalog)
     job = _make_job(model, brief, language, brand, variants_per_cell, method=method, catalog=catalog,
-                    segment_labels=[segment.name for segment in segments])
+                    segment_labels=[segment.name for segment in segments],
+                    quotes=[evidence.quote for segment in segments for evidence in segment.evidence])
     cells = [(segment, spec) for segment in segments for spec in specs]
     write_cell = partial(_write_cell, job)
     if max_workers == 1 or len(cells) <= 1:
@@ -351,10 +352,11 @@ def _make_job(
     method: CopyMethod = "slots",
     catalog: ChannelCatalog | None = None,
     segment_labels: Sequence[str] = (),
+    quotes: Sequence[str] = (),
 ) -> _CopyJob:
     briefing = CopyBriefing.from_brief(brief, language, brand, count)
     prompt = slot_system_prompt(briefing) if method == "slots" else system_prompt(briefing)
-    craft = CraftContext.build(brief, language, catalog, segment_labels, brand)
+    craft = CraftContext.build(brief, language, catalog, segment_labels, brand, quotes)
     return _CopyJob(model=model, briefing=briefing, system_prompt=prompt, craft=craft, method=method)
 
 

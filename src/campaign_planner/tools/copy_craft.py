@@ -12,6 +12,10 @@ them):
 - ``complete_phrases``: headline, body and CTA end as finished phrases: no trailing conjunction,
   preposition, article, colon or comma, no word cut off; the body (before its hashtags) ends a sentence;
 - ``no_repetition``: no word stem twice in one sentence ("a flattering fit that flatters"), no phrase twice;
+- ``quotes_verbatim``: what the copy puts in quotation marks is a customer's words, verbatim from the
+  segment's reviews, and the copy speaks in no customer's voice of its own ("I'm so happy with my purchase"
+  is an invented testimonial); Chinese copy quotes Chinese wording of English reviews, so only its voice is
+  checked;
 - ``chinese_only``: Chinese copy carries Latin letters only for what the brief or brand gives (brand
   names, codes, hashtags) and Chinese words such as T恤 (passes for English copy).
 
@@ -37,6 +41,7 @@ CRAFT_RULES: tuple[str, ...] = (
     "offer_terms_given",
     "complete_phrases",
     "no_repetition",
+    "quotes_verbatim",
     "chinese_only",
 )
 DISTINCT_RULE = "distinct_angle"
@@ -169,6 +174,7 @@ class CraftContext:
     segment_labels: tuple[str, ...] = ()
     brand: BrandVoice | None = None
     allowed_latin: frozenset[str] = field(default_factory=frozenset)
+    quotes: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -178,6 +184,7 @@ class CraftContext:
         catalog: ChannelCatalog | None = None,
         segment_labels: Iterable[str] = (),
         brand: BrandVoice | None = None,
+        quotes: Iterable[str] = (),
     ) -> CraftContext:
         """Return the context for ``brief``: channel names and aliases from ``catalog`` (everyday words
         such as "print" left out), the segment labels, and the Latin words Chinese copy may carry (those
@@ -201,6 +208,7 @@ class CraftContext:
             segment_labels=tuple(label for label in segment_labels if label.strip()),
             brand=brand,
             allowed_latin=frozenset(allowed),
+            quotes=tuple(quotes),
         )
 
 
@@ -420,6 +428,38 @@ def find_latin_in_chinese(text: str, ctx: CraftContext) -> list[tuple[str, int, 
     return found
 
 
+_QUOTED = re.compile(
+    r"(?:“([^”]{3,})”|\"([^\"]{3,})\")(?:,?\s*(?:one|a)\s+(?:customer|reviewer|shopper)\s+(?:wrote|says|said)[.!]?)?"
+)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|my|me|mine)\b|我(?!们)")
+
+
+def _normal_words(text: str) -> str:
+    return re.sub(r"[^\w\u4e00-\u9fff]+", " ", text.lower()).strip()
+
+
+def find_invented_quotes(text: str, ctx: CraftContext) -> list[tuple[str, int, int]]:
+    """Return ``(what, start, end)`` for each quoted span that is no customer's words (English copy: not
+    verbatim in the segment's quotes) and each sentence speaking in a customer's voice outside quotation
+    marks. Without quotes in the context, quoted spans are not judged."""
+    found: list[tuple[str, int, int]] = []
+    quoted_spans = []
+    for match in _QUOTED.finditer(text):
+        quoted_spans.append((match.start(), match.end()))
+        inner = _normal_words(match.group(1) or match.group(2) or "")
+        if ctx.language == "en" and ctx.quotes and not any(inner in _normal_words(q) for q in ctx.quotes):
+            found.append(("quote not from a review", match.start(), match.end()))
+    for start, sentence in _sentences(text):
+        for voice in _FIRST_PERSON.finditer(sentence):
+            at = start + voice.start()
+            if not any(s <= at < e for s, e in quoted_spans):
+                stripped = sentence.strip()
+                offset = start + sentence.index(stripped) if stripped else start
+                found.append(("a customer's voice", offset, offset + len(stripped)))
+                break
+    return _merge(found)
+
+
 # --- checking ------------------------------------------------------------------------------------------
 
 def _quoted(spans: Sequence[tuple[str, int, int]], text: str, limit: int = 4) -> str:
@@ -439,6 +479,7 @@ def check_craft(variant: CopyVariant, ctx: CraftContext) -> list[RuleCheck]:
     ]
     repeats = find_repetitions(f"{variant.headline}.\n{variant.body}", ctx.language)
     latin = find_latin_in_chinese(text, ctx) if ctx.language == "zh" else []
+    invented = find_invented_quotes(f"{variant.headline}\n{variant.body}", ctx)
     return [
         RuleCheck(rule="no_brief_internals", passed=not internals,
                   detail=f"tells shoppers {_quoted(internals, text)}" if internals else "no planning facts"),
@@ -449,6 +490,9 @@ def check_craft(variant: CopyVariant, ctx: CraftContext) -> list[RuleCheck]:
                   detail="; ".join(endings) if endings else "every part ends as a finished phrase"),
         RuleCheck(rule="no_repetition", passed=not repeats,
                   detail="repeats " + ", ".join(repr(r) for r, _, _ in repeats[:4]) if repeats else "no repeats"),
+        RuleCheck(rule="quotes_verbatim", passed=not invented,
+                  detail=(f"invented testimonial: {_quoted(invented, variant.headline + chr(10) + variant.body)}"
+                          if invented else "quotes only customers' words")),
         RuleCheck(rule="chinese_only", passed=not latin,
                   detail=(f"Latin words in Chinese copy: {', '.join(w for w, _, _ in latin[:6])}" if latin
                           else ("Chinese throughout" if ctx.language == "zh" else "English copy"))),
@@ -602,6 +646,8 @@ def repair_craft(variant: CopyVariant, ctx: CraftContext) -> CopyVariant:
     for name, value in parts.items():
         value = _delete(value, find_brief_internals(value, ctx))
         value = _delete(value, find_unoffered_terms(value, ctx))
+        if name != "cta":
+            value = _delete(value, find_invented_quotes(value, ctx))
         repeats = find_repetitions(value, ctx.language)
         if repeats:
             value = _delete_clause(value, repeats)
