@@ -201,7 +201,7 @@ class _CopyJob:
     def check(self, variant: CopyVariant, channel: ChannelSpec) -> list[RuleCheck]:
         """Return the channel's rule checks, then the craft checks (:mod:`campaign_planner.tools.copy_craft`)."""
         b = self.briefing
-        return check_variant(
+        checks = check_variant(
             variant,
             channel=channel,
             language=b.language,
@@ -210,6 +210,12 @@ class _CopyJob:
             brand=b.brand,
             offer_text=b.brief.offer.text,
         ) + check_craft(variant, self.craft)
+        echo = echoes_example(variant, b.language) if self.method == "slots" else None
+        if echo:
+            # The slot prompt's few-shot examples are prompt text too: copy that repeats one is an echo.
+            checks = [RuleCheck(rule=c.rule, passed=False, detail=f"copies the prompt's example ({echo!r})")
+                      if c.rule == "no_prompt_echo" else c for c in checks]
+        return checks
 
     def finish_and_check(
         self, variant: CopyVariant, channel: ChannelSpec
@@ -557,12 +563,7 @@ def _composed(
     room = min(rules.body_max - tag_room, COMPOSED_BODY_MAX[job.language])
     variant = compose(slots, briefing=job.briefing, channel=channel, quotes=quotes, index=index, body_room=room,
                       segment_words=segment_words)
-    variant, checks = job.finish_and_check(variant, channel)
-    echo = echoes_example(variant, job.language)
-    if echo:
-        checks = [RuleCheck(rule=c.rule, passed=False, detail=f"copies the prompt's example ({echo!r})")
-                  if c.rule == "no_prompt_echo" else c for c in checks]
-    return variant, checks
+    return job.finish_and_check(variant, channel)
 
 
 # The longest body the slot method composes: a benefit, a customer's words and the offer line.
