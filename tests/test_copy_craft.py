@@ -148,6 +148,7 @@ def test_repeated_word_stem_in_one_sentence() -> None:
     repaired = repair_craft(bad, ctx)
     assert repaired.body == "A flattering fit."
     assert not failing(repaired, ctx)
+    assert "no_repetition" in failing(variant(body="15% off. Our special offer is 15% off all dresses."), ctx)
     # The product word in the headline and again in the body is not repetition.
     assert not failing(variant(headline="New summer dresses", body="Dresses cut for real life."), ctx)
 

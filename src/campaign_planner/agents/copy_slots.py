@@ -28,7 +28,7 @@ from campaign_planner.data.catalog import ChannelSpec
 from campaign_planner.domain import CopyVariant, Segment
 from campaign_planner.prompts import prompt_sections
 from campaign_planner.tools.copy_craft import ANGLES, complete_ending, incomplete_ending
-from campaign_planner.tools.copy_patterns import is_mostly_chinese, perks_in
+from campaign_planner.tools.copy_patterns import find_discount_mentions, is_mostly_chinese, perks_in
 from campaign_planner.tools.copy_rules import CTA_MAX_CHARS, DEFAULT_CTA, Language
 
 Angle = Literal["benefit", "social_proof", "offer", "urgency", "novelty"]
@@ -372,6 +372,9 @@ def compose(slots: BaseModel, *, briefing: CopyBriefing, channel: ChannelSpec, q
     language = briefing.language
     angle = str(getattr(slots, "angle", "benefit"))
     benefit = _sentence(str(getattr(slots, "benefit", "")), language)
+    if find_discount_mentions(benefit):
+        # The offer line states the brief's offer; a benefit that states one too repeats or bends it.
+        benefit = ""
     proof = find_proof(str(getattr(slots, "proof", "")), quotes, index, language,
                        praised=[*segment_words])
     sentences = {"benefit": benefit, "proof": _proof_sentence(proof, language), "offer": offer_line(briefing)}

@@ -370,10 +370,27 @@ def _sentences(text: str) -> list[tuple[int, str]]:
     return spans
 
 
-def find_repetitions(text: str, language: Language) -> list[tuple[str, int, int]]:
+def _repeated_pairs(scan: str, body_start: int) -> list[tuple[str, int, int]]:
+    """Two words said twice in the body ("15% off. ... is 15% off all dresses"); numbers count as words."""
+    found: list[tuple[str, int, int]] = []
+    tokens = [(m.start(), m.end(), m.group(0).lower()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9%'-]*", scan)
+              if m.start() >= body_start]
+    bigrams: dict[tuple[str, str], int] = {}
+    for index in range(len(tokens) - 1):
+        gram = (tokens[index][2], tokens[index + 1][2])
+        if (gram[0] in _STOP_EN or gram[1] in _STOP_EN) and not re.search(r"\d", " ".join(gram)):
+            continue
+        if gram in bigrams and bigrams[gram] + 2 <= index:
+            found.append((" ".join(gram), tokens[index][0], tokens[index + 1][1]))
+        bigrams.setdefault(gram, index)
+    return found
+
+
+def find_repetitions(text: str, language: Language, body_start: int = 0) -> list[tuple[str, int, int]]:
     """Return ``(repeated, start, end)`` for each second use of a word stem within one sentence, a word
-    doubled ("the the") or a three-word phrase (four Chinese characters) used twice; the span is the
-    repeat."""
+    doubled ("the the"), a three-word phrase (four Chinese characters) used twice, or, from ``body_start``
+    on, a two-word phrase said again ("15% off" twice; the headline may announce what the body repeats);
+    the span is the repeat."""
     scan = _without_hashtags(text)
     found: list[tuple[str, int, int]] = []
     if language == "zh":
@@ -402,6 +419,7 @@ def find_repetitions(text: str, language: Language) -> list[tuple[str, int, int]
             if stem in stems:
                 found.append((word, start + match.start(), start + match.end()))
             stems.setdefault(stem, match.start())
+    found += _repeated_pairs(scan, body_start)
     trigrams: dict[tuple[str, ...], int] = {}
     for index in range(len(words) - 2):
         gram = tuple(w.lower() for _, _, w in words[index : index + 3])
@@ -477,7 +495,8 @@ def check_craft(variant: CopyVariant, ctx: CraftContext) -> list[RuleCheck]:
                                       ("cta", variant.cta, False))
         if (problem := incomplete_ending(value, ctx.language, sentence=sentence))
     ]
-    repeats = find_repetitions(f"{variant.headline}.\n{variant.body}", ctx.language)
+    repeats = find_repetitions(f"{variant.headline}.\n{variant.body}", ctx.language,
+                               body_start=len(variant.headline) + 2)
     latin = find_latin_in_chinese(text, ctx) if ctx.language == "zh" else []
     invented = find_invented_quotes(f"{variant.headline}\n{variant.body}", ctx)
     return [
