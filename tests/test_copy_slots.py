@@ -122,13 +122,15 @@ def test_candidates_leaking_the_brief_get_one_rewrite_then_pass() -> None:
         candidate("benefit", "Dresses for women 25-40", "On email + Instagram + search.", "soft and light"),
         candidate("benefit", "Dresses for women 25-40", "A launch for Dresses fans.", "soft and light"),
     ]})
-    model = ScriptedChatModel(script=[leaky, json.dumps({"candidates": [BENEFIT, PROOF, OFFER]})])
+    # The rewrite asks for as many candidates as variants still fail: two.
+    model = ScriptedChatModel(script=[leaky, json.dumps({"candidates": [BENEFIT, PROOF]})])
     result = write_copy(model, brief=README, segments=[DRESS_FANS], channels=["instagram"], catalog=CATALOG,
                         language="en")
     [messaging] = result.messaging
     assert result.variant_checks.first_try == 0 and result.variant_checks.after_model_repair == 2
     assert not messaging.degraded and all(c.passed for c in messaging.checks)
     assert "no_brief_internals" in str(model.calls[1][-1].content)
+    assert "Write 2 new candidates" in str(model.calls[1][-1].content)
     assert all("#" in v.body for v in messaging.variants)  # the copywriter added the hashtag
 
 

@@ -538,13 +538,20 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
     if not first_try:
         problems = list(dict.fromkeys(
             f"{c.rule}: {c.detail}" for variant_checks in checks for c in failed(variant_checks)))
-        retry = [*messages[:-1], HumanMessage(content=f"{messages[-1].content}\n\n"
-                                               f"{rewrite_prompt(job.briefing, problems[:6], wanted)}")]
+        # Only as many new candidates as variants still failing: each costs generated tokens, the slowest
+        # part of a call on the local model. They must take angles the passing variants leave free.
+        missing = len(variants) - passed_first
+        taken = [v.angle for v, c in zip(variants, checks, strict=True) if not failed(c)]
+        if taken:
+            problems.append(f"angles already used: {', '.join(taken)}")
+        cell_request = slot_cell_prompt(job.briefing, segment, channel, quotes, missing)
+        retry = [messages[0], HumanMessage(content=f"{cell_request}\n\n"
+                                           f"{rewrite_prompt(job.briefing, problems[:6], missing)}")]
         try:
-            more = invoke_structured(job.model, retry, schema,
-                                     max_tokens=max_tokens_for_slots(channel, language, wanted),
+            more = invoke_structured(job.model, retry, slot_schema(missing, channel.copy_rules.headline_max, language),
+                                     max_tokens=max_tokens_for_slots(channel, language, missing),
                                      label=f"copy slots rewrite for {cell}")
-            pool += [_composed(job, channel, quotes, slots, index, praised)
+            pool += [_composed(job, channel, quotes, slots, wanted + index, praised)
                      for index, slots in enumerate(more.value.candidates)]  # type: ignore[attr-defined]
             variants, checks = _select(pool, job.count, language)
             checks = with_distinct(variants, checks, language)
