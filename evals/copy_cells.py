@@ -62,8 +62,9 @@ def write_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
     handle = make_chat_model(settings=settings, allow_real=True)
     cases = [json.loads(line) for line in args.briefs.read_text(encoding="utf-8").splitlines() if line.strip()]
     if args.ids:
-        wanted = args.ids.split(",")
-        cases = [case for case in cases if case["id"] in wanted]
+        # In the order given, so a run cut short has covered the briefs listed first.
+        by_id = {case["id"]: case for case in cases}
+        cases = [by_id[case_id] for case_id in args.ids.split(",") if case_id in by_id]
     saved: dict[str, list[dict[str, Any]]] = {}
     if args.segments:
         for cell in json.loads(args.segments.read_text(encoding="utf-8")):
