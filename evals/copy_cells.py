@@ -18,10 +18,12 @@ import argparse
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
+from langchain_core.runnables import RunnableLambda
 
 from campaign_planner.agents.brief_parser import parse_brief
 from campaign_planner.agents.copywriter import write_copy
@@ -32,6 +34,7 @@ from campaign_planner.settings import load_settings
 from campaign_planner.tools.copy_rules import BrandVoice
 from campaign_planner.tools.profile_lookup import lookup_profiles
 from campaign_planner.tools.registry import english_query
+from campaign_planner.usage import UsageTracker
 from campaign_planner.vectorstore.store import open_review_store
 
 # Channels used when a brief names none (the planner's own defaults depend on the budget it allocates).
@@ -53,6 +56,12 @@ def _segments(shop: Any, brief: Any, case_id: str, saved: dict[str, list[dict[st
     result = lookup_profiles(shop, brief, store=store, max_segments=max(2, max_segments),
                              query=english_query(brief))
     return result.segments[:max_segments]
+
+
+def _write_one(model: Any, _input: Any, *, brief: Any, segment: Segment, channel: str, catalog: Any,
+               language: str, brand: BrandVoice | None, variants: int) -> Any:
+    return write_copy(model, brief=brief, segments=[segment], channels=[channel], catalog=catalog,
+                      language=language, brand=brand, variants_per_cell=variants)  # type: ignore[arg-type]
 
 
 def write_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -80,10 +89,12 @@ def write_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
         brand = _brand(case)
         for segment in _segments(shop, brief, case["id"], saved, args.max_segments):
             for channel in channels:
+                tracker = UsageTracker()
+                cell_copy = RunnableLambda(partial(
+                    _write_one, handle.model, brief=brief, segment=segment, channel=channel, catalog=shop.catalog,
+                    language=language, brand=brand, variants=args.variants))
                 started = time.perf_counter()
-                result = write_copy(handle.model, brief=brief, segments=[segment], channels=[channel],
-                                    catalog=shop.catalog, language=language, brand=brand,
-                                    variants_per_cell=args.variants)
+                result = cell_copy.invoke(None, config={"callbacks": [tracker]})
                 seconds = time.perf_counter() - started
                 for messaging in result.messaging:
                     cells.append({
@@ -98,8 +109,10 @@ def write_cells(args: argparse.Namespace) -> list[dict[str, Any]]:
                         "degraded": messaging.degraded,
                         "counts": result.variant_checks.model_dump(mode="json"),
                         "seconds": round(seconds, 2),
+                        "usage": tracker.snapshot(),
                     })
-                print(f"# {case['id']} {segment.name} / {channel}: {seconds:.1f} s", flush=True)
+                print(f"# {case['id']} {segment.name} / {channel}: {seconds:.1f} s, {tracker.snapshot()}",
+                      flush=True)
                 args.out.write_text(json.dumps(cells, ensure_ascii=False, indent=1), encoding="utf-8")
     return cells
 
