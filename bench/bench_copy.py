@@ -3,7 +3,7 @@ and what copy costs per plan and per segment x channel cell. Prints ``name=value
 with '#').
 
     python -m evals.run ../shared/briefs/dev.jsonl --backend local --data-dir D --out PLANS   # once
-    python bench/bench_copy.py PLANS [--backend local] [--workers 1]
+    python bench/bench_copy.py PLANS [--backend local] [--workers 1] [--method slots|draft]
 
 For each plan JSON in PLANS (written by ``evals.run --out``) the copywriter writes the plan's copy again:
 same brief, same segments, same channels, the shop's brand voice, on the given backend, and nothing else
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="local")
     parser.add_argument("--data-dir", type=Path, default=None, help="where the demo shop lives (as for evals)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--method", choices=("slots", "draft"), default="slots",
+                        help="slots: the default copy method; draft: the method before issue 13")
     args = parser.parse_args(argv)
     files = sorted(args.plans.glob("*.json"))
     if not files:
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             brand=brand,
             variants_per_cell=len(plan.messaging[0].variants),
             max_workers=args.workers,
+            method=args.method,
         )
         seconds = time.perf_counter() - started
         totals = totals + result.variant_checks
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"copy_seconds_per_cell_median={statistics.median(s / c for _, c, s in timings):.2f}")
     print("copy_seconds_by_cells=" + ", ".join(f"{c}:{s:.1f}" for _, c, s in sorted(timings, key=lambda t: t[1])))
     print(f"copy_workers={args.workers}")
+    print(f"copy_method={args.method}")
     return 0
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from campaign_planner.llm import make_chat_model
 from campaign_planner.planning import make_context, open_checkpointer, resolve_shop, run_plan
 from campaign_planner.settings import load_settings
+from evals.copy_craft import score_cells
 from evals.scorers import score_plan
 
 
@@ -63,12 +64,32 @@ def run_briefs(path: Path, *, backend: str | None, shop: Path | None, limit: int
                 "copy_cells": len((plan or {}).get("messaging", [])),
                 "copy_checks": (plan or {}).get("provenance", {}).get("copy_checks") or {},
                 "copy_language": [c.passed for c in checks if c.name == "copy_language"],
+                "copy_cells_for_craft": plan_cells(case["id"], plan, seconds_per_cell=None) if plan else [],
             })
     return rows
 
 
+def plan_cells(brief_id: str, plan: dict[str, Any], *, seconds_per_cell: float | None) -> list[dict[str, Any]]:
+    """Return the plan's copy as cells in the form ``evals.copy_craft`` scores (brief, segment, channel,
+    variants, checks; counts once, on the first cell, since a plan reports them for all its cells)."""
+    segments = {s["id"]: s for s in plan["segments"]}
+    counts = (plan.get("provenance") or {}).get("copy_checks") or {}
+    cells = []
+    for index, messaging in enumerate(plan["messaging"]):
+        cells.append({
+            "brief_id": brief_id, "brief": plan["brief"], "brand": False,
+            "segment": segments.get(messaging["segment_id"], {"id": messaging["segment_id"], "name": "",
+                                                              "evidence": []}),
+            "channel": messaging["channel"], "language": messaging["language"], "variants": messaging["variants"],
+            "checks": messaging["checks"], "degraded": messaging.get("degraded", False),
+            "counts": counts if index == 0 else {}, "seconds": seconds_per_cell or 0.0,
+        })
+    return cells
+
+
 def print_copy_figures(rows: list[dict[str, Any]]) -> None:
-    """The copywriter's figures: share of variants passing every rule at each stage, time per plan/cell."""
+    """The copywriter's figures: share of variants passing every rule at each stage, time per plan/cell, and
+    the copy-craft figures of :mod:`evals.copy_craft` (re-checked from the plans' JSON)."""
     totals: dict[str, int] = {}
     for row in rows:
         for stage, count in row["copy_checks"].items():
@@ -90,6 +111,15 @@ def print_copy_figures(rows: list[dict[str, Any]]) -> None:
         print(f"copy_seconds_per_cell_median={per_cell:.1f}")
         for row in timed:
             print(f"# {row['id']}: {row['copy_cells']} cells, copy {row['copy_seconds']:.1f} s")
+    cells = [cell for row in rows for cell in row.get("copy_cells_for_craft", [])]
+    if cells:
+        figures = score_cells(cells)
+        for name in ("copy_craft_pass_first_try", "copy_craft_pass_final", "copy_fallback_share",
+                     "copy_variants_near_identical", "copy_zh_latin_words", "copy_brief_internals",
+                     "copy_customer_words_share"):
+            if name in figures:
+                value = figures[name]
+                print(f"{name}={value:.3f}" if isinstance(value, float) else f"{name}={value}")
 
 
 def main(argv: list[str] | None = None) -> int:

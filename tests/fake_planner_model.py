@@ -14,8 +14,32 @@ def _system(messages: list[BaseMessage]) -> str:
     return str(messages[0].content) if messages else ""
 
 
+def _slot_reply(messages: list[BaseMessage]) -> str:
+    count_match = re.search(r"(?:Write|写) (\d+)", str(messages[-1].content))
+    count = int(count_match.group(1)) if count_match else 3
+    chinese = bool(re.search(r"[\u4e00-\u9fff]{6,}", _system(messages)))
+    candidates = [
+        {"angle": "benefit", "headline": "新款上衣舒适上市", "benefit": "柔软面料，舒适合身。", "proof": "面料很柔软",
+         "cta": "立即选购"},
+        {"angle": "social_proof", "headline": "顾客都说好穿", "benefit": "版型利落，通勤周末都能穿。",
+         "proof": "穿着很舒服", "cta": "看看同款"},
+        {"angle": "novelty", "headline": "上衣新品到了", "benefit": "轻薄透气，每天都清爽。", "proof": "颜色很好看",
+         "cta": "马上查看"},
+    ] if chinese else [
+        {"angle": "benefit", "headline": "Fit that flatters", "benefit": "Soft fabric and a cut for every day.",
+         "proof": "the fabric is soft", "cta": "Shop now"},
+        {"angle": "social_proof", "headline": "Shoppers call it a keeper", "benefit": "A shape that moves with you.",
+         "proof": "so comfortable", "cta": "See why"},
+        {"angle": "novelty", "headline": "Meet the new fit", "benefit": "Fresh colours for the season.",
+         "proof": "love the colours", "cta": "Take a look"},
+    ]
+    return json.dumps({"candidates": (candidates * 2)[:count]}, ensure_ascii=False)
+
+
 def _copy_reply(messages: list[BaseMessage]) -> str:
     system = _system(messages)
+    if "candidate" in system or "候选" in system:
+        return _slot_reply(messages)
     count_match = re.search(r"exactly (\d+)", system + " ".join(str(m.content) for m in messages))
     count = int(count_match.group(1)) if count_match else 2
     chinese = bool(re.search(r"[\u4e00-\u9fff]{6,}", system))

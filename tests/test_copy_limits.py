@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
-from campaign_planner.agents.copywriter import BODY_SCHEMA_MAX, channel_draft_schema, write_copy
+from campaign_planner.agents.copywriter import BODY_SCHEMA_MAX, channel_draft_schema
+from campaign_planner.agents.copywriter import write_copy as write_copy_any_method
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.structured import constrain
 from campaign_planner.testing import ScriptedChatModel
@@ -12,6 +14,9 @@ from campaign_planner.tools.copy_rules import end_cut_text, trim_to_limit
 from tests.test_copywriter import BRIEF_EN, FIT_SEEKERS
 
 CATALOG = default_catalog()
+
+# These tests script whole-variant drafts: the "draft" method (the slot method has tests/test_copy_slots.py).
+write_copy = partial(write_copy_any_method, method="draft")
 
 
 def test_schema_carries_the_channel_limits_without_enforcing_them() -> None:

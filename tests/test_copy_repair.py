@@ -14,7 +14,6 @@ from campaign_planner.agents.copywriter import (
     channel_draft_schema,
     max_tokens_for,
     variant_sources,
-    write_copy,
 )
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.domain import Brief, CopyVariant, FlagCode, Money, Offer
@@ -26,7 +25,7 @@ from campaign_planner.tools.copy_rules import (
     offending_phrases,
     repair_variant_deterministically,
 )
-from tests.test_copywriter import BRIEF_EN, FIT_SEEKERS, human_text, reply
+from tests.test_copywriter import BRIEF_EN, FIT_SEEKERS, human_text, reply, write_copy
 
 CATALOG = default_catalog()
 BRAND = BrandVoice(words_to_avoid=["cheap", "slimming"], banned_claims=["guaranteed fit"])
@@ -75,24 +74,26 @@ def test_the_pretty_printed_instagram_draft_that_was_cut_at_160_tokens_now_fits(
 
 
 def test_a_long_body_cut_by_the_grammar_at_the_schema_cap_ends_at_a_sentence_and_is_kept() -> None:
-    sentence = "Our quilted jacket keeps you warm on cold mornings. "
-    body = (sentence * 6)[: BODY_SCHEMA_MAX["en"]]  # where the grammar stopped the string
+    sentences = ["Our quilted jacket keeps you warm on cold mornings. ", "The lining is soft against the skin. ",
+                 "Deep pockets hold your phone and keys. ", "It packs small for travel days. ",
+                 "The hood stays up in the wind. ", "Wear it over a sweater or a shirt on chilly evenings. "]
+    body = "".join(sentences)[: BODY_SCHEMA_MAX["en"]]  # where the grammar stopped the string
     assert len(body) == BODY_SCHEMA_MAX["en"]
     draft = reply(("Warm jackets, made to last", body, "Shop now"),
-                  ("Layer up for spring", "Light layers for cool days. #WinterJackets", "Shop now"))
+                  ("New layers for spring", "Meet light layers for cool days. #WinterJackets", "Shop now"))
     model = ScriptedChatModel(script=[draft])
     result = write_copy(model, brief=BRIEF_NO_OFFER, segments=[FIT_SEEKERS], channels=["instagram"],
                         catalog=CATALOG, language="en")
     [messaging] = result.messaging
     assert not messaging.degraded and result.variant_checks.first_try == 2
-    assert messaging.variants[0].body.split(" #")[0].endswith("cold mornings.")
+    assert messaging.variants[0].body.split(" #")[0].endswith("in the wind.")
     assert len(model.calls) == 1
 
 
 def test_repair_request_names_the_wrong_offer_and_says_there_is_none() -> None:
     wrong = reply(
         ("Warmest quilted jacket", "Save up to 30% on this jacket! It is the warmest one you will own.", "Shop now"),
-        ("Quality that lasts", "Quilted jackets made to last, in every size.", "Shop now"),
+        ("Loved by reviewers", "Reviewers say it is made to last, in every size.", "Shop now"),
     )
     fixed = reply(("Warmest quilted jacket", "It is the warmest jacket you will own.", "Shop now"))
     model = ScriptedChatModel(script=[wrong, fixed])

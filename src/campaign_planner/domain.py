@@ -165,6 +165,10 @@ class CopyVariant(Contract):
         default_factory=list,
         description="Review ids whose quotes this variant draws on (empty for template copy).",
     )
+    angle: str = Field(
+        default="",
+        description="The hypothesis this A/B variant tests: benefit, social_proof, offer, urgency or novelty.",
+    )
 
 
 class RuleCheck(Contract):

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     variants_per_cell: int = Field(default=2, ge=1, le=4)
     language: Literal["en", "zh"] | None = Field(default=None, description="Copy language; unset: the brief's.")
     copy_workers: int = Field(default=1, ge=1, le=8)
+    copy_method: Literal["slots", "draft"] = Field(
+        default="slots",
+        description="How the copywriter's model writes: short slots composed by the copywriter, or whole drafts.",
+    )
     llm_threads: int | None = Field(
         default=None,
         ge=1,

@@ -24,7 +24,7 @@ QUOTES_PER_PROMPT = 2
 QUOTE_MAX_CHARS = 160
 PROFILE_ITEMS = 2
 
-_OBJECTIVES_ZH = {
+OBJECTIVES_ZH = {
     "revenue": "提升销售额",
     "conversions": "提升转化",
     "awareness": "提升品牌认知",
@@ -91,7 +91,7 @@ def system_prompt(briefing: CopyBriefing) -> str:
     return briefing.section(
         "system",
         product=brief.product or ("新品" if zh else "our new collection"),
-        objective=_OBJECTIVES_ZH.get(brief.objective, brief.objective) if zh else brief.objective,
+        objective=OBJECTIVES_ZH.get(brief.objective, brief.objective) if zh else brief.objective,
         tone=tone or ("亲切自然" if zh else "friendly and clear"),
         offer_rule=offer_rule(briefing),
         brand_rules=brand_rules,

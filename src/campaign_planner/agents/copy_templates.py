@@ -19,18 +19,21 @@ _DEFAULT_ATTRIBUTES: dict[Language, tuple[str, str]] = {
 }
 _DEFAULT_PRODUCT: dict[Language, str] = {"en": "our new collection", "zh": "新品"}
 
+# The A/B hypothesis each pattern tests, in pattern order (a cell's template variants differ in angle).
+TEMPLATE_ANGLES: tuple[str, ...] = ("social_proof", "benefit", "novelty")
+
 # (headline, body) patterns; {a1}/{a2} are praised attributes, {product} the brief's product, {offer} the
 # offer sentence (empty where the brief has no percentage offer).
 _PATTERNS: dict[Language, tuple[tuple[str, str], ...]] = {
     "en": (
-        ("{Product}: {a1}", "Customers keep praising the {a1} and {a2}. {offer}Find yours today."),
-        ("Loved for its {a1}", "Picked for you: {product} with the {a1} reviewers rave about. {offer}"),
-        ("New in: {product}", "See why reviewers love the {a2}. {offer}Take a look."),
+        ("Loved for its {a1}", "Customers keep praising the {a1} and {a2}. {offer}Find yours today."),
+        ("{A1}, picked for you", "{Product} with the {a1} people ask for. {offer}"),
+        ("New in: {product}", "Fresh styles with the {a2} you like. {offer}Take a look."),
     ),
     "zh": (
-        ("{product}上新", "顾客都在夸它{a1}又{a2}。{offer}快来挑选吧！"),
+        ("好评不断的{product}", "顾客都在夸它{a1}又{a2}。{offer}快来挑选吧！"),
         ("{a1}，穿出好心情", "为你精选{product}，{a1}、{a2}。{offer}"),
-        ("{product}人气之选", "好评不断：{a1}、{a2}。{offer}现在就来看看。"),
+        ("{product}上新", "新款到了：{a1}、{a2}。{offer}现在就来看看。"),
     ),
 }
 
@@ -38,7 +41,7 @@ _PATTERNS: dict[Language, tuple[tuple[str, str], ...]] = {
 def _offer_sentence(offer_percent: float | None, language: Language) -> str:
     if offer_percent is None:
         return ""
-    return f"Enjoy {offer_percent:g}% off. " if language == "en" else f"限时立减{offer_percent:g}%。"
+    return f"Enjoy {offer_percent:g}% off. " if language == "en" else f"立减{offer_percent:g}%。"
 
 
 def _attributes(segment: Segment, language: Language) -> tuple[str, str]:
@@ -85,6 +88,7 @@ def template_variant(
         "a2": second,
         "product": product,
         "Product": product[:1].upper() + product[1:],
+        "A1": first[:1].upper() + first[1:],
         "offer": _offer_sentence(offer_percent, language),
     }
     draft = CopyVariant(
@@ -92,7 +96,7 @@ def template_variant(
         body=body_pattern.format(**values).strip(),
         cta="",
     )
-    return repair_variant_deterministically(
+    repaired = repair_variant_deterministically(
         draft,
         channel,
         language=language,
@@ -101,3 +105,4 @@ def template_variant(
         brand=brand,
         hashtag_words=hashtag_words,
     )
+    return repaired.model_copy(update={"angle": TEMPLATE_ANGLES[index % len(TEMPLATE_ANGLES)]})

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -32,10 +32,30 @@ from campaign_planner.agents.copy_prompts import (
     repair_prompt,
     system_prompt,
 )
-from campaign_planner.agents.copy_templates import template_variant
+from campaign_planner.agents.copy_slots import (
+    EXTRA_CANDIDATES,
+    compose,
+    echoes_example,
+    max_tokens_for_slots,
+    rewrite_prompt,
+    slot_cell_prompt,
+    slot_schema,
+    slot_system_prompt,
+)
+from campaign_planner.agents.copy_slots import prompt_quotes as slot_quotes
+from campaign_planner.agents.copy_templates import TEMPLATE_ANGLES, template_variant
 from campaign_planner.data.catalog import ChannelCatalog, ChannelSpec
 from campaign_planner.domain import Brief, CopyVariant, Flag, FlagCode, Messaging, RuleCheck, Segment
 from campaign_planner.structured import StructuredOutputError, invoke_structured
+from campaign_planner.tools.copy_craft import (
+    DISTINCT_RULE,
+    CraftContext,
+    check_craft,
+    check_distinct,
+    distinct_problem,
+    infer_angle,
+    repair_craft,
+)
 from campaign_planner.tools.copy_rules import (
     BrandVoice,
     Language,
@@ -61,6 +81,9 @@ TOKENS_OVERHEAD = 10
 # grammar closes the string and the answer stays within its token cap. Stricter than the channel's rule.
 BODY_SCHEMA_MAX: dict[Language, int] = {"en": 240, "zh": 100}
 CTA_SCHEMA_MAX = 24
+# "slots" (the default): the model fills short slots that the copywriter composes (agents/copy_slots.py).
+# "draft": the model writes whole variants (the method before issue 13), kept to measure against.
+CopyMethod = Literal["slots", "draft"]
 
 
 class CopyResult(BaseModel):
@@ -164,6 +187,8 @@ class _CopyJob:
     model: BaseChatModel
     briefing: CopyBriefing
     system_prompt: str
+    craft: CraftContext
+    method: CopyMethod = "slots"
 
     @property
     def count(self) -> int:
@@ -174,8 +199,9 @@ class _CopyJob:
         return self.briefing.language
 
     def check(self, variant: CopyVariant, channel: ChannelSpec) -> list[RuleCheck]:
+        """Return the channel's rule checks, then the craft checks (:mod:`campaign_planner.tools.copy_craft`)."""
         b = self.briefing
-        return check_variant(
+        checks = check_variant(
             variant,
             channel=channel,
             language=b.language,
@@ -183,7 +209,13 @@ class _CopyJob:
             no_discount=b.no_discount,
             brand=b.brand,
             offer_text=b.brief.offer.text,
-        )
+        ) + check_craft(variant, self.craft)
+        echo = echoes_example(variant, b.language) if self.method == "slots" else None
+        if echo:
+            # The slot prompt's few-shot examples are prompt text too: copy that repeats one is an echo.
+            checks = [RuleCheck(rule=c.rule, passed=False, detail=f"copies the prompt's example ({echo!r})")
+                      if c.rule == "no_prompt_echo" else c for c in checks]
+        return checks
 
     def finish_and_check(
         self, variant: CopyVariant, channel: ChannelSpec
@@ -205,9 +237,12 @@ class _CopyJob:
         return finished, checks
 
     def repair(self, variant: CopyVariant, channel: ChannelSpec) -> CopyVariant:
+        """Return ``variant`` repaired by rule: craft problems first (deletions), then the channel's limits,
+        then the endings once more, since trimming to a limit can leave a joiner at the end."""
         b = self.briefing
-        return repair_variant_deterministically(
-            variant,
+        crafted = repair_craft(variant, self.craft)
+        fitted = repair_variant_deterministically(
+            crafted,
             channel,
             language=b.language,
             offer_percent=b.offer_percent,
@@ -216,6 +251,7 @@ class _CopyJob:
             brand=b.brand,
             hashtag_words=b.hashtag_words,
         )
+        return repair_craft(fitted, self.craft).model_copy(update={"angle": variant.angle})
 
     def template(self, index: int, segment: Segment, channel: ChannelSpec) -> CopyVariant:
         b = self.briefing
@@ -255,8 +291,12 @@ def write_copy(
     brand: BrandVoice | None = None,
     variants_per_cell: int = 2,
     max_workers: int = 1,
+    method: CopyMethod = "slots",
 ) -> CopyResult:
     """Return copy variants for every segment × channel, each with its final rule checks.
+
+    Every variant is checked against the channel's rules and the craft rules, and each cell's variants
+    against each other (``distinct_angle``); ``method`` picks how the model writes (see :data:`CopyMethod`).
 
     ``channels`` may hold catalog ids or aliases; names the catalog does not know are skipped with an
     ``unknown_channel`` flag. Cells that needed the deterministic repair or template are ``degraded``
@@ -268,8 +308,12 @@ def write_copy(
         raise ValueError(f"variants_per_cell must be at least 1, got {variants_per_cell}")
     if max_workers < 1:
         raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+    if method not in ("slots", "draft"):
+        raise ValueError(f"method must be 'slots' or 'draft', got {method!r}")
     specs, flags = _resolve_channels(channels, catalog)
-    job = _make_job(model, brief, language, brand, variants_per_cell)
+    job = _make_job(model, brief, language, brand, variants_per_cell, method=method, catalog=catalog,
+                    segment_labels=[segment.name for segment in segments],
+                    quotes=[evidence.quote for segment in segments for evidence in segment.evidence])
     cells = [(segment, spec) for segment in segments for spec in specs]
     write_cell = partial(_write_cell, job)
     if max_workers == 1 or len(cells) <= 1:
@@ -305,10 +349,21 @@ def _resolve_channels(
 
 
 def _make_job(
-    model: BaseChatModel, brief: Brief, language: Language, brand: BrandVoice | None, count: int
+    model: BaseChatModel,
+    brief: Brief,
+    language: Language,
+    brand: BrandVoice | None,
+    count: int,
+    *,
+    method: CopyMethod = "slots",
+    catalog: ChannelCatalog | None = None,
+    segment_labels: Sequence[str] = (),
+    quotes: Sequence[str] = (),
 ) -> _CopyJob:
     briefing = CopyBriefing.from_brief(brief, language, brand, count)
-    return _CopyJob(model=model, briefing=briefing, system_prompt=system_prompt(briefing))
+    prompt = slot_system_prompt(briefing) if method == "slots" else system_prompt(briefing)
+    craft = CraftContext.build(brief, language, catalog, segment_labels, brand, quotes)
+    return _CopyJob(model=model, briefing=briefing, system_prompt=prompt, craft=craft, method=method)
 
 
 def _as_variant(draft: Any, channel: ChannelSpec | None = None, language: Language = "en") -> CopyVariant:
@@ -321,10 +376,17 @@ def _as_variant(draft: Any, channel: ChannelSpec | None = None, language: Langua
             headline = end_cut_text(draft.headline, language) or headline
         if len(draft.body) == schema_body:
             body = end_cut_text(draft.body, language) or body
-    return CopyVariant(headline=headline, body=body, cta=draft.cta.strip())
+    variant = CopyVariant(headline=headline, body=body, cta=draft.cta.strip())
+    return variant.model_copy(update={"angle": infer_angle(variant)})
 
 
 def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellOutcome:
+    if job.method == "slots":
+        return _write_cell_slots(job, segment, channel)
+    return _write_cell_draft(job, segment, channel)
+
+
+def _write_cell_draft(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellOutcome:
     quotes = prompt_quotes(segment)
     messages: list[BaseMessage] = [
         SystemMessage(content=job.system_prompt),
@@ -344,15 +406,49 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
 
     finished = [job.finish_and_check(_as_variant(v, channel, job.language), channel) for v in draft.value.variants]  # type: ignore[attr-defined]
     variants = [variant for variant, _ in finished]
-    checks = [variant_checks for _, variant_checks in finished]
+    checks = with_distinct(variants, [variant_checks for _, variant_checks in finished], job.language)
     first_try = not any(failed(c) for c in checks)
     passed_first = _passing(checks)
     if not first_try:
         _model_repair(job, messages, channel, variants, checks)
+        checks[:] = with_distinct(variants, checks, job.language)
+    return _finish_cell(job, segment, channel, variants, checks, passed_first=passed_first,
+                        first_try=first_try, sources=[variant_sources(v, quotes, job.language) for v in variants],
+                        quotes=quotes)
+
+
+def with_distinct(
+    variants: Sequence[CopyVariant], checks: Sequence[list[RuleCheck]], language: Language
+) -> list[list[RuleCheck]]:
+    """Return ``checks`` with each variant's ``distinct_angle`` check (against the cell's earlier variants)
+    in place of any earlier one."""
+    distinct = check_distinct(variants, language)
+    return [[c for c in variant_checks if c.rule != DISTINCT_RULE] + [d]
+            for variant_checks, d in zip(checks, distinct, strict=True)]
+
+
+def _finish_cell(
+    job: _CopyJob,
+    segment: Segment,
+    channel: ChannelSpec,
+    variants: list[CopyVariant],
+    checks: list[list[RuleCheck]],
+    *,
+    passed_first: int,
+    first_try: bool,
+    sources: list[list[str]],
+    quotes: list[tuple[str, str]],
+) -> _CellOutcome:
+    """Repair what still fails by rule, make the variants differ, count every stage, flag the fallbacks."""
+    cell = f"segment '{segment.name}' on {channel.name}"
     after_repair = not any(failed(c) for c in checks)
     passed_model_repair = _passing(checks)
-
     mechanical, repaired, templated = _repair_mechanically(job, segment, channel, variants, checks)
+    checks[:] = with_distinct(variants, checks, job.language)
+    distinct_templated = _make_distinct(job, segment, channel, variants, checks, skip=templated)
+    if distinct_templated:
+        mechanical.extend(f"v{index + 1}:{DISTINCT_RULE}" for index in distinct_templated)
+        templated = sorted({*templated, *distinct_templated})
     counts = VariantCounts(
         variants=len(variants),
         first_try=passed_first,
@@ -378,14 +474,133 @@ def _write_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellO
             variants,
             checks,
             degraded=bool(mechanical),
-            inspired_by=[[] if index in templated else variant_sources(variant, quotes, job.language)
-                         for index, variant in enumerate(variants)],
+            inspired_by=[[] if index in templated else sources[index] for index in range(len(variants))],
         ),
         flags=flags,
         first_try_pass=first_try,
         after_repair_pass=after_repair,
         counts=counts,
     )
+
+
+def _make_distinct(
+    job: _CopyJob,
+    segment: Segment,
+    channel: ChannelSpec,
+    variants: list[CopyVariant],
+    checks: list[list[RuleCheck]],
+    *,
+    skip: Sequence[int] = (),
+) -> list[int]:
+    """Replace each variant that tests nothing new next to the earlier ones by template copy of an angle
+    the cell lacks; returns the indices replaced. Updates ``variants`` and ``checks`` in place."""
+    replaced: list[int] = []
+    for index in range(1, len(variants)):
+        if distinct_problem(variants[index], variants[:index], job.language) is None:
+            continue
+        for pattern in range(len(TEMPLATE_ANGLES)):
+            candidate = job.template(pattern, segment, channel)
+            if distinct_problem(candidate, variants[:index], job.language) is None:
+                variants[index] = candidate
+                checks[index] = [_noted(c, TEMPLATE_NOTE) for c in job.check(candidate, channel)]
+                replaced.append(index)
+                break
+    if replaced or skip:
+        checks[:] = with_distinct(variants, checks, job.language)
+    return [index for index in replaced if index not in skip]
+
+
+def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> _CellOutcome:
+    """Write one cell by the slot method: ``count + EXTRA_CANDIDATES`` candidates in one call, composed and
+    checked; the best distinct ones kept; one rewrite call where too few pass; then the rule repairs."""
+    quotes = slot_quotes(segment)
+    language = job.language
+    wanted = job.count + EXTRA_CANDIDATES
+    schema = slot_schema(wanted, channel.copy_rules.headline_max, language)
+    messages: list[BaseMessage] = [
+        SystemMessage(content=job.system_prompt),
+        HumanMessage(content=slot_cell_prompt(job.briefing, segment, channel, quotes, wanted)),
+    ]
+    cell = f"segment '{segment.name}' on {channel.name}"
+    try:
+        answer = invoke_structured(job.model, messages, schema,
+                                   max_tokens=max_tokens_for_slots(channel, language, wanted),
+                                   label=f"copy slots for {cell}")
+    except StructuredOutputError as exc:
+        return _template_cell(job, segment, channel, reason=exc.error)
+    praised = [*segment.profile.praised_attributes, *segment.profile.needs]
+    pool = [_composed(job, channel, quotes, slots, index, praised)
+            for index, slots in enumerate(answer.value.candidates)]  # type: ignore[attr-defined]
+    variants, checks = _select(pool, job.count, language)
+    checks = with_distinct(variants, checks, language)
+    passed_first = _passing(checks)
+    first_try = passed_first == len(variants)
+    if not first_try:
+        problems = list(dict.fromkeys(
+            f"{c.rule}: {c.detail}" for variant_checks in checks for c in failed(variant_checks)))
+        # Only as many new candidates as variants still failing: each costs generated tokens, the slowest
+        # part of a call on the local model. They must take angles the passing variants leave free.
+        missing = len(variants) - passed_first
+        taken = [v.angle for v, c in zip(variants, checks, strict=True) if not failed(c)]
+        if taken:
+            problems.append(f"angles already used: {', '.join(taken)}")
+        cell_request = slot_cell_prompt(job.briefing, segment, channel, quotes, missing)
+        retry = [messages[0], HumanMessage(content=f"{cell_request}\n\n"
+                                           f"{rewrite_prompt(job.briefing, problems[:6], missing)}")]
+        try:
+            more = invoke_structured(job.model, retry, slot_schema(missing, channel.copy_rules.headline_max, language),
+                                     max_tokens=max_tokens_for_slots(channel, language, missing),
+                                     label=f"copy slots rewrite for {cell}")
+            pool += [_composed(job, channel, quotes, slots, wanted + index, praised)
+                     for index, slots in enumerate(more.value.candidates)]  # type: ignore[attr-defined]
+            variants, checks = _select(pool, job.count, language)
+            checks = with_distinct(variants, checks, language)
+        except StructuredOutputError:
+            pass
+    return _finish_cell(job, segment, channel, variants, checks, passed_first=passed_first, first_try=first_try,
+                        sources=[_slot_sources(v, quotes, language) for v in variants], quotes=quotes)
+
+
+def _composed(
+    job: _CopyJob, channel: ChannelSpec, quotes: list[tuple[str, str]], slots: Any, index: int,
+    segment_words: Sequence[str] = (),
+) -> tuple[CopyVariant, list[RuleCheck]]:
+    rules = channel.copy_rules
+    tag_room = HASHTAG_ROOM if rules.hashtags else 0
+    room = min(rules.body_max - tag_room, COMPOSED_BODY_MAX[job.language])
+    variant = compose(slots, briefing=job.briefing, channel=channel, quotes=quotes, index=index, body_room=room,
+                      segment_words=segment_words)
+    return job.finish_and_check(variant, channel)
+
+
+# The longest body the slot method composes: a benefit, a customer's words and the offer line.
+COMPOSED_BODY_MAX: dict[Language, int] = {"en": 220, "zh": 90}
+
+
+def _select(
+    pool: list[tuple[CopyVariant, list[RuleCheck]]], count: int, language: Language
+) -> tuple[list[CopyVariant], list[list[RuleCheck]]]:
+    """Return ``count`` candidates: fewest failed checks first, each differing from those already chosen;
+    where too few differ, the best of the rest (the distinct check then says so)."""
+    ranked = sorted(range(len(pool)), key=lambda i: (len(failed(pool[i][1])), i))
+    chosen: list[int] = []
+    for index in ranked:
+        if len(chosen) == count:
+            break
+        if distinct_problem(pool[index][0], [pool[c][0] for c in chosen], language) is None:
+            chosen.append(index)
+    for index in ranked:
+        if len(chosen) == count:
+            break
+        if index not in chosen:
+            chosen.append(index)
+    return [pool[i][0] for i in chosen], [list(pool[i][1]) for i in chosen]
+
+
+def _slot_sources(variant: CopyVariant, quotes: list[tuple[str, str]], language: Language) -> list[str]:
+    """The proof's review first (its words are in the copy), then any other quote the copy shares words with."""
+    others = variant_sources(variant, quotes, language)
+    return list(dict.fromkeys([*variant.inspired_by, *others]))
 
 
 def _repair_mechanically(
@@ -435,7 +650,8 @@ def _repair_mechanically(
 
 # Rules broken by what the copy says, not by its form: repaired by writing anew (see ``_model_repair``).
 CONTENT_RULES = frozenset(
-    {"offer_consistent", "banned_claims", "no_links_or_placeholders", "no_prompt_echo", "language"}
+    {"offer_consistent", "banned_claims", "no_links_or_placeholders", "no_prompt_echo", "language",
+     "no_brief_internals", "offer_terms_given", "no_repetition", "chinese_only", DISTINCT_RULE}
 )
 MECHANICAL_NOTE = "repaired mechanically by the copywriter, not by the model"
 TEMPLATE_NOTE = "template copy, not the model's"
@@ -496,6 +712,8 @@ def _model_repair(
 def _template_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec, *, reason: str) -> _CellOutcome:
     variants = [job.template(index, segment, channel) for index in range(job.count)]
     checks = [[_noted(check, TEMPLATE_NOTE) for check in job.check(variant, channel)] for variant in variants]
+    checks = [[c if c.rule != DISTINCT_RULE else _noted(c, TEMPLATE_NOTE) for c in variant_checks]
+              for variant_checks in with_distinct(variants, checks, job.language)]
     message = (
         f"Copy for segment '{segment.name}' on {channel.name} is template copy (fallback — the model's "
         f"output was unusable: {reason})." + _still_failing(checks)

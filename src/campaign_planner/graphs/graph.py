@@ -423,6 +423,7 @@ def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) ->
             brand=load_brand_voice(ctx.shop.root),
             variants_per_cell=ctx.settings.variants_per_cell,
             max_workers=ctx.settings.copy_workers,
+            method=ctx.settings.copy_method,
         )
         result_json = copy_in_script(result.model_dump(mode="json"), brief.script if brief.language == "zh" else None)
         new_cells = {(m["segment_id"], m["channel"]): m for m in result_json["messaging"]}

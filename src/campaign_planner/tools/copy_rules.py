@@ -423,8 +423,9 @@ def make_hashtags(words: Sequence[str], language: Language, count: int = 2) -> s
     return " ".join(tags) if tags else f"#{DEFAULT_HASHTAG[language]}"
 
 
-def _tidy(text: str) -> str:
-    """Close the gaps that deleting a phrase leaves: doubled spaces, orphaned punctuation, empty brackets."""
+def tidy_text(text: str) -> str:
+    """Return ``text`` with the gaps that deleting a phrase leaves closed: doubled spaces, orphaned
+    punctuation, empty brackets, a dangling joiner at the end."""
     text = re.sub(r"\(\s*\)|（\s*）|【\s*】|\[\s*\]", "", text)
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = re.sub(r"[ \t]+([,.!?;:，。！？；：、])", r"\1", text)
@@ -469,7 +470,7 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
             continue
         text = text[:start] + replacement + text[end:]
         applied_from = start
-    return _tidy(text)
+    return tidy_text(text)
 
 
 def _scrub(
@@ -616,7 +617,7 @@ def _with_hashtags(body: str, body_max: int, language: Language, hashtag_words: 
     tags = " ".join(existing[:3]) if existing else make_hashtags(hashtag_words, language)
     for tag in existing:
         body = body.replace(tag, "")
-    body = _tidy(body)
+    body = tidy_text(body)
     room = body_max - len(tags) - 1
     if room <= 0:
         return trim_to_limit(tags, body_max, language)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from campaign_planner.agents.copywriter import CopyResult, write_copy
+from campaign_planner.agents.copywriter import CopyMethod, CopyResult, write_copy
 from campaign_planner.data.catalog import ChannelCatalog, load_catalog
 from campaign_planner.domain import Brief, Segment
 from campaign_planner.tools.copy_rules import BrandVoice, Language, load_brand_voice
@@ -30,6 +30,7 @@ def copywriter_tool(
     language: Language | None = None,
     variants_per_cell: int = 2,
     max_workers: int = 1,
+    method: CopyMethod = "slots",
 ) -> CopyResult:
     """Return copy for every segment × channel (see :func:`write_copy`).
 
@@ -52,4 +53,5 @@ def copywriter_tool(
         brand=brand,
         variants_per_cell=variants_per_cell,
         max_workers=max_workers,
+        method=method,
     )

@@ -337,6 +337,7 @@ def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -
         brand=load_brand_voice(ctx.shop.root),
         variants_per_cell=ctx.settings.variants_per_cell,
         max_workers=ctx.settings.copy_workers,
+        method=ctx.settings.copy_method,
     )
     payload = result.model_dump(mode="json")
     if language == "zh":  # a brief written in Traditional script gets its copy in Traditional script
