@@ -240,6 +240,13 @@ def test_cli_simulate_import_readout_and_unknown_thread(data_dir: Path, planned:
     unknown = runner.invoke(cli.app, ["results", "import", "no-such-thread", str(tmp_path / "sim" /
                                                                                 "channel_results.csv")])
     assert unknown.exit_code == 2 and "thread no-such-thread has no plan" in unknown.output
+    mapped = tmp_path / "export.csv"
+    mapped.write_text("Week,Cost,Sales\n2025-02-03,150,400\n", encoding="utf-8")
+    (tmp_path / "map.yaml").write_text("channel_results:\n  columns: {Week: period, Cost: spend, Sales: revenue}\n",
+                                       encoding="utf-8")
+    with_map = runner.invoke(cli.app, ["results", "import", THREAD, str(mapped), "--map", str(tmp_path / "map.yaml"),
+                                       "--channel", "Email"])
+    assert with_map.exit_code == 0 and "1 added" in with_map.output, with_map.output
     bad = tmp_path / "bad.csv"
     bad.write_text("period,channel,spend,revenue\nsoon,email,1,2\n", encoding="utf-8")
     refused = runner.invoke(cli.app, ["results", "import", THREAD, str(bad)])
@@ -275,8 +282,9 @@ def test_api_results_and_readout(tmp_path: Path, planned: SimpleNamespace) -> No
                           json={"csv": "period,channel,spend,revenue\n2025-01-20,email,-1,0\n"})
         assert bad.status_code == 422 and "'spend': negative" in bad.json()["detail"]
         assert len(store.channel_results(thread)) == 2
-        surrogate = client.post(f"/threads/{thread}/results", headers=a, json={"csv": "period\ud800"})
-        assert surrogate.status_code == 422 and "not valid Unicode" in surrogate.json()["detail"]
+        surrogate = client.post(f"/threads/{thread}/results", content=b'{"csv": "period\\ud800"}',
+                                headers={**a, "Content-Type": "application/json"})
+        assert surrogate.status_code == 422  # refused, not a 500 on encoding
         assert client.post(f"/threads/{thread}/results", headers=b, json={"csv": WEEK1}).status_code == 404
         assert client.get("/threads/nope/readout", headers=a).status_code == 404
         body = client.get(f"/threads/{thread}/readout", headers=a).json()

@@ -80,10 +80,7 @@ def post_results(thread_id: str, body: ResultsUpload, response: Response, state:
     """Import one result file for the thread's plan; 201 when rows were added or updated, 200 when nothing
     changed (importing the same file twice changes nothing). Refused whole (422, 409), nothing stored."""
     found = _thread_plan(state, thread_id, owner)
-    try:
-        data = body.csv.encode("utf-8")
-    except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800": JSON allows it, UTF-8 does not
-        raise ProblemError(422, f"{body.name}: the text is not valid Unicode ({exc.reason})") from exc
+    data = body.csv.encode("utf-8")  # FastAPI already refuses (422) text with a lone surrogate
     try:
         column_map = parse_results_map(body.column_map, "map") if body.column_map is not None else None
         outcome = import_results(state.store, thread_id, found.plan, CsvSource(body.name, data),
