@@ -148,7 +148,10 @@ def _problem(response: httpx.Response, status: int) -> str:
 
 def test_openapi_document_and_health(tmp_path: Path, demo_shop_dir: Path) -> None:
     with _client(_app(tmp_path, demo_shop_dir)) as client:
-        assert client.get("/healthz").json() == {"status": "ok", "workers": 2, "active_runs": 0}
+        assert client.get("/healthz").json() == {
+            "status": "ok", "mode": "in_process", "workers": 2, "active_runs": 0, "queue_workers": None,
+            "problem": None,
+        }
         document = client.get("/openapi.json").json()
     assert {"/threads", "/threads/{thread_id}", "/threads/{thread_id}/runs", "/runs/{run_id}",
             "/runs/{run_id}/plan", "/runs/{run_id}/stream", "/runs/{run_id}/resume",

@@ -124,7 +124,8 @@ def test_api_key_new_prints_a_key_and_its_hash() -> None:
 
 def test_serve_refuses_to_start_without_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
-    result = runner.invoke(cli.app, ["serve", "--backend", "fake"])
+    monkeypatch.delenv("CAMPAIGN_PLANNER_API_KEY_HASHES", raising=False)
+    result = runner.invoke(cli.app, ["serve", "--backend", "local"])
     assert result.exit_code == 2
     assert "api key" in result.stderr.lower()
 

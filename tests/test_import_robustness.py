@@ -156,4 +156,4 @@ def test_the_cli_prints_the_summary_and_fails_on_a_bad_import(tmp_path: Path) ->
     assert "reviews.csv <- " in good.stdout and "full report:" in good.stdout and '"files"' not in good.stdout
     huge = write(tmp_path / "huge.csv", f'review_id,text,rating\n1,"{"x" * 200_000}",5\n')
     bad = runner.invoke(cli.app, ["shop", "import", str(tmp_path / "shop"), "--reviews", str(huge), "--overwrite"])
-    assert bad.exit_code == 2 and "longer than" in bad.stderr and "Traceback" not in bad.output
+    assert bad.exit_code == 65 and "longer than" in bad.stderr and "Traceback" not in bad.output

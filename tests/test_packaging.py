@@ -21,11 +21,11 @@ def test_an_undeclared_import_is_found(tmp_path: Path) -> None:
     (tmp_path / "src" / "campaign_planner").mkdir(parents=True)
     (tmp_path / "tests").mkdir()
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    # httpx is a dev dependency: fine in tests, undeclared in the package; jinja2 is runtime: fine in both.
-    (tmp_path / "src" / "campaign_planner" / "client.py").write_text("import httpx\nimport jinja2\n")
-    (tmp_path / "tests" / "test_client.py").write_text("import httpx\nfrom jinja2 import Template\n")
+    # hypothesis is a dev dependency: fine in tests, undeclared in the package; jinja2 is runtime: fine in both.
+    (tmp_path / "src" / "campaign_planner" / "client.py").write_text("import hypothesis\nimport jinja2\n")
+    (tmp_path / "tests" / "test_client.py").write_text("import hypothesis\nfrom jinja2 import Template\n")
     found = check_imports.undeclared(tmp_path)
-    assert [(file, name) for file, name, _ in found] == [("src/campaign_planner/client.py", "httpx")]
+    assert [(file, name) for file, name, _ in found] == [("src/campaign_planner/client.py", "hypothesis")]
 
 
 def test_installed_versions_satisfy_the_declared_ranges() -> None:
