@@ -153,8 +153,8 @@ def headline_label(channel: ChannelSpec, language: Language) -> str:
 
 def limits(channel: ChannelSpec, language: Language) -> dict[str, int]:
     """Return the length limits as the prompt states them: characters, and about as many words."""
-    headline_max = channel.copy_rules.headline_max
-    body_max = min(channel.copy_rules.body_max, BODY_TARGET_CHARS[language])
+    headline_max = channel.copy_rules.characters("headline", language)  # the platform's unit, in characters
+    body_max = min(channel.copy_rules.characters("body", language), BODY_TARGET_CHARS[language])
     return {
         "headline_max": headline_max,
         "body_max": body_max,

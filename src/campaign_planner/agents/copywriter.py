@@ -162,8 +162,9 @@ def draft_schema(count: int, headline_max: int | None = None, body_max: int | No
 
 def _schema_limits(channel: ChannelSpec, language: Language = "en") -> tuple[int, int]:
     rules = channel.copy_rules
-    room = HASHTAG_ROOM if rules.hashtags and rules.body_max > 2 * HASHTAG_ROOM else 0
-    return rules.headline_max, min(rules.body_max - room, BODY_SCHEMA_MAX[language])
+    headline_max, body_max = rules.characters("headline", language), rules.characters("body", language)
+    room = HASHTAG_ROOM if rules.hashtags and body_max > 2 * HASHTAG_ROOM else 0
+    return headline_max, min(body_max - room, BODY_SCHEMA_MAX[language])
 
 
 def channel_draft_schema(count: int, channel: ChannelSpec, language: Language = "en") -> type[BaseModel]:

@@ -15,12 +15,16 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from campaign_planner.tools.copy_length import CopyUnit, character_budget
+
 
 class CatalogError(ValueError):
     """A channel catalog file that cannot be read or does not match the catalog schema."""
 
 
 class CopyRules(BaseModel):
+    """A channel's copy limits, in the unit its platform counts (``unit``; the headline may differ)."""
+
     model_config = ConfigDict(extra="forbid")
 
     headline_max: int = Field(gt=0)
@@ -28,6 +32,18 @@ class CopyRules(BaseModel):
     cta_required: bool = True
     hashtags: bool = False
     headline_label: str = "headline"
+    unit: CopyUnit = Field(default="characters", description="The unit of body_max (and headline_max).")
+    headline_unit: CopyUnit | None = Field(default=None, description="The unit of headline_max, if not unit.")
+
+    def unit_of(self, part: Literal["headline", "body"]) -> CopyUnit:
+        """Return the unit the ``part``'s limit is counted in."""
+        return (self.headline_unit or self.unit) if part == "headline" else self.unit
+
+    def characters(self, part: Literal["headline", "body"], language: Literal["en", "zh"]) -> int:
+        """Return how many characters of ``language`` copy surely fit the ``part``'s limit: the number a
+        prompt or a draft schema states (a 30-width search headline holds 15 Chinese characters)."""
+        limit = self.headline_max if part == "headline" else self.body_max
+        return character_budget(limit, self.unit_of(part), language)
 
 
 class UnitCost(BaseModel):

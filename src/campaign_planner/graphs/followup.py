@@ -442,10 +442,14 @@ class _Reader:
         body = max((len(v.body) for m in cells for v in m.variants), default=rules.body_max)
         headline = max((len(v.headline) for m in cells for v in m.variants), default=rules.headline_max)
         lang = "zh" if self.language == "zh" else "en"
+        # The shorter limits are in characters (the unit the override pins), within the platform's limit.
         return {
-            "body_max": min(rules.body_max, max(MIN_BODY_CHARS[lang], int(body * SHORTER_BODY_FACTOR))),
-            "headline_max": min(rules.headline_max, max(MIN_HEADLINE_CHARS[lang],
-                                                        int(headline * SHORTER_HEADLINE_FACTOR))),
+            "body_max": min(rules.characters("body", lang),
+                            max(MIN_BODY_CHARS[lang], int(body * SHORTER_BODY_FACTOR))),
+            "headline_max": min(rules.characters("headline", lang), max(MIN_HEADLINE_CHARS[lang],
+                                                                       int(headline * SHORTER_HEADLINE_FACTOR))),
+            "unit": "characters",  # type: ignore[dict-item]
+            "headline_unit": "characters",  # type: ignore[dict-item]
         }
 
 

@@ -2,8 +2,10 @@
 
 Rule names are stable (plans, evals and renderers key on them):
 
-- ``headline_length``: headline non-empty and within the channel's ``headline_max`` characters;
-- ``body_length``: body non-empty and within ``body_max`` characters (Chinese counted by ``len()``);
+- ``headline_length``: headline non-empty and within the channel's ``headline_max``;
+- ``body_length``: body non-empty and within ``body_max``; both counted in the unit the channel's
+  platform counts (``CopyRules.unit``: characters, display width, SMS segments or bytes; see
+  ``tools/copy_length.py``), and the check's detail states the count in that unit;
 - ``cta_present``: a call to action where the channel requires one, short enough for a button;
 - ``hashtags``: a hashtag in the body on channels that use them (passes elsewhere);
 - ``offer_consistent``: the only discount stated is the brief's offer, and no perk it does not offer;
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from campaign_planner.data.catalog import ChannelSpec, CopyRules
 from campaign_planner.domain import CopyVariant, RuleCheck
+from campaign_planner.tools.copy_length import CopyUnit, describe, fits, fitting_length, measure
 from campaign_planner.tools.copy_patterns import (
     DiscountMention,
     chinese_share,
@@ -178,8 +181,9 @@ def check_variant(
     rules = channel.copy_rules
     text = variant_text(variant)
     return [
-        _length_check("headline_length", rules.headline_label, variant.headline, rules.headline_max),
-        _length_check("body_length", "body", variant.body, rules.body_max),
+        _length_check("headline_length", rules.headline_label, variant.headline, rules.headline_max,
+                      rules.unit_of("headline")),
+        _length_check("body_length", "body", variant.body, rules.body_max, rules.unit),
         _cta_check(variant.cta, rules, language),
         _hashtag_check(variant.body, rules),
         _offer_check(text, offer_percent, offer_text, no_discount),
@@ -209,17 +213,19 @@ def _has_words(text: str) -> bool:
     return bool(re.search(r"\w", re.sub(r"#\S+", "", text)))
 
 
-def _length_check(rule: str, label: str, text: str, limit: int) -> RuleCheck:
-    length = len(text.strip())
-    if length == 0:
+def _length_check(rule: str, label: str, text: str, limit: int, unit: CopyUnit = "characters") -> RuleCheck:
+    text = text.strip()
+    if not text:
         return RuleCheck(rule=rule, passed=False, detail=f"the {label} is empty")
     if not _has_words(text):
-        return RuleCheck(rule=rule, passed=False, detail=f"the {label} has no words ({text.strip()[:20]!r})")
-    if length > limit:
-        return RuleCheck(
-            rule=rule, passed=False, detail=f"the {label} has {length} characters; the limit is {limit}"
-        )
-    return RuleCheck(rule=rule, passed=True, detail=f"{length}/{limit} characters")
+        return RuleCheck(rule=rule, passed=False, detail=f"the {label} has no words ({text[:20]!r})")
+    if measure(text, unit) > limit:
+        if unit == "characters":
+            detail = f"the {label} has {len(text)} characters; the limit is {limit}"
+        else:
+            detail = f"the {label} is too long: {describe(text, limit, unit)}"
+        return RuleCheck(rule=rule, passed=False, detail=detail)
+    return RuleCheck(rule=rule, passed=True, detail=describe(text, limit, unit))
 
 
 def _cta_check(cta: str, rules: CopyRules, language: Language) -> RuleCheck:
@@ -550,7 +556,7 @@ def finish_variant(
         added.append("cta_present")
     if rules.hashtags and body.strip() and not hashtags_in(body):
         tag = make_hashtags(hashtag_words, language, count=1)
-        if len(body.rstrip()) + 1 + len(tag) <= rules.body_max:
+        if fits(f"{body.rstrip()} {tag}", rules.body_max, rules.unit):
             body = f"{body.rstrip()} {tag}"
             added.append("hashtags")
     if not added:
@@ -595,11 +601,11 @@ def repair_variant_deterministically(
         cta = DEFAULT_CTA[language]
     if len(cta) > CTA_MAX_CHARS[language]:
         cta = trim_to_limit(cta, CTA_MAX_CHARS[language], language) or DEFAULT_CTA[language]
-    headline = trim_to_limit(headline, rules.headline_max, language)
+    headline = trim_in_unit(headline, rules.headline_max, rules.unit_of("headline"), language)
     if rules.hashtags:
-        body = _with_hashtags(body, rules.body_max, language, hashtag_words)
+        body = _with_hashtags(body, rules.body_max, language, hashtag_words, rules.unit)
     else:
-        body = trim_to_limit(body, rules.body_max, language)
+        body = trim_in_unit(body, rules.body_max, rules.unit, language)
     return attach_legal_footer(CopyVariant(headline=headline, body=body, cta=cta), channel, language, brand)
 
 
@@ -611,14 +617,23 @@ def _is_fragment(text: str, language: Language) -> bool:
     return len(re.findall(r"\w+", text)) < 2
 
 
-def _with_hashtags(body: str, body_max: int, language: Language, hashtag_words: Sequence[str]) -> str:
+def _with_hashtags(
+    body: str, body_max: int, language: Language, hashtag_words: Sequence[str], unit: CopyUnit = "characters"
+) -> str:
     """Return ``body`` trimmed to leave room for its hashtags (kept, or made) at the end."""
     existing = hashtags_in(body)
     tags = " ".join(existing[:3]) if existing else make_hashtags(hashtag_words, language)
     for tag in existing:
         body = body.replace(tag, "")
     body = tidy_text(body)
-    room = body_max - len(tags) - 1
+    room = fitting_length(body, body_max, unit, suffix=f" {tags}")
     if room <= 0:
-        return trim_to_limit(tags, body_max, language)
+        return trim_in_unit(tags, body_max, unit, language)
     return f"{trim_to_limit(body, room, language)} {tags}".strip()
+
+
+def trim_in_unit(text: str, limit: int, unit: CopyUnit, language: Language) -> str:
+    """Return ``text`` cut (as ``trim_to_limit`` cuts) to at most ``limit`` in ``unit``: the cut is a
+    prefix, and a prefix never measures more than the text it starts."""
+    text = text.strip()
+    return trim_to_limit(text, fitting_length(text, limit, unit), language)
