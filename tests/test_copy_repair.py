@@ -49,7 +49,7 @@ def test_the_token_cap_fits_the_longest_answer_each_schema_allows() -> None:
             schema = channel_draft_schema(2, channel, language).model_json_schema()
             variant = next(iter(schema["$defs"].values()))["properties"]
             body_max = variant["body"]["maxLength"]
-            assert body_max <= min(channel.copy_rules.body_max, BODY_SCHEMA_MAX[language])
+            assert body_max <= min(channel.copy_rules.characters("body", language), BODY_SCHEMA_MAX[language])
             longest = variant["headline"]["maxLength"] + body_max + variant["cta"]["maxLength"]
             # At least one token per 3 English characters or per Chinese character, plus the JSON.
             per_char = 3 if language == "en" else 1

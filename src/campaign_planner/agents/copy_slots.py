@@ -87,7 +87,8 @@ def slot_schema(count: int, headline_max: int, language: Language) -> type[BaseM
 
 def max_tokens_for_slots(channel: ChannelSpec, language: Language, count: int) -> int:
     """Return the token cap for ``count`` candidates: the longest slots the grammar allows, plus JSON."""
-    chars = channel.copy_rules.headline_max + HEADLINE_GRACE + BENEFIT_MAX[language] + PROOF_MAX[language] + 50
+    headline = channel.copy_rules.characters("headline", language)
+    chars = headline + HEADLINE_GRACE + BENEFIT_MAX[language] + PROOF_MAX[language] + 50
     per_token = 3.0 if language == "en" else 1.0
     return int(chars / per_token + 40) * count + 10
 
@@ -142,7 +143,7 @@ def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelS
     separator = "；" if zh else "; "
     profile = segment.profile
     section = prompt_sections("copy_slots")[f"cell.{briefing.language}"]
-    headline_max = channel.copy_rules.headline_max
+    headline_max = channel.copy_rules.characters("headline", briefing.language)  # in characters
     return section.substitute(
         # "quality fabrics (39% mention fabric)": the share is for the planner; a percentage in the prompt
         # invites one in the copy.
@@ -389,7 +390,7 @@ def compose(slots: BaseModel, *, briefing: CopyBriefing, channel: ChannelSpec, q
         language == "zh") else ""
     headline = _headline([written, *_leading_phrases(written, language), first_clause,
                           *_leading_phrases(first_clause, language), product_title],
-                         channel.copy_rules.headline_max, language)
+                         channel.copy_rules.characters("headline", language), language)
     cta = re.sub(r"\s+", " ", str(getattr(slots, "cta", ""))).strip().rstrip("。.!！")
     if not cta or len(cta) > CTA_MAX_CHARS[language] or incomplete_ending(cta, language):
         cta = DEFAULT_CTA[language]

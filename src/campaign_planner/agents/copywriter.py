@@ -517,7 +517,7 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
     quotes = slot_quotes(segment)
     language = job.language
     wanted = job.count + EXTRA_CANDIDATES
-    schema = slot_schema(wanted, channel.copy_rules.headline_max, language)
+    schema = slot_schema(wanted, channel.copy_rules.characters("headline", language), language)
     messages: list[BaseMessage] = [
         SystemMessage(content=job.system_prompt),
         HumanMessage(content=slot_cell_prompt(job.briefing, segment, channel, quotes, wanted)),
@@ -549,7 +549,8 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
         retry = [messages[0], HumanMessage(content=f"{cell_request}\n\n"
                                            f"{rewrite_prompt(job.briefing, problems[:6], missing)}")]
         try:
-            more = invoke_structured(job.model, retry, slot_schema(missing, channel.copy_rules.headline_max, language),
+            headline_chars = channel.copy_rules.characters("headline", language)
+            more = invoke_structured(job.model, retry, slot_schema(missing, headline_chars, language),
                                      max_tokens=max_tokens_for_slots(channel, language, missing),
                                      label=f"copy slots rewrite for {cell}")
             pool += [_composed(job, channel, quotes, slots, wanted + index, praised)
@@ -568,7 +569,8 @@ def _composed(
 ) -> tuple[CopyVariant, list[RuleCheck]]:
     rules = channel.copy_rules
     tag_room = HASHTAG_ROOM if rules.hashtags else 0
-    room = min(rules.body_max - tag_room, COMPOSED_BODY_MAX[job.language])
+    # Limits count in the platform's unit (SMS segments, display width): compose in characters that surely fit.
+    room = min(rules.characters("body", job.language) - tag_room, COMPOSED_BODY_MAX[job.language])
     variant = compose(slots, briefing=job.briefing, channel=channel, quotes=quotes, index=index, body_room=room,
                       segment_words=segment_words)
     return job.finish_and_check(variant, channel)
