@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import yaml
@@ -306,6 +306,21 @@ def builtin_map(name: str) -> ColumnMap:
         raise ColumnMapError(f"no built-in column map {name!r}; built-in maps: {known}") from None
 
 
+def read_map_document(path: Path, error: type[ShopDataError], sections: str) -> dict[str, Any]:
+    """Return the YAML mapping in ``path``, its ``name`` defaulting to the file stem; refuses (``error``) a
+    file that cannot be read, invalid YAML and a document that is not a mapping (naming ``sections``)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot read column map: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise error(f"{path}: expected a mapping with {sections}")
+    document.setdefault("name", path.stem)
+    return document
+
+
 def load_column_map(path: Path) -> ColumnMap:
     """Return the column map described by the YAML file ``path`` (its ``name`` defaults to the file stem).
 
@@ -313,15 +328,7 @@ def load_column_map(path: Path) -> ColumnMap:
     columns and maps that do not produce a required column.
     """
     path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ColumnMapError(f"{path}: cannot read column map: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ColumnMapError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ColumnMapError(f"{path}: expected a mapping with reviews / campaign_history / channel_history")
-    document.setdefault("name", path.stem)
+    document = read_map_document(path, ColumnMapError, "reviews / campaign_history / channel_history")
     try:
         return ColumnMap.model_validate(document)
     except ValidationError as exc:

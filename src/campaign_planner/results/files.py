@@ -23,11 +23,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from campaign_planner.data.catalog import ChannelCatalog
-from campaign_planner.data.column_maps import ColumnMapError, FileMap, apply_file_map
+from campaign_planner.data.column_maps import ColumnMapError, FileMap, apply_file_map, read_map_document
 from campaign_planner.data.shop import (
     CsvSource,
     ShopDataError,
@@ -88,15 +87,7 @@ def load_results_map(path: Path) -> ResultsMap:
     """Return the results map in the YAML file ``path``; refuses (ResultsFileError) a missing file, invalid
     YAML, unknown keys and maps that do not produce a required column."""
     path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ResultsFileError(f"{path}: cannot read column map: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ResultsFileError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(document, dict):
-        raise ResultsFileError(f"{path}: expected a mapping with channel_results / customer_outcomes")
-    document.setdefault("name", path.stem)
+    document = read_map_document(path, ResultsFileError, "channel_results / customer_outcomes")
     return parse_results_map(document, str(path))
 
 
