@@ -8,10 +8,12 @@ two praised attributes, the channel's limits, nothing else.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from campaign_planner.data.catalog import ChannelSpec
-from campaign_planner.domain import Brief, CopyVariant, RuleCheck, Segment
+from campaign_planner.domain import Brief, CopyVariant, Evidence, RuleCheck, Segment
 from campaign_planner.prompts import prompt_sections
 from campaign_planner.tools.copy_patterns import is_mostly_chinese, percent_to_zhe
 from campaign_planner.tools.copy_rules import BrandVoice, Language, failed, make_hashtags, offending_phrases
@@ -117,19 +119,29 @@ def offer_rule(briefing: CopyBriefing) -> str:
     return briefing.section("offer_none")
 
 
-def prompt_quotes(segment: Segment) -> list[tuple[str, str]]:
-    """Return up to two (review id, quote) pairs, one line each, cut to a prompt-friendly length."""
+def prompt_quotes(
+    segment: Segment,
+    *,
+    count: int = QUOTES_PER_PROMPT,
+    max_chars: int = QUOTE_MAX_CHARS,
+    min_chars: int = 1,
+    order: Callable[[Evidence], Any] | None = None,
+) -> list[tuple[str, str]]:
+    """Return up to ``count`` (review id, quote) pairs, one line each, cut to ``max_chars`` at a word.
+
+    Quotes shorter than ``min_chars`` are left out. ``order`` sorts the evidence first; by default very
+    short quotes ("Love it!"), which carry no wording to borrow, go last and the rest keep their order.
+    """
     quotes: list[tuple[str, str]] = []
-    # Longer quotes carry more wording to borrow; very short ones ("Love it!") carry none.
-    for evidence in sorted(segment.evidence, key=lambda e: len(e.quote.strip()) < 20):
+    for evidence in sorted(segment.evidence, key=order or (lambda e: len(e.quote.strip()) < 20)):
         # One line, and the review's own double quotes cannot close the prompt's quotation marks.
         quote = re.sub(r"\s+", " ", evidence.quote).strip().replace('"', "'")
-        if not quote:
+        if len(quote) < min_chars:
             continue
-        if len(quote) > QUOTE_MAX_CHARS:
-            quote = quote[:QUOTE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
+        if len(quote) > max_chars:
+            quote = quote[:max_chars].rsplit(" ", 1)[0] + "…"
         quotes.append((evidence.review_id, quote))
-        if len(quotes) == QUOTES_PER_PROMPT:
+        if len(quotes) == count:
             break
     return quotes
 

@@ -24,6 +24,9 @@ from campaign_planner.agents.copy_prompts import (
     CopyBriefing,
     channel_name,
 )
+from campaign_planner.agents.copy_prompts import (
+    prompt_quotes as draft_prompt_quotes,
+)
 from campaign_planner.data.catalog import ChannelSpec
 from campaign_planner.domain import CopyVariant, Segment
 from campaign_planner.prompts import prompt_sections
@@ -122,17 +125,8 @@ def slot_system_prompt(briefing: CopyBriefing) -> str:
 
 def prompt_quotes(segment: Segment) -> list[tuple[str, str]]:
     """Return up to three (review id, quote) pairs, one line each, the longest (most wording) first."""
-    quotes: list[tuple[str, str]] = []
-    for evidence in sorted(segment.evidence, key=lambda e: -len(e.quote.strip())):
-        quote = re.sub(r"\s+", " ", evidence.quote).strip().replace('"', "'")
-        if len(quote) < 12:
-            continue
-        if len(quote) > QUOTE_MAX_CHARS:
-            quote = quote[:QUOTE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
-        quotes.append((evidence.review_id, quote))
-        if len(quotes) == QUOTES_PER_PROMPT:
-            break
-    return quotes
+    return draft_prompt_quotes(segment, count=QUOTES_PER_PROMPT, max_chars=QUOTE_MAX_CHARS, min_chars=12,
+                               order=lambda e: -len(e.quote.strip()))
 
 
 def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelSpec,
