@@ -32,9 +32,10 @@ from typing import Any
 
 import yaml
 
-from campaign_planner.agents.copy_prompts import brief_forbids_discount
+from campaign_planner.agents.copy_prompts import CopyBriefing
+from campaign_planner.agents.copy_slots import segment_departments
 from campaign_planner.data.catalog import default_catalog
-from campaign_planner.domain import Brief, CopyVariant
+from campaign_planner.domain import Brief, CopyVariant, Segment
 from campaign_planner.tools.copy_craft import (
     NEAR_IDENTICAL_SIMILARITY,
     CraftContext,
@@ -77,23 +78,28 @@ def score_cells(cells: list[dict[str, Any]]) -> dict[str, float]:
     variants_total = final_pass = internals = latin = near_identical = 0
     en_variants = customer_words = inspired = 0
     counts: dict[str, int] = {}
+    failing: dict[str, int] = {}
     for cell in cells:
         brief = Brief.model_validate(cell["brief"])
         language = cell["language"]
         brand = _brand(cell)
-        ctx = CraftContext.build(brief, language, catalog, [cell["segment"]["name"]], brand,
-                                 [e["quote"] for e in cell["segment"]["evidence"]])
+        segment = Segment.model_validate(cell["segment"])
+        ctx = CraftContext.build(brief, language, catalog, [segment.name], brand,
+                                 [e.quote for e in segment.evidence],
+                                 segment_departments=segment_departments(segment))
         channel = catalog[cell["channel"]]
         variants = _variants(cell)
         distinct = check_distinct(variants, language)
-        offer_percent = brief.offer.discount_percent
-        no_discount = offer_percent is None and brief_forbids_discount(brief)
+        briefing = CopyBriefing.from_brief(brief, language, brand, len(variants))
+        offer_percent, no_discount = briefing.offer_percent, briefing.no_discount
         for variant, distinct_check in zip(variants, distinct, strict=True):
             checks = check_variant(variant, channel=channel, language=language, offer_percent=offer_percent,
                                    no_discount=no_discount, brand=brand, offer_text=brief.offer.text)
             checks += [*check_craft(variant, ctx), distinct_check]
             variants_total += 1
             final_pass += not failed(checks)
+            for check in failed(checks):
+                failing[check.rule] = failing.get(check.rule, 0) + 1
             text = f"{variant.headline}\n{variant.body}\n{variant.cta}"
             internals += bool(find_brief_internals(text, ctx))
             if language == "zh":
@@ -124,6 +130,9 @@ def score_cells(cells: list[dict[str, Any]]) -> dict[str, float]:
         "copy_inspired_by_share": inspired / max(1, variants_total),
         "copy_seconds_per_cell_median": statistics.median(c["seconds"] for c in cells) if cells else 0.0,
     }
+    # Final variants failing each rule (on_product: another garment or season; quotes_verbatim: words no
+    # review says; no_complaints: a flaw stated), so a reader sees what the pass rate is made of.
+    figures.update({f"copy_failing_{rule}": count for rule, count in sorted(failing.items())})
     if any(any(c["rule"].endswith(":no_brief_internals") for c in cell["checks"]) for cell in cells):
         figures["copy_craft_pass_first_try"] = counts.get("first_try", 0) / max(1, counts.get("variants", 1))
     return figures

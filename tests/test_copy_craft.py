@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from campaign_planner.agents.brief_parser import parse_brief
@@ -141,6 +143,22 @@ def test_body_ending_mid_sentence_before_a_hashtag() -> None:
     assert complete_ending("Soft and", "en", sentence=True) == "Soft."
 
 
+@pytest.mark.parametrize("body", [
+    "Our customers love these jackets. Check out what they're. #Jackets",
+    "“Comfortable fit and material is soft,” one. 10% off.",
+    "Made for warm days. Shop the. 15% off.",
+])
+def test_a_sentence_ending_unfinished_inside_the_body_fails_and_is_dropped(body: str) -> None:
+    # A period does not finish a sentence that stops on "they're", "the" or an attribution's first word.
+    ctx = context()
+    assert "complete_phrases" in failing(variant(body=body), ctx)
+    repaired = repair_craft(variant(body=body), ctx)
+    assert "complete_phrases" not in failing(repaired, ctx)
+    assert not re.search(r"\b(?:they're|the|one)\.", repaired.body)
+    # Prepositions may end an English sentence.
+    assert "complete_phrases" not in failing(variant(body="The dress you have been looking for."), ctx)
+
+
 def test_repeated_word_stem_in_one_sentence() -> None:
     ctx = context()
     bad = variant(body="A flattering fit that flatters your shape.")
@@ -202,3 +220,64 @@ def test_invented_testimonials_fail_and_verbatim_quotes_pass() -> None:
     assert repair_craft(made_up, ctx).body == "15% off."
     real = variant(body="“I got so many compliments,” one customer wrote. 15% off.")
     assert "quotes_verbatim" not in failing(real, ctx)
+
+
+# --- on the campaign's product and season, no flaws, quotes a review carries (found reading real plans) ---
+
+ZH_DRESS_BRIEF = "小红书和微博推广夏季连衣裙,预算20万元,三周。目标人群:25到40岁的女性。85折优惠。语气亲切。"
+
+
+@pytest.mark.parametrize(("text", "language", "headline", "body", "named"), [
+    (README_BRIEF, "en", "Your new favourite sweater", "Soft knit for every day.", "sweater"),
+    (README_BRIEF, "en", "Get your perfect dress for autumn/winter now!", "Soft fabric that moves.", "autumn"),
+    (ZH_DRESS_BRIEF, "zh", "这款毛衣非常适合你！", "柔软舒适，穿着清爽。", "毛衣"),
+    (ZH_DRESS_BRIEF, "zh", "秋冬必备连衣裙", "柔软舒适，穿着清爽。", "秋"),
+])
+def test_copy_selling_another_garment_or_season_fails_and_the_clause_goes(
+        text: str, language: str, headline: str, body: str, named: str) -> None:
+    ctx = context(text, language, labels=())
+    assert named in failing(variant(headline=headline, body=body), ctx)["on_product"]
+    repaired = repair_craft(variant(headline=headline, body=body), ctx)
+    assert named not in repaired.headline + repaired.body
+    assert "on_product" not in failing(repaired, ctx)
+
+
+def test_the_campaigns_own_garments_and_neighbour_season_pass() -> None:
+    ctx = context(labels=())
+    assert "on_product" not in failing(variant(headline="Spring and summer dresses", body="A gown-soft dress."), ctx)
+    # A brief naming no garment or season judges neither.
+    open_ctx = context("Grow revenue with $20k over 3 weeks on email", labels=())
+    assert "on_product" not in failing(variant(headline="Winter coats and sweaters"), open_ctx)
+
+
+def test_a_stated_flaw_fails_but_a_denied_one_is_a_benefit() -> None:
+    ctx = context()
+    assert "runs small" in failing(variant(body="The dress is cute and runs small but looks good."), ctx)[
+        "no_complaints"]
+    assert "no_complaints" not in failing(variant(body="Lined, so it is never see-through."), ctx)
+    zh = context(ZH_BRIEF, "zh", labels=())
+    assert "no_complaints" not in failing(variant(headline="针织上衣上新", body="上身舒适不起球。"), zh)
+    assert "偏小" in failing(variant(headline="针织上衣上新", body="版型偏小，建议拍大一码。"), zh)["no_complaints"]
+
+
+def test_offer_terms_the_brief_never_gave_fail() -> None:
+    ctx = context()
+    problems = failing(variant(headline="Get your dress for free today!", body="15% off your next purchase."), ctx)
+    assert "free" in problems["offer_terms_given"] and "next purchase" in problems["offer_terms_given"]
+    zh = context(ZH_BRIEF, "zh", labels=())
+    assert "原价" in failing(variant(headline="针织上衣上新", body="原价，现只需，立减15%。"), zh)["offer_terms_given"]
+    assert "offer_terms_given" not in failing(variant(body="Wrinkle-free linen, soft all day."), ctx)
+
+
+def test_chinese_customer_words_must_name_what_her_review_names() -> None:
+    brief = parse_brief(ZH_DRESS_BRIEF, CATALOG).brief
+    ctx = CraftContext.build(brief, "zh", CATALOG, quotes=["So soft and comfortable, I wear it every weekend."])
+    supported = variant(headline="夏日连衣裙", body="顾客说：“柔软又舒适”。")
+    invented = variant(headline="夏日连衣裙", body="顾客说：“穿上后很保暖，一点不冷”。")
+    assert "quotes_verbatim" not in failing(supported, ctx)
+    assert "words no review says" in failing(invented, ctx)["quotes_verbatim"]
+
+
+def test_an_emptied_quotation_fails() -> None:
+    assert "empty quotation" in failing(variant(body="Soft fabric. “,” one customer wrote."), context())[
+        "quotes_verbatim"]

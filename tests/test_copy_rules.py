@@ -110,7 +110,9 @@ def test_offer_text_licenses_perks_and_no_offer_refuses_any_percentage() -> None
     assert not rules_failed(shipping, offer_text="15% off plus free shipping")
     assert "offer_consistent" in rules_failed(GOOD_EN, offer_percent=None)
     sale = CopyVariant(headline="New season", body="Our summer sale starts now.", cta="Shop now")
-    assert not rules_failed(sale, offer_percent=None)
+    # A sale the brief never announced is a promise the shop did not make; one the brief names is fine.
+    assert "offer_consistent" in rules_failed(sale, offer_percent=None)
+    assert not rules_failed(sale, offer_percent=None, offer_text="summer sale on everything")
     assert rules_failed(sale, offer_percent=None, no_discount=True) == {"offer_consistent"}
     with pytest.raises(ValueError, match="contradict"):
         check_variant(GOOD_EN, channel=EMAIL, language="en", offer_percent=15.0, no_discount=True)

@@ -18,6 +18,7 @@ from campaign_planner.agents.copywriter import write_copy
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.domain import Brief, Evidence, Money, Offer, Segment, SegmentProfile, SegmentSize
 from campaign_planner.testing import ScriptedChatModel
+from campaign_planner.tools.copy_length import fits, is_gsm7
 
 CATALOG = default_catalog()
 README = Brief(
@@ -90,6 +91,20 @@ def test_body_fits_by_dropping_whole_sentences_never_cutting_one() -> None:
     assert fit_sentences(sentences, ("benefit",), 10, "en") == ""
 
 
+def test_an_english_sms_counts_in_segments_and_quotes_in_gsm_7() -> None:
+    # Curly quotes would make the message UCS-2 (70 characters a segment), so the composer keeps to straight
+    # quotes and fits whole sentences to one GSM-7 segment: the proof stays whole, never "“Soft,” one."
+    sms = CATALOG["sms"]
+    variant = compose(slots(**PROOF), briefing=briefing(), channel=sms, quotes=QUOTES, index=1,
+                      body_room=sms.copy_rules.characters("body", "en"))
+    assert variant.body.startswith('"I got so many compliments at the wedding," one customer wrote.')
+    assert fits(variant.body, sms.copy_rules.body_max, sms.copy_rules.unit)
+    # Where the sentences do not all fit the segment, the ones that do are kept whole.
+    sentences = {"benefit": "A cut that moves with you on warm days.", "proof": "“So light,” one customer wrote."}
+    tight = fit_sentences(sentences, ("benefit", "proof"), 200, "en", fits_platform=is_gsm7)
+    assert tight == "A cut that moves with you on warm days."
+
+
 def test_headline_too_long_for_the_channel_gives_way_to_a_whole_phrase() -> None:
     long_headline = slots(**{**BENEFIT, "headline": "Discover summer dresses that flatter every single shape"})
     variant = compose(long_headline, briefing=briefing(), channel=CATALOG["search"], quotes=QUOTES, index=0,
@@ -111,8 +126,10 @@ def test_write_copy_picks_distinct_passing_candidates_in_one_call() -> None:
     assert len(model.calls) == 1
     system = str(model.calls[0][0].content)
     assert isinstance(model.calls[0][0], SystemMessage)
-    # The few-shot examples of every format are in the stable prefix; the segment's label is nowhere.
-    assert "Short format" in system and "Social format" in system and "Long format" in system
+    # No few-shot examples for the model to copy; the offer is stated in the stable prefix; the segment's
+    # label is nowhere, the garment the cell sells is named.
+    assert "format (" not in system and "15% off" in system
+    assert "Write about: summer dresses" in str(model.calls[0][1].content)
     assert DRESS_FANS.name not in str(model.calls[0][1].content)
 
 
@@ -137,7 +154,7 @@ def test_candidates_leaking_the_brief_get_one_rewrite_then_pass() -> None:
 def test_chinese_slots_compose_chinese_copy() -> None:
     answer = json.dumps({"candidates": [
         candidate("benefit", "针织上衣上新", "面料柔软亲肤，上身舒适", "面料很柔软", "立即选购"),
-        candidate("social_proof", "顾客都说好穿", "版型利落，通勤周末都能穿。", "穿着很舒服", "看看同款"),
+        candidate("social_proof", "顾客都说好穿", "版型利落，通勤周末都能穿。", "收到好多夸奖", "看看同款"),
         candidate("novelty", "这款 tops 上新", "轻薄透气。", "颜色好看", "马上查看"),
     ]}, ensure_ascii=False)
     model = ScriptedChatModel(script=[answer])
@@ -147,16 +164,41 @@ def test_chinese_slots_compose_chinese_copy() -> None:
     assert all(c.passed for c in messaging.checks), [c for c in messaging.checks if not c.passed]
     first, second = messaging.variants
     assert first.body.startswith("面料柔软亲肤，上身舒适。") and "立减15%。" in first.body
-    assert second.body.startswith("顾客说：“穿着很舒服”。") and second.inspired_by[0] == "202"
+    assert second.body.startswith("顾客说：“收到好多夸奖”。") and second.inspired_by[0] == "202"
     assert "tops" not in " ".join(v.headline for v in messaging.variants)
 
 
-def test_a_candidate_copying_the_few_shot_example_is_refused() -> None:
-    echo = candidate("benefit", "Your new favourite sweater", "Soft knit you can wear from desk to dinner.",
-                     "soft and light")
-    model = ScriptedChatModel(script=[json.dumps({"candidates": [echo, PROOF, OFFER]})])
+def test_a_headline_off_the_product_gives_way_to_another_candidates_whole_headline() -> None:
+    sweater = candidate("benefit", "Your cosiest sweater yet", "A cut that moves with you on warm days",
+                        "fabric is soft and light")
+    model = ScriptedChatModel(script=[json.dumps({"candidates": [sweater, PROOF, OFFER]})])
     result = write_copy(model, brief=README, segments=[DRESS_FANS], channels=["email"], catalog=CATALOG,
                         language="en")
     [messaging] = result.messaging
-    assert all("desk to dinner" not in v.body for v in messaging.variants)
-    assert [v.angle for v in messaging.variants] == ["social_proof", "offer"]
+    assert len(model.calls) == 1 and result.variant_checks.first_try == 2  # no rewrite, no fallback
+    assert all("sweater" not in v.headline for v in messaging.variants)
+    first = messaging.variants[0]
+    assert first.angle == "benefit" and first.body.startswith("A cut that moves with you on warm days.")
+    assert first.headline in {PROOF["headline"], OFFER["headline"]}
+
+
+def test_a_benefit_that_strays_is_dropped_and_the_variant_tests_the_customers_words() -> None:
+    stray = candidate("benefit", "Summer dresses that flatter", "Our coats keep out the cold.",
+                      "fabric is soft and light")
+    model = ScriptedChatModel(script=[json.dumps({"candidates": [stray, OFFER, OFFER]})])
+    result = write_copy(model, brief=README, segments=[DRESS_FANS], channels=["email"], catalog=CATALOG,
+                        language="en")
+    first = result.messaging[0].variants[0]
+    assert "coat" not in first.body and first.angle == "social_proof"
+    assert first.body.startswith("“") and first.inspired_by[0] == "101"
+
+
+def test_a_proof_never_comes_from_a_review_that_complains_or_only_hoped() -> None:
+    quotes = [("1", "The dress is beautiful but runs small so i have to return it."),
+              ("2", "I thought this sweater would be amazing."),
+              ("3", "Love it, so soft and comfortable.")]
+    proof = find_proof("dress is beautiful", quotes, 0, "en", praised=["beautiful"])
+    assert proof is not None and proof.review_id == "3"
+    zh = find_proof("颜色很漂亮", quotes, 0, "zh")
+    assert zh is None  # no praising review names the colour
+    assert find_proof("柔软舒适", quotes, 0, "zh") == type(proof)("柔软舒适", "3")

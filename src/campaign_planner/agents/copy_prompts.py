@@ -23,6 +23,8 @@ BODY_TARGET_CHARS: dict[Language, int] = {"en": 120, "zh": 45}
 # A small model cannot count characters but roughly keeps to a word count.
 CHARS_PER_WORD = 7
 QUOTES_PER_PROMPT = 2
+# Room left in the body for the hashtags ``finish_variant`` may append on hashtag channels.
+HASHTAG_ROOM = 30
 QUOTE_MAX_CHARS = 160
 PROFILE_ITEMS = 2
 
@@ -64,14 +66,16 @@ class CopyBriefing:
         cls, brief: Brief, language: Language, brand: BrandVoice | None, count: int
     ) -> CopyBriefing:
         """Return the briefing for ``brief``: its offer, whether it forbids discounts, words for hashtags."""
-        offer_percent = brief.offer.discount_percent
+        # A discount of 0% is the brief reader's "no discount" (see agents/brief_parser.py), never "0% off".
+        offer_percent = brief.offer.discount_percent or None
         return cls(
             brief=brief,
             language=language,
             brand=brand,
             count=count,
             offer_percent=offer_percent,
-            no_discount=offer_percent is None and brief_forbids_discount(brief),
+            no_discount=offer_percent is None and (brief.offer.discount_percent == 0
+                                                   or brief_forbids_discount(brief)),
             hashtag_words=tuple(w for w in [brief.product, *brief.audience.departments] if w),
         )
 

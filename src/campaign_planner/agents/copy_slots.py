@@ -10,16 +10,16 @@ channel by choosing which whole sentences to keep, never by cutting one.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 from campaign_planner.agents.copy_prompts import (
+    HASHTAG_ROOM,
     OBJECTIVES_ZH,
     CopyBriefing,
     channel_name,
@@ -30,7 +30,9 @@ from campaign_planner.agents.copy_prompts import (
 from campaign_planner.data.catalog import ChannelSpec
 from campaign_planner.domain import CopyVariant, Segment
 from campaign_planner.prompts import prompt_sections
-from campaign_planner.tools.copy_craft import ANGLES, complete_ending, incomplete_ending
+from campaign_planner.tools.copy_craft import ANGLES, complete_ending, incomplete_ending, said_in_a_review
+from campaign_planner.tools.copy_length import fits
+from campaign_planner.tools.copy_lexicon import COMPLAINTS
 from campaign_planner.tools.copy_patterns import find_discount_mentions, is_mostly_chinese, perks_in
 from campaign_planner.tools.copy_rules import CTA_MAX_CHARS, DEFAULT_CTA, Language
 
@@ -61,12 +63,23 @@ _NEGATIVE = re.compile(
     r"strange|unflattering|bad|worst|hate|ripped|broke|tore|faded|pilled?|shrunk|shrank)\b",
     re.IGNORECASE,
 )
+# A review sentence that carries these is a complaint or a hope, not praise, whatever its clauses say
+# ("I thought this sweater would be amazing", "I really wanted to like this dress").
+_NEGATIVE_QUOTE = re.compile(
+    r"\b(?:but|however|though|although|disappoint\w*|return(?:ed|ing)?|unfortunately|sadly|wanted\s+to\s+"
+    r"(?:like|love)|thought|(?<!everything i )hoped|expected|wish|on\s+the\s+fence|did\s+not|didn't|not|never|no)\b|"
+    r"但是|不过|可惜|失望|退货|本来",
+    re.IGNORECASE,
+)
+# Clauses that read as a fragment or carry the dataset's anonymised shop name ("shopping at retailer").
+_NOT_A_PROOF = re.compile(r"^(?:and|or|but|so|because|which|that|who|when|if|as|plus|also)\b|\bretailer\b",
+                          re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _PROOF_STOP = frozenset("the a an and or but to of for with in on at is it this that so very really my i".split())
 
 
 def channel_format(channel: ChannelSpec) -> str:
-    """Return the copy format of ``channel`` (short, social or long), which picks its few-shot example."""
+    """Return the copy format of ``channel`` (short, social or long), named in the cell prompt."""
     return CHANNEL_FORMAT.get(channel.id, "long")
 
 
@@ -97,7 +110,8 @@ def max_tokens_for_slots(channel: ChannelSpec, language: Language, count: int) -
 
 
 def slot_system_prompt(briefing: CopyBriefing) -> str:
-    """Return the stable prefix of every slot call of a run: role, slots, rules, and every format's example."""
+    """Return the stable prefix of every slot call of a run: role, slots, rules, the campaign's product,
+    tone, offer and brand words."""
     brief, brand, zh = briefing.brief, briefing.brand, briefing.language == "zh"
     sections = prompt_sections("copy_slots")
     lang = briefing.language
@@ -117,9 +131,9 @@ def slot_system_prompt(briefing: CopyBriefing) -> str:
         product=brief.product or ("新品" if zh else "our new collection"),
         objective=OBJECTIVES_ZH.get(brief.objective, brief.objective) if zh else brief.objective,
         tone=tone or ("亲切自然" if zh else "friendly and clear"),
-        offer_headline="\n" + section("offer_headline", offer=line.rstrip(".。")) if line else "",
+        offer_headline="\n" + (section("offer_headline", offer=line.rstrip(".。")) if line
+                                else section("no_offer")),
         brand_rules=brand_rules,
-        examples="\n".join(sections[f"example.{f}.{lang}"].template for f in FORMATS),
     )
 
 
@@ -127,6 +141,28 @@ def prompt_quotes(segment: Segment) -> list[tuple[str, str]]:
     """Return up to three (review id, quote) pairs, one line each, the longest (most wording) first."""
     return draft_prompt_quotes(segment, count=QUOTES_PER_PROMPT, max_chars=QUOTE_MAX_CHARS, min_chars=12,
                                order=lambda e: -len(e.quote.strip()))
+
+
+# What the copy sells, by catalogue department, as a shopper calls it.
+GARMENT_NAMES: dict[Language, dict[str, str]] = {
+    "en": {"Dresses": "dresses", "Tops": "tops", "Bottoms": "jeans, trousers and skirts",
+           "Jackets": "jackets and coats", "Intimate": "lingerie and loungewear", "Trend": "this season's styles"},
+    "zh": {"Dresses": "连衣裙", "Tops": "上衣", "Bottoms": "裤装和半身裙", "Jackets": "外套",
+           "Intimate": "内衣和家居服", "Trend": "当季新款"},
+}
+
+
+def garment_name(briefing: CopyBriefing, departments: Sequence[str]) -> str:
+    """Return what the cell's copy sells: the segment's departments as a shopper calls them, else the
+    brief's product (in the copy's language), else "our new collection"."""
+    names = GARMENT_NAMES[briefing.language]
+    named = [names[d] for d in departments if d in names]
+    if named:
+        return ("、" if briefing.language == "zh" else ", ").join(dict.fromkeys(named))
+    product = briefing.brief.product.strip()
+    if product and is_mostly_chinese(product) == (briefing.language == "zh"):
+        return product
+    return "新品" if briefing.language == "zh" else "our new collection"
 
 
 def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelSpec,
@@ -145,6 +181,7 @@ def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelS
         or ("暂无" if zh else "not known"),
         praise=separator.join(profile.praised_attributes[:3]) or ("暂无" if zh else "not known"),
         quotes="\n".join(f'[{rid}] "{quote}"' for rid, quote in quotes) or ("（无）" if zh else "(none)"),
+        garment=garment_name(briefing, segment_departments(segment)),
         format=FORMAT_NAMES[briefing.language][channel_format(channel)],
         channel=channel_name(channel, briefing.language),
         headline_max=headline_max,
@@ -154,45 +191,10 @@ def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelS
     )
 
 
-@cache
-def _example_phrases(language: Language) -> tuple[frozenset[str], ...]:
-    sections = prompt_sections("copy_slots")
-    phrases = []
-    for fmt in FORMATS:
-        text = sections[f"example.{fmt}.{language}"].template
-        for candidate in re.findall(r"\{[^{}]*\}", text):
-            try:
-                fields = json.loads(candidate)
-            except ValueError:
-                continue
-            for key in ("headline", "benefit"):
-                phrases.append(_phrase_words(str(fields.get(key, "")), language))
-    return tuple(p for p in phrases if p)
-
-
-def _phrase_words(text: str, language: Language) -> frozenset[str]:
-    if language == "zh":
-        chinese = re.sub(r"[^\u4e00-\u9fff]+", " ", text)
-        return frozenset(run[i : i + 2] for run in chinese.split() for i in range(len(run) - 1))
-    return frozenset(w.lower() for w in _WORD.findall(text) if w.lower() not in _PROOF_STOP)
-
-
-# A candidate sharing this much of an example's headline or benefit copied the example, not the customers.
-EXAMPLE_ECHO_SHARE = 0.6
-
-
-def echoes_example(variant: CopyVariant, language: Language) -> str | None:
-    """Return the example wording ``variant`` copied from the few-shot examples, or None.
-
-    The 1.5B model copies examples ("Soft knit you can wear from desk to dinner" in a dress e-mail): a
-    headline or sentence sharing :data:`EXAMPLE_ECHO_SHARE` of an example's words is an echo."""
-    parts = [variant.headline, *re.split(r"(?<=[.!?。！？])\s*", variant.body)]
-    for part in parts:
-        words = _phrase_words(part, language)
-        for example in _example_phrases(language):
-            if words and len(words & example) / len(example) >= EXAMPLE_ECHO_SHARE:
-                return part.strip()
-    return None
+def segment_departments(segment: Segment) -> list[str]:
+    """Return the catalogue departments ``segment`` is defined by (none: it spans every department)."""
+    departments = segment.definition.get("departments")
+    return [str(d) for d in departments] if isinstance(departments, list) else []
 
 
 def rewrite_prompt(briefing: CopyBriefing, problems: list[str], count: int) -> str:
@@ -264,17 +266,27 @@ def find_proof(slot_proof: str, quotes: list[tuple[str, str]], preferred: int, l
     preferred = preferred % len(quotes)
     if language == "zh":
         text = slot_proof.strip().strip("“”\"'。，")
-        if not text or not is_mostly_chinese(text) or len(text) > PROOF_MAX["zh"]:
+        if not text or not is_mostly_chinese(text) or len(text) > PROOF_MAX["zh"] or COMPLAINTS.search(text):
             return None
-        return Proof(text, quotes[preferred][0])
+        # The wording is a translation: it stands only where a praising review names every quality it
+        # names (the quote it was written from first), and is attributed to that review.
+        order = [preferred, *(i for i in range(len(quotes)) if i != preferred)]
+        for index in order:
+            review_id, quote = quotes[index]
+            if not _NEGATIVE_QUOTE.search(quote) and said_in_a_review(text, [quote]):
+                return Proof(text, review_id)
+        return None
     wanted = _content(slot_proof)
     praise_words = {w for attribute in praised for w in _content(attribute)}
     best: tuple[float, Proof] | None = None
     fallback: tuple[int, Proof] | None = None
     for index, (review_id, quote) in enumerate(quotes):
+        if _NEGATIVE_QUOTE.search(quote):
+            continue  # "The dress is beautiful but runs small": its praise is not what she concluded
         for clause in _clauses(quote):
             words = len(clause.split())
-            if not 2 <= words <= 10 or len(clause) > PROOF_MAX["en"] or _NEGATIVE.search(clause):
+            if (not 2 <= words <= 10 or len(clause) > PROOF_MAX["en"] or _NEGATIVE.search(clause)
+                    or _NOT_A_PROOF.search(clause)):
                 continue
             shared = len(praise_words & _content(clause))
             if not _PRAISE.search(clause) and not shared:
@@ -300,12 +312,16 @@ def _sentence(text: str, language: Language) -> str:
     return text
 
 
-def _proof_sentence(proof: Proof | None, language: Language) -> str:
+def _proof_sentence(proof: Proof | None, language: Language, *, plain_quotes: bool = False) -> str:
+    """The customer's words as a sentence; ``plain_quotes`` for an English SMS, where curly quotes would
+    turn the whole message into UCS-2 (70 characters a segment instead of 160)."""
     if proof is None:
         return ""
     if language == "zh":
         return f"顾客说：“{proof.text}”。"
     text = proof.text[0].upper() + proof.text[1:]
+    if plain_quotes:
+        return f'"{text}," one customer wrote.'
     return f"“{text},” one customer wrote."
 
 
@@ -318,8 +334,10 @@ _ORDER: dict[str, tuple[str, ...]] = {
 }
 
 
-def fit_sentences(sentences: dict[str, str], order: tuple[str, ...], room: int, language: Language) -> str:
-    """Return the body: the sentences of ``order`` that fit in ``room`` characters, chosen whole (the first
+def fit_sentences(sentences: dict[str, str], order: tuple[str, ...], room: int, language: Language,
+                  fits_platform: Callable[[str], bool] | None = None) -> str:
+    """Return the body: the sentences of ``order`` that fit in ``room`` characters (and, where given,
+    ``fits_platform``: the channel's own unit, SMS segments or display width), chosen whole (the first
     always, the rest where they still fit), in reading order. Never cuts a sentence; "" where even the
     first does not fit."""
     chosen: list[str] = []
@@ -329,7 +347,7 @@ def fit_sentences(sentences: dict[str, str], order: tuple[str, ...], room: int, 
         if not sentence:
             continue
         candidate = joiner.join([*chosen, sentence])
-        if len(candidate) <= room:
+        if len(candidate) <= room and (fits_platform is None or fits_platform(candidate)):
             chosen.append(sentence)
         elif not chosen:
             return ""
@@ -358,7 +376,7 @@ def _headline(options: list[str], limit: int, language: Language) -> str:
     return options[0].strip() if options else ""
 
 
-def compose(slots: BaseModel, *, briefing: CopyBriefing, channel: ChannelSpec, quotes: list[tuple[str, str]],
+def compose(slots: Any, *, briefing: CopyBriefing, channel: ChannelSpec, quotes: list[tuple[str, str]],
             index: int, body_room: int, segment_words: Sequence[str] = ()) -> CopyVariant:
     """Return the variant built from one candidate's slots (see the module docstring): headline chosen among
     whole phrases (the slot, then the benefit's first clause), body fitted to ``body_room`` characters, the
@@ -372,11 +390,18 @@ def compose(slots: BaseModel, *, briefing: CopyBriefing, channel: ChannelSpec, q
         benefit = ""
     proof = find_proof(str(getattr(slots, "proof", "")), quotes, index, language,
                        praised=[*segment_words])
-    sentences = {"benefit": benefit, "proof": _proof_sentence(proof, language), "offer": offer_line(briefing)}
+    rules = channel.copy_rules
+    plain = rules.unit == "sms_segments" and language == "en"
+    sentences = {"benefit": benefit, "proof": _proof_sentence(proof, language, plain_quotes=plain),
+                 "offer": offer_line(briefing)}
+    if not sentences["offer"] and angle in ("offer", "urgency"):
+        # Without an offer there is nothing to claim now: the variant tests what its words say.
+        angle = "benefit" if benefit else "social_proof"
     order = _ORDER.get(angle, _ORDER["benefit"])
-    if not sentences["offer"] and angle == "offer":
-        order = _ORDER["benefit"]
-    body = fit_sentences(sentences, order, body_room, language)
+    # The hashtags the rules add later take their room in the platform's unit too.
+    tag_room = " " + "#" * HASHTAG_ROOM if rules.hashtags else ""
+    body = fit_sentences(sentences, order, body_room, language,
+                         fits_platform=lambda text: fits(text + tag_room, rules.body_max, rules.unit))
     first_clause = re.split(r"[,，.。!！?？;；:：]", benefit)[0]
     written = str(getattr(slots, "headline", ""))
     product = briefing.brief.product.strip()

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +27,7 @@ from langchain_core.runnables.config import ContextThreadPoolExecutor
 from pydantic import BaseModel, Field, create_model
 
 from campaign_planner.agents.copy_prompts import (
+    HASHTAG_ROOM,
     CopyBriefing,
     cell_prompt,
     prompt_quotes,
@@ -35,9 +37,9 @@ from campaign_planner.agents.copy_prompts import (
 from campaign_planner.agents.copy_slots import (
     EXTRA_CANDIDATES,
     compose,
-    echoes_example,
     max_tokens_for_slots,
     rewrite_prompt,
+    segment_departments,
     slot_cell_prompt,
     slot_schema,
     slot_system_prompt,
@@ -133,10 +135,6 @@ class DraftVariant(BaseModel):
     cta: str
 
 
-# Room left in the body for the hashtags ``finish_variant`` may append on hashtag channels.
-HASHTAG_ROOM = 30
-
-
 @cache
 def draft_schema(count: int, headline_max: int | None = None, body_max: int | None = None) -> type[BaseModel]:
     """Return the schema ``{"variants": [DraftVariant × count]}`` with exactly ``count`` items.
@@ -211,11 +209,6 @@ class _CopyJob:
             brand=b.brand,
             offer_text=b.brief.offer.text,
         ) + check_craft(variant, self.craft)
-        echo = echoes_example(variant, b.language) if self.method == "slots" else None
-        if echo:
-            # The slot prompt's few-shot examples are prompt text too: copy that repeats one is an echo.
-            checks = [RuleCheck(rule=c.rule, passed=False, detail=f"copies the prompt's example ({echo!r})")
-                      if c.rule == "no_prompt_echo" else c for c in checks]
         return checks
 
     def finish_and_check(
@@ -314,7 +307,8 @@ def write_copy(
     specs, flags = _resolve_channels(channels, catalog)
     job = _make_job(model, brief, language, brand, variants_per_cell, method=method, catalog=catalog,
                     segment_labels=[segment.name for segment in segments],
-                    quotes=[evidence.quote for segment in segments for evidence in segment.evidence])
+                    quotes=[evidence.quote for segment in segments for evidence in segment.evidence],
+                    segment_departments=[d for segment in segments for d in segment_departments(segment)])
     cells = [(segment, spec) for segment in segments for spec in specs]
     write_cell = partial(_write_cell, job)
     if max_workers == 1 or len(cells) <= 1:
@@ -360,10 +354,12 @@ def _make_job(
     catalog: ChannelCatalog | None = None,
     segment_labels: Sequence[str] = (),
     quotes: Sequence[str] = (),
+    segment_departments: Sequence[str] = (),
 ) -> _CopyJob:
     briefing = CopyBriefing.from_brief(brief, language, brand, count)
     prompt = slot_system_prompt(briefing) if method == "slots" else system_prompt(briefing)
-    craft = CraftContext.build(brief, language, catalog, segment_labels, brand, quotes)
+    craft = CraftContext.build(brief, language, catalog, segment_labels, brand, quotes,
+                               segment_departments=segment_departments)
     return _CopyJob(model=model, briefing=briefing, system_prompt=prompt, craft=craft, method=method)
 
 
@@ -530,8 +526,8 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
     except StructuredOutputError as exc:
         return _template_cell(job, segment, channel, reason=exc.error)
     praised = [*segment.profile.praised_attributes, *segment.profile.needs]
-    pool = [_composed(job, channel, quotes, slots, index, praised)
-            for index, slots in enumerate(answer.value.candidates)]  # type: ignore[attr-defined]
+    candidates = list(answer.value.candidates)  # type: ignore[attr-defined]
+    pool = [_composed(job, channel, quotes, candidates, index, praised) for index in range(len(candidates))]
     variants, checks = _select(pool, job.count, language)
     checks = with_distinct(variants, checks, language)
     passed_first = _passing(checks)
@@ -553,8 +549,9 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
             more = invoke_structured(job.model, retry, slot_schema(missing, headline_chars, language),
                                      max_tokens=max_tokens_for_slots(channel, language, missing),
                                      label=f"copy slots rewrite for {cell}")
-            pool += [_composed(job, channel, quotes, slots, wanted + index, praised)
-                     for index, slots in enumerate(more.value.candidates)]  # type: ignore[attr-defined]
+            fresh = list(more.value.candidates)  # type: ignore[attr-defined]
+            pool += [_composed(job, channel, quotes, fresh, index, praised, quote_index=wanted + index)
+                     for index in range(len(fresh))]
             variants, checks = _select(pool, job.count, language)
             checks = with_distinct(variants, checks, language)
         except StructuredOutputError:
@@ -564,16 +561,41 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
 
 
 def _composed(
-    job: _CopyJob, channel: ChannelSpec, quotes: list[tuple[str, str]], slots: Any, index: int,
-    segment_words: Sequence[str] = (),
+    job: _CopyJob, channel: ChannelSpec, quotes: list[tuple[str, str]], candidates: Sequence[Any], index: int,
+    segment_words: Sequence[str] = (), *, quote_index: int | None = None,
 ) -> tuple[CopyVariant, list[RuleCheck]]:
+    """Return candidate ``index`` composed and checked: as written, else with the headline another
+    candidate of the call wrote, else without its benefit sentence (the proof and the offer carry it) —
+    the first composition that passes every check, or the one failing fewest. Every choice is whole
+    phrases the model wrote or customers' words, so a bad headline or a benefit that strays from the
+    product costs the candidate that phrase, not the whole variant."""
     rules = channel.copy_rules
     tag_room = HASHTAG_ROOM if rules.hashtags else 0
     # Limits count in the platform's unit (SMS segments, display width): compose in characters that surely fit.
     room = min(rules.characters("body", job.language) - tag_room, COMPOSED_BODY_MAX[job.language])
-    variant = compose(slots, briefing=job.briefing, channel=channel, quotes=quotes, index=index, body_room=room,
-                      segment_words=segment_words)
-    return job.finish_and_check(variant, channel)
+    written = _slot_values(candidates[index])
+    headlines = [_slot_values(c)["headline"] for i, c in enumerate(candidates) if i != index]
+    # Without its benefit sentence a candidate tests what is left of it: the customers' words, else the offer.
+    bare = {**written, "benefit": "",
+            "angle": written["angle"] if written["angle"] in ("social_proof", "offer") else "social_proof"}
+    options = [written, *({**written, "headline": h} for h in headlines), bare,
+               *({**bare, "headline": h} for h in headlines)]
+    best: tuple[CopyVariant, list[RuleCheck]] | None = None
+    for option in options:
+        variant = compose(SimpleNamespace(**option), briefing=job.briefing, channel=channel, quotes=quotes,
+                          index=index if quote_index is None else quote_index, body_room=room,
+                          segment_words=segment_words)
+        variant, checks = job.finish_and_check(variant, channel)
+        if not failed(checks):
+            return variant, checks
+        if best is None or len(failed(checks)) < len(failed(best[1])):
+            best = (variant, checks)
+    assert best is not None
+    return best
+
+
+def _slot_values(slots: Any) -> dict[str, str]:
+    return {key: str(getattr(slots, key, "")) for key in ("angle", "headline", "benefit", "proof", "cta")}
 
 
 # The longest body the slot method composes: a benefit, a customer's words and the offer line.

@@ -17,7 +17,11 @@ them):
   is an invented testimonial); Chinese copy quotes Chinese wording of English reviews, so only its voice is
   checked;
 - ``chinese_only``: Chinese copy carries Latin letters only for what the brief or brand gives (brand
-  names, codes, hashtags) and Chinese words such as T恤 (passes for English copy).
+  names, codes, hashtags) and Chinese words such as T恤 (passes for English copy);
+- ``on_product``: the copy sells the campaign's garments in the campaign's season: no garment of another
+  department ("这款毛衣" in a dress campaign) and, where the brief names a season, no other season
+  ("autumn/winter" in a summer launch); vocabularies in :mod:`campaign_planner.tools.copy_lexicon`;
+- ``no_complaints``: the copy states no flaw customers complain of ("runs small", "see-through", "偏小").
 
 A cell's variants are checked together by :func:`check_distinct` (``distinct_angle``): each states its
 hypothesis (:data:`ANGLES`) and differs from the earlier variants in angle and in wording — word-set
@@ -33,6 +37,8 @@ from dataclasses import dataclass, field
 
 from campaign_planner.data.catalog import ChannelCatalog
 from campaign_planner.domain import Brief, CopyVariant, RuleCheck
+from campaign_planner.intake.departments import find_departments
+from campaign_planner.tools.copy_lexicon import COMPLAINTS, concepts, find_garments, find_seasons
 from campaign_planner.tools.copy_patterns import chinese_number, hashtags_in
 from campaign_planner.tools.copy_rules import BrandVoice, Language, tidy_text
 
@@ -43,6 +49,8 @@ CRAFT_RULES: tuple[str, ...] = (
     "no_repetition",
     "quotes_verbatim",
     "chinese_only",
+    "on_product",
+    "no_complaints",
 )
 DISTINCT_RULE = "distinct_angle"
 
@@ -117,6 +125,15 @@ _CONDITIONS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
          r"limited stock|限量"),
         ("selected items", r"\bselected\s+(?:items|styles|lines)\b|\bexclusions\s+apply\b|部分商品|指定商品",
          r"selected|指定|部分"),
+        ("next order", r"\b(?:on|for)\s+your\s+next\s+(?:order|purchase|visit)\b|\bnext\s+(?:order|purchase)\b"
+         r"|下次(?:购买|下单|购物)", r"next (?:order|purchase)|下次"),
+        # "Get your top for free today!": nothing is free unless the brief gives it (free shipping, a gift).
+        ("free", r"(?<![\w-])(?:for\s+)?free\b(?!\s*(?:-|\s)(?:spirit|flowing|shipping|returns?|delivery|gift))"
+         r"(?<!wrinkle-free)|免费(?!退换|包邮|配送|送货)|白送|零元|0元",
+         r"\bfree\b(?!\s+(?:shipping|returns?|delivery|gift))|免费|白送|0元"),
+        # "原价，现只需" with no price: a price claim the brief does not make.
+        ("price claim", r"原价|现价|现只需|只需\s*\d|仅需|低至|特价|\bnow\s+only\b|\bwas\s+[$€£¥]|\bjust\s+[$€£¥]\d",
+         r"原价|现价|特价|低至|\bwas\b|\bnow only\b"),
     )
 )
 _CODE = re.compile(
@@ -134,6 +151,14 @@ _DANGLING_EN = (
     "via per is are was were be will can just &"
 ).split()
 _DANGLING_EN_RE = re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(w) for w in _DANGLING_EN) + r")$", re.IGNORECASE)
+# Words no finished English sentence ends on: articles, possessives, conjunctions, a subject and its verb
+# ("Check out what they're."), and an attribution cut after its first word ("“Soft,” one.").
+_SENTENCE_LAST_EN = re.compile(
+    r"(?:^|[\s(])(the|a|an|our|your|my|their|and|or|but|nor|because|if|whose|of|than|via|per|&|"
+    r"they['’]re|we['’]re|you['’]re|i['’]m|it['’]s|there['’]s|what['’]s)[.!?](?=\s|$)"
+    r"|[”\"],?\s+(one|a)[.!?](?=\s|$)",
+    re.IGNORECASE,
+)
 # An attributive word left without its noun after a determiner ("with Our New", "Experience the True").
 _ORPHAN_ADJECTIVE = re.compile(
     r"\b(?:the|a|an|our|your|this|these|its|my|their)\s+(?:new|true|perfect|ultimate|latest|next|own|"
@@ -175,6 +200,9 @@ class CraftContext:
     brand: BrandVoice | None = None
     allowed_latin: frozenset[str] = field(default_factory=frozenset)
     quotes: tuple[str, ...] = ()
+    # The catalogue departments the campaign sells (empty: any) and the seasons the brief names (empty: any).
+    departments: frozenset[str] = field(default_factory=frozenset)
+    seasons: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def build(
@@ -185,10 +213,12 @@ class CraftContext:
         segment_labels: Iterable[str] = (),
         brand: BrandVoice | None = None,
         quotes: Iterable[str] = (),
+        segment_departments: Iterable[str] = (),
     ) -> CraftContext:
         """Return the context for ``brief``: channel names and aliases from ``catalog`` (everyday words
-        such as "print" left out), the segment labels, and the Latin words Chinese copy may carry (those
-        in the brief, the brand's name and words)."""
+        such as "print" left out), the segment labels, the Latin words Chinese copy may carry (those
+        in the brief, the brand's name and words), the departments the campaign sells (the brief's
+        audience and product, and ``segment_departments``) and the seasons the brief names."""
         terms: list[str] = []
         if catalog is not None:
             for channel_id in catalog.ids():
@@ -209,6 +239,9 @@ class CraftContext:
             brand=brand,
             allowed_latin=frozenset(allowed),
             quotes=tuple(quotes),
+            departments=frozenset([*brief.audience.departments, *find_departments(brief.product),
+                                   *segment_departments]),
+            seasons=frozenset(season for _, season, _, _ in find_seasons(f"{brief.text} {brief.product}")),
         )
 
 
@@ -342,6 +375,10 @@ def incomplete_ending(text: str, language: Language, *, sentence: bool = False) 
         dangling = _DANGLING_EN_RE.search(core)
         if dangling:
             return f"ends with {dangling.group(0).strip()!r}"
+        cut_sentence = _SENTENCE_LAST_EN.search(core)
+        if cut_sentence:
+            word = cut_sentence.group(1) or cut_sentence.group(2)
+            return f"a sentence ends with {word!r}"
         last = re.findall(r"[A-Za-z']+$", core)
         if last and len(last[0]) >= 2 and not re.search(r"[aeiouyAEIOUY]", last[0]) and last[0].lower() not in {
             "tv", "sms", "ps", "ok"
@@ -446,10 +483,52 @@ def find_latin_in_chinese(text: str, ctx: CraftContext) -> list[tuple[str, int, 
     return found
 
 
+# A season copy may name next to the brief's: "spring and summer" sells a summer launch, "autumn" does not.
+NEIGHBOUR_SEASONS = {"summer": ("summer", "spring"), "spring": ("spring", "summer"),
+                     "autumn": ("autumn", "winter"), "winter": ("winter", "autumn")}
+
+
+def find_off_product(text: str, ctx: CraftContext) -> list[tuple[str, int, int]]:
+    """Return ``(what, start, end)`` for each garment of a department the campaign does not sell and each
+    season far from the brief's (:data:`NEIGHBOUR_SEASONS`). Where the campaign's departments are unknown
+    (or include the catalogue's "Trend"), garments are not judged; where the brief names no season, seasons
+    are not."""
+    found: list[tuple[str, int, int]] = []
+    if ctx.departments and "Trend" not in ctx.departments:
+        found += [(f"{word!r} ({'/'.join(departments)})", start, end)
+                  for word, departments, start, end in find_garments(text)
+                  if not ctx.departments.intersection(departments)]
+    if ctx.seasons:
+        allowed = {near for season in ctx.seasons for near in NEIGHBOUR_SEASONS[season]}
+        found += [(f"{word!r} ({season})", start, end) for word, season, start, end in find_seasons(text)
+                  if season not in allowed]
+    return sorted(found, key=lambda item: item[1])
+
+
+def find_complaints(text: str) -> list[tuple[str, int, int]]:
+    """Return ``(phrase, start, end)`` for each flaw the copy states ("runs small", "偏小"); a flaw denied
+    ("不起球", "never pills", "not see-through") is a benefit, not a complaint."""
+    return [(m.group(0), m.start(), m.end()) for m in COMPLAINTS.finditer(text)
+            if not _DENIED.search(text[max(0, m.start() - 12) : m.start()])]
+
+
+_DENIED = re.compile(
+    r"(?:\b(?:not|no|never|won't|doesn't|don't|isn't|without)\s+(?:\w+\s+)?|不会?|没有?|无|不易|不再)$", re.IGNORECASE
+)
+
+
 _QUOTED = re.compile(
     r"(?:“([^”]{3,})”|\"([^\"]{3,})\")(?:,?\s*(?:one|a)\s+(?:customer|reviewer|shopper)\s+(?:wrote|says|said)[.!]?)?"
 )
+_EMPTY_QUOTE = re.compile(r"“[\W_]{0,2}”|\"[\W_]{0,2}\"(?=,?\s*(?:one|a)\s+customer)")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|my|me|mine)\b|我(?!们)")
+
+
+def said_in_a_review(text: str, quotes: Sequence[str]) -> bool:
+    """Whether what Chinese copy presents as a customer's words names only qualities one review names
+    (the review is English: the wording is a translation, the qualities must be hers), and names one."""
+    named = concepts(text)
+    return bool(named) and any(named <= concepts(quote) for quote in quotes)
 
 
 def _normal_words(text: str) -> str:
@@ -464,9 +543,14 @@ def find_invented_quotes(text: str, ctx: CraftContext) -> list[tuple[str, int, i
     quoted_spans = []
     for match in _QUOTED.finditer(text):
         quoted_spans.append((match.start(), match.end()))
-        inner = _normal_words(match.group(1) or match.group(2) or "")
+        raw = match.group(1) or match.group(2) or ""
+        inner = _normal_words(raw)
         if ctx.language == "en" and ctx.quotes and not any(inner in _normal_words(q) for q in ctx.quotes):
             found.append(("quote not from a review", match.start(), match.end()))
+        elif ctx.language != "en" and ctx.quotes and not said_in_a_review(raw, ctx.quotes):
+            found.append(("words no review says", match.start(), match.end()))
+    for match in _EMPTY_QUOTE.finditer(text):
+        found.append(("empty quotation", match.start(), match.end()))
     for start, sentence in _sentences(text):
         for voice in _FIRST_PERSON.finditer(sentence):
             at = start + voice.start()
@@ -499,6 +583,8 @@ def check_craft(variant: CopyVariant, ctx: CraftContext) -> list[RuleCheck]:
                                body_start=len(variant.headline) + 2)
     latin = find_latin_in_chinese(text, ctx) if ctx.language == "zh" else []
     invented = find_invented_quotes(f"{variant.headline}\n{variant.body}", ctx)
+    off_product = find_off_product(_without_hashtags(text), ctx)
+    complaints = find_complaints(f"{variant.headline}\n{_unquoted(variant.body)}")
     return [
         RuleCheck(rule="no_brief_internals", passed=not internals,
                   detail=f"tells shoppers {_quoted(internals, text)}" if internals else "no planning facts"),
@@ -515,7 +601,18 @@ def check_craft(variant: CopyVariant, ctx: CraftContext) -> list[RuleCheck]:
         RuleCheck(rule="chinese_only", passed=not latin,
                   detail=(f"Latin words in Chinese copy: {', '.join(w for w, _, _ in latin[:6])}" if latin
                           else ("Chinese throughout" if ctx.language == "zh" else "English copy"))),
+        RuleCheck(rule="on_product", passed=not off_product,
+                  detail=(f"sells what the campaign does not: {', '.join(w for w, _, _ in off_product[:4])}"
+                          if off_product else "the campaign's product and season")),
+        RuleCheck(rule="no_complaints", passed=not complaints,
+                  detail=(f"states a flaw: {', '.join(repr(w) for w, _, _ in complaints[:4])}" if complaints
+                          else "no flaws stated")),
     ]
+
+
+def _unquoted(text: str) -> str:
+    """``text`` without its quotations: a customer's verbatim words are judged by ``quotes_verbatim``."""
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _words(text: str, language: Language) -> set[str]:
@@ -618,6 +715,30 @@ def _delete_clause(text: str, spans: Sequence[tuple[str, int, int]]) -> str:
     return _one_stop(tidy_text(text))
 
 
+def _delete_whole_clause(text: str, spans: Sequence[tuple[str, int, int]]) -> str:
+    """Delete the whole clause around each span, from the previous comma or sentence end to the next:
+    "这款毛衣非常适合你！柔软舒适。" → "柔软舒适。", "Soft, and it runs small." → "Soft."."""
+    for _, start, end in sorted(spans, key=lambda s: s[1], reverse=True):
+        before = [m.end() for m in re.finditer(r"[,，;；.!?。！？\n]", text[:start])]
+        begin = before[-1] if before else 0
+        boundary = re.search(r"[,，;；.!?。！？\n]|$", text[end:])
+        stop = end + (boundary.end() if boundary else 0)
+        if begin and text[begin - 1] in ",，;；" and stop and text[stop - 1] in ".!?。！？":
+            begin -= 1  # "Soft, and it runs small." keeps the sentence's end, not the comma
+            stop -= 1
+        text = text[:begin] + text[stop:]
+    return _one_stop(tidy_text(text)).strip(" ,，;；")
+
+
+def _without_cut_sentences(text: str) -> str:
+    """Return English ``text`` without the sentences that end unfinished ("Check out what they're.")."""
+    while (match := _SENTENCE_LAST_EN.search(text)) is not None:
+        starts = [m.end() for m in re.finditer(r"[.!?](?=\s)", text[: match.start() + 1])]
+        start = starts[-1] if starts else 0
+        text = (text[:start] + text[match.end():]).strip()
+    return text
+
+
 def complete_ending(text: str, language: Language, *, sentence: bool = False) -> str:
     """Return ``text`` ended as a finished phrase: trailing joiners, dangling function words and orphaned
     adjectives dropped (back to the last sentence end where that keeps more than half), and, for a body
@@ -625,6 +746,8 @@ def complete_ending(text: str, language: Language, *, sentence: bool = False) ->
     tags_match = re.search(r"(?:\s*#[^\s#]+#?)+\s*$", text)
     tags = tags_match.group(0).strip() if tags_match else ""
     core = text[: tags_match.start()] if tags_match else text
+    if language == "en":
+        core = _without_cut_sentences(core)
     for _ in range(6):
         core = core.strip().rstrip(_TRAILING_MARKS).strip()
         problem = incomplete_ending(core, language)
@@ -658,7 +781,8 @@ _LEADING_JOINER = re.compile(r"^(?:[\s,，、:：;；\-–—]|的|和|与|及|(
 def repair_craft(variant: CopyVariant, ctx: CraftContext) -> CopyVariant:
     """Return ``variant`` with every craft problem repaired by rule: planning facts and unoffered terms
     deleted (with their connective: "for Women 25-40"), the second use of a repeated word removed with its
-    clause, Latin words in Chinese copy translated from a small glossary (:data:`ZH_FOR_LATIN`) or deleted,
+    clause, the clause naming another department's garment, another season or a flaw removed, Latin words
+    in Chinese copy translated from a small glossary (:data:`ZH_FOR_LATIN`) or deleted,
     and every part ended as a finished phrase. A part it empties stays empty: re-check the result (the
     copywriter then takes another candidate or template copy)."""
     parts = {"headline": variant.headline, "body": variant.body, "cta": variant.cta}
@@ -670,6 +794,9 @@ def repair_craft(variant: CopyVariant, ctx: CraftContext) -> CopyVariant:
         repeats = find_repetitions(value, ctx.language)
         if repeats:
             value = _delete_clause(value, repeats)
+        flawed = [*find_off_product(value, ctx), *(find_complaints(_unquoted(value)) if name != "cta" else [])]
+        if flawed:
+            value = _delete_whole_clause(value, sorted(flawed, key=lambda span: span[1]))
         if ctx.language == "zh":
             value = _latin_to_chinese(value, ctx)
         value = _LEADING_JOINER.sub("", value)
