@@ -11,8 +11,10 @@ returned. The pieces:
   attribute lexicon scored by class-based TF-IDF (c-TF-IDF) against the other clusters.
 * :func:`segment_definition` / :func:`match_definition` — the filters that select a segment, applied
   to all of the shop's reviewers to size it.
-* :func:`representative_quotes` — full sentences, cut verbatim from stored review texts, closest to
-  the cluster's centre.
+* :func:`claim_quotes` — full sentences, cut verbatim from stored review texts, that support what the
+  segment's name claims (:func:`segment_claim`): praise from 4-5-star reviews naming the praised
+  attribute with no complaint or hesitation, or complaints from low-rated reviews; closest to the
+  cluster's centre among those.
 """
 
 from __future__ import annotations
@@ -400,11 +402,6 @@ class AttributeSummary:
         pains = dict(PAIN_POINTS)
         return [pains[p] for p in self.pain_labels]
 
-    def topic_patterns(self) -> list[re.Pattern[str]]:
-        """Return the patterns of the praised attributes and pain points (to prefer quotes naming them)."""
-        pains = dict(PAIN_POINTS)
-        return [_ATTRIBUTE_BY_KEY[k].pattern for k in self.praised_keys] + [pains[p] for p in self.pain_labels]
-
 
 def describe_attributes(
     texts: Sequence[str], ratings: Sequence[float], labels: np.ndarray, *, top: int = 3
@@ -602,7 +599,6 @@ _CJK = re.compile(r"[㐀-鿿豈-﫿]")
 MIN_QUOTE_CHARS = 25
 MAX_QUOTE_CHARS = 240
 MIN_QUOTE_CJK_CHARS = 8  # a Chinese sentence has no spaces to count words by
-TOPIC_BONUS = 0.1
 LEAD_BONUS = 0.05  # a supporting sentence naming the attribute the segment is named for
 
 # Complaints, hesitations and hypotheticals: a sentence carrying one is not a customer's praise, even in a
@@ -622,6 +618,7 @@ RESERVATION = re.compile(
     r"|\b(?:not|never|no\s+longer|\w+n[’']t)\s+(?:\w+\s+){0,2}?(?:flattering|great|good|cute|comfortable|soft|"
     r"worth|happy|impressed|like|love|fit|work|recommend|keep|wear)\b"
     r"|但是|但|不过|可是|然而|只是|失望|退货|退了|退掉|退回|换货|本来想|本想|原以为|以为|可惜|遗憾|希望|要是|如果"
+    r"|\bexcited\b|\bgave\s+(?:it|this|them)\s+(?:a\s+|only\s+)?[1-4]\b|\b[1-4]\s+stars?\b"
     r"|\bbummer\b|\bmeh\b|\bok(?:ay)?\b|\bwhile\b|\bneeds?\s+to\b|\bsized?\s+(?:up|down)\b"
     r"|\ba\s+size\s+(?:up|down|bigger|larger|smaller)\b"
     r"|偏小|偏大|太小|太大|太紧|太松|太短|太长|太薄|不值|一般般|后悔|犹豫|不喜欢|不合身|不舒服",
@@ -634,7 +631,7 @@ PRAISE_CUE = re.compile(
     r"|\bthrilled\b|\bpleased\b|\bimpressed\b|\bcompliments?\b|\brecommend|\bfavou?rite\b|\bbest\b"
     r"|\bperfectly\b|\bwell\b|\bflatter|\bcomfy\b|\bcozy\b|\bcosy\b|\btrue\s+to\s+size\b|\btts\b|\bworth\b"
     r"|\bawesome\b|\bclassy\b|\bchic\b|\bstylish\b|\bversatile\b|\bslimming\b|\blike\s+a\s+glove\b"
-    r"|\bbeautifully\b|\bnicely\b|\bwonderfully\b|\bsuper\b|\bthe\s+most\b"
+    r"|\bbeautifully\b|\bnicely\b|\bwonderfully\b"
     r"|喜欢|好看|漂亮|舒服|舒适|合身|满意|推荐|不错|很好|超值|划算|柔软|显瘦|百搭|值得|完美|赞",
     re.IGNORECASE,
 )
@@ -668,63 +665,6 @@ def is_praise(sentence: str) -> bool:
 def is_reservation(sentence: str) -> bool:
     """Return whether a sentence carries a complaint, hesitation or hypothetical (English or Chinese)."""
     return bool(RESERVATION.search(sentence)) or any(p.search(sentence) for _, p in PAIN_POINTS)
-
-
-def representative_quotes(
-    texts: Sequence[str],
-    embeddings: np.ndarray,
-    *,
-    eligible: Sequence[bool],
-    embed: Callable[[list[str]], np.ndarray],
-    groups: Sequence[str | None] | None = None,
-    n_quotes: int = 3,
-    n_candidates: int = 6,
-    max_sentences: int = 4,
-    topic: Sequence[re.Pattern[str]] = (),
-) -> list[tuple[int, str]]:
-    """Return up to ``n_quotes`` ``(row, sentence)`` pairs: the most central sentences of a cluster.
-
-    Candidates are the eligible reviews nearest the cluster centroid, at most one per group (product)
-    while others remain; in each, the sentence most similar to the centroid wins (25-240 characters
-    preferred, at most ``max_sentences`` per review; a review with no such sentence offers its longest
-    one), with a small bonus for sentences matching a ``topic`` pattern (the segment's praised
-    attributes or pain points). Every sentence is a verbatim substring of its review text.
-    """
-    idx = [i for i, ok in enumerate(eligible) if ok]
-    if not idx:
-        return []
-    centroid = embeddings.mean(axis=0)
-    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-    by_centrality = sorted(idx, key=lambda i: (-float(embeddings[i] @ centroid), i))
-    picked: list[int] = []
-    used_groups: set[str] = set()
-    for i in by_centrality:  # first pass: distinct products
-        group = groups[i] if groups is not None else None
-        if group is not None and group in used_groups:
-            continue
-        picked.append(i)
-        if group is not None:
-            used_groups.add(group)
-        if len(picked) == n_candidates:
-            break
-    for i in by_centrality:  # top up when there are too few distinct products
-        if len(picked) >= n_candidates:
-            break
-        if i not in picked:
-            picked.append(i)
-
-    options: list[tuple[int, str]] = []
-    for i in picked:
-        parts = sentences(texts[i])
-        good = [s for s in parts if quotable(s)]
-        options.extend((i, s) for s in (good[:max_sentences] or sorted(parts, key=len, reverse=True)[:1]))
-    if not options:
-        return []
-    vectors = embed([s for _, s in options])
-    # A sentence naming what the segment praises or complains about is the better illustration.
-    bonus = np.array([TOPIC_BONUS * any(p.search(s) for p in topic) for _, s in options], dtype=float)
-    scores = vectors @ centroid + bonus
-    return _distinct_best(options, [float(x) for x in scores], n_quotes)
 
 
 def _distinct_best(options: list[tuple[int, str]], scores: list[float], n_quotes: int) -> list[tuple[int, str]]:
