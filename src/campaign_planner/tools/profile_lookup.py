@@ -367,16 +367,15 @@ def _fallback_message(
 ) -> str:
     """Say how far a segment's quotes fall short of supporting its name, and what the rest are."""
     rest = len(evidence) - supporting
+    are = "is" if rest == 1 else "are"
     if claim == "praise":
         what = ", ".join(summary.praised) or "what it praises"
-        detail = (
-            f"; the other {rest} are reservation-free sentences of 4-5-star reviews that do not name it" if rest else ""
-        )
+        detail = f"; the other {rest} {are} praise from 4-5-star reviews that does not name it" if rest else ""
         return (
             f"segment seg-{number}: only {supporting} of its quotes come from a 4-5-star review and name "
             f"{what} without a complaint or hesitation{detail}"
         )
-    detail = f"; the other {rest} are other reservations in low-rated reviews" if rest else ""
+    detail = f"; the other {rest} {are} other reservations in low-rated reviews" if rest else ""
     return (
         f"segment seg-{number}: only {supporting} of its quotes come from a low-rated review naming "
         f"{', '.join(summary.pain_labels)}{detail}"

@@ -619,15 +619,18 @@ RESERVATION = re.compile(
     r"worth|happy|impressed|like|love|fit|work|recommend|keep|wear)\b"
     r"|但是|但|不过|可是|然而|只是|失望|退货|退了|退掉|退回|换货|本来想|本想|原以为|以为|可惜|遗憾|希望|要是|如果"
     r"|\bexcited\b|\bgave\s+(?:it|this|them)\s+(?:a\s+|only\s+)?[1-4]\b|\b[1-4]\s+stars?\b"
-    r"|\bbummer\b|\bmeh\b|\bok(?:ay)?\b|\bwhile\b|\bneeds?\s+to\b|\bsized?\s+(?:up|down)\b"
+    r"|\b(?:went|go|order(?:ed)?|sized?)\s+(?:up|down)\s+(?:a\s+|one\s+|two\s+|\d\s+)?sizes?\b|\bwould\s+(?:be|look)\b"
+    r"|\bredeeming\b|\byet\b|\bbummer\b|\bmeh\b|\bok(?:ay)?\b|\bwhile\b|\bneeds?\s+to\b|\bsized?\s+(?:up|down)\b"
     r"|\ba\s+size\s+(?:up|down|bigger|larger|smaller)\b"
     r"|偏小|偏大|太小|太大|太紧|太松|太短|太长|太薄|不值|一般般|后悔|犹豫|不喜欢|不合身|不舒服",
     re.IGNORECASE,
 )
+# "true" and "high" praise only in phrases ("true to size", "high quality"): "a true petite", "high waisted".
+_PRAISE_MODIFIERS = "|".join(m for m in _POSITIVE_MODIFIERS.split("|") if m not in {"true", "high"})
 # Praise: a sentence a marketer can show as a happy customer's words says something good, not only a fact
 # ("i am 5'1, 112 lbs, 34 b chest and i got this dress in size petite small." names sizing, praises nothing).
 PRAISE_CUE = re.compile(
-    rf"\b(?:{_POSITIVE_MODIFIERS})\b|\blov(?:e|ed|es|ing)\b|\badore\b|\bobsessed\b|\bhappy\b|\bglad\b"
+    rf"\b(?:{_PRAISE_MODIFIERS})\b|\bhigh[- ]quality\b|\blov(?:e|ed|es|ing)\b|\badore\b|\bobsessed\b|\bhappy\b|\bglad\b"
     r"|\bthrilled\b|\bpleased\b|\bimpressed\b|\bcompliments?\b|\brecommend|\bfavou?rite\b|\bbest\b"
     r"|\bperfectly\b|\bwell\b|\bflatter|\bcomfy\b|\bcozy\b|\bcosy\b|\btrue\s+to\s+size\b|\btts\b|\bworth\b"
     r"|\bawesome\b|\bclassy\b|\bchic\b|\bstylish\b|\bversatile\b|\bslimming\b|\blike\s+a\s+glove\b"
