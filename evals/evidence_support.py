@@ -11,6 +11,10 @@ Segments named for a complaint ("... frustrated by small sizing"), which the unh
 produce, should show complaints: ``complaint_evidence_low_rated_share`` is the share of their quotes from
 reviews rated <= 2.
 
+``*_sounding_negative_share`` is an independent reading: the shop's polarity model (a classifier over
+review embeddings learnt from the shop's star ratings, ``vectorstore.polarity``) applied to each quote
+alone; a praise quote should rarely sound like a 1-2-star review, a complaint quote should.
+
 The markers below are this eval's own list, written from the marketer's rejections, not imported from
 the tool, so the figure does not grade the tool by its own rule. The attribute patterns are the lexicon
 the tool names segments by (``segmentation.ATTRIBUTES``): what "mentions the praised attribute" means.
@@ -37,6 +41,8 @@ from campaign_planner.data.shop import load_shop
 from campaign_planner.domain import Audience, Brief, Segment
 from campaign_planner.tools import segmentation as seg
 from campaign_planner.tools.profile_lookup import lookup_profiles
+from campaign_planner.vectorstore.embeddings import embed_texts
+from campaign_planner.vectorstore.polarity import polarity_model
 from campaign_planner.vectorstore.store import open_review_store
 
 # (label, product, description, departments, age_min, age_max, unhappy)
@@ -161,6 +167,12 @@ def run(shop_dir: Path, limit: int | None = None) -> dict[str, Any]:
                 )
         print(f"{label}: {len(result.segments)} segments, {seconds:.1f}s, {len(weak)} weak flags", file=sys.stderr)
     frame = pd.DataFrame(rows)
+    # An independent reading: the shop's polarity model (learnt from its own star ratings, no word lists)
+    # scores each quote alone; a logit above 0 sounds like a 1-2-star review.
+    model = polarity_model(store)
+    frame["sounds_negative"] = (
+        model.logits(embed_texts(frame["quote"].tolist())) > 0 if model is not None and len(frame) else False
+    )
     praise = frame[frame["claim"] == "praise"]
     complaint = frame[frame["claim"] == "complaint"]
     summary = {
@@ -172,14 +184,20 @@ def run(shop_dir: Path, limit: int | None = None) -> dict[str, Any]:
         "praise_quotes_no_marker_share": round(float(praise["no_marker"].mean()), 3) if len(praise) else None,
         "praise_quotes_mention_share": round(float(praise["mentions_praise"].mean()), 3) if len(praise) else None,
         "praise_quotes_low_rated": int(praise["low_rated"].sum()) if len(praise) else 0,
+        "praise_quotes_sounding_negative_share": (
+            round(float(praise["sounds_negative"].mean()), 3) if len(praise) else None
+        ),
         "complaint_quotes": len(complaint),
         "complaint_evidence_low_rated_share": (
             round(float(complaint["low_rated"].mean()), 3) if len(complaint) else None
         ),
+        "complaint_quotes_sounding_negative_share": (
+            round(float(complaint["sounds_negative"].mean()), 3) if len(complaint) else None
+        ),
         "verbatim_share": round(float(frame["verbatim"].mean()), 3) if len(frame) else None,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return {"summary": summary, "quotes": rows}
+    return {"summary": summary, "quotes": frame.to_dict(orient="records")}
 
 
 def main(argv: list[str] | None = None) -> int:
