@@ -300,3 +300,42 @@ def test_quotes_within_a_segment_are_distinct_sentences() -> None:
     quotes = _distinct_best(options, [0.9, 0.95, 0.5, 0.8, 0.4], 3)
     # Review 1's best sentence wins; reviews 0 and 2 only repeat it, so the next quote is review 3's.
     assert quotes == [(1, "Runs small."), (3, "The colour is even better in person.")]
+
+
+def _praised_patterns(segment) -> list[re.Pattern[str]]:
+    return [a.pattern for a in seg.ATTRIBUTES for p in segment.profile.praised_attributes
+            if p == a.noun or p.endswith(" " + a.noun)]
+
+
+def test_praise_segments_quote_happy_reviews_that_name_what_they_love(shop: Shop, dress_result) -> None:
+    _, _, result = dress_result
+    reviews = shop.reviews.set_index("review_id")
+    weak = " | ".join(f.message for f in result.flags if f.code == FlagCode.WEAK_EVIDENCE)
+    praise = [s for s in result.segments if " who love " in s.name or " who value " in s.name]
+    assert praise, [s.name for s in result.segments]
+    for segment in praise:
+        for evidence in segment.evidence:
+            row = reviews.loc[evidence.review_id]
+            assert row["rating"] >= 4 and row["recommended"] != 0, (segment.name, evidence)
+            assert not seg.is_reservation(evidence.quote) and evidence.quote in row["text"]
+            # A quote not naming a praised attribute is a fallback, and the plan says so.
+            assert any(p.search(evidence.quote) for p in _praised_patterns(segment)) or (
+                f"segment {segment.id}: only" in weak
+            ), (segment.name, evidence.quote)
+        for evidence in segment.pain_evidence:  # pain points carry their own, low-rated, evidence
+            assert reviews.loc[evidence.review_id, "rating"] <= 3 and evidence.quote in reviews.loc[
+                evidence.review_id, "text"]
+
+
+def test_unhappy_customers_get_complaint_evidence(shop: Shop, dress_result) -> None:
+    store, _, _ = dress_result
+    text = "unhappy customers: runs small, had to return it"
+    result = lookup_profiles(shop, Brief(text=text, audience=Audience(description=text)), store=store)
+    reviews = shop.reviews.set_index("review_id")
+    complaint = [s for s in result.segments if "frustrated by" in s.name]
+    assert complaint, [s.name for s in result.segments]
+    for segment in complaint:
+        assert segment.evidence
+        for evidence in segment.evidence:
+            assert reviews.loc[evidence.review_id, "rating"] <= 2, (segment.name, evidence)
+            assert evidence.quote in reviews.loc[evidence.review_id, "text"]

@@ -415,3 +415,23 @@ def test_budget_states_units_recommendation_and_frontier() -> None:
     assert "Recommended: spend half of the budget" in markdown and "Held back:" in markdown
     html = render_plan(plan, "html")
     assert "Efficient frontier on the response curves" in html and "recommended:" in html and "budget:" in html
+
+
+def test_pain_point_quotes_are_shown_apart_from_the_praise_quotes() -> None:
+    plan = full_plan()
+    fit = plan.segments[0]
+    pain = [Evidence(review_id="404", quote=f"Runs small in the bust {SCRIPT}, i returned it.")]
+    plan.segments[0] = fit.model_copy(update={"pain_evidence": pain})
+    markdown = render_plan(plan, "md")
+    praise_at = markdown.index("What these customers wrote:")
+    pain_at = markdown.index("What its low-rated reviews say about the pain points:")
+    assert praise_at < markdown.index("review `1043`") < pain_at < markdown.index("review `404`")
+    assert markdown.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 2 and "<script" not in markdown
+    page = render_plan(plan, "html")
+    assert "What its low-rated reviews say about the pain points" in page and "review 404" in page
+    assert "<script" not in page.lower()
+    # A complaint segment's evidence is its pain evidence: shown once, not twice.
+    same = fit.model_copy(update={"pain_evidence": fit.evidence})
+    plan.segments[0] = same
+    assert "about the pain points" not in render_plan(plan, "md")
+    assert "about the pain points" not in render_plan(plan, "html")

@@ -153,7 +153,15 @@ class Segment(Contract):
     )
     size: SegmentSize
     profile: SegmentProfile = Field(default_factory=SegmentProfile)
-    evidence: list[Evidence] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(
+        default_factory=list,
+        description="Quotes that support what the segment's name claims: for a segment named for what it "
+        "loves, sentences of 4-5-star reviews naming it, without complaint or hesitation.",
+    )
+    pain_evidence: list[Evidence] = Field(
+        default_factory=list,
+        description="Quotes of low-rated reviews naming the segment's pain points (profile.pain_points).",
+    )
 
 
 class CopyVariant(Contract):

@@ -152,6 +152,11 @@ def _segment(segment: Segment) -> list[str]:
         lines.pop()
     else:
         lines += ["", "_No quotes: this segment rests on weak evidence._"]
+    if segment.pain_evidence and segment.pain_evidence != segment.evidence:
+        lines += ["", "What its low-rated reviews say about the pain points:", ""]
+        for evidence in segment.pain_evidence:
+            lines += [f"> “{escape_md(evidence.quote)}” — review {_code(evidence.review_id)}", ">"]
+        lines.pop()
     return lines
 
 

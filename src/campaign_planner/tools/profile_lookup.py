@@ -266,9 +266,7 @@ def _retrieve_pool(store: ReviewStore, query: str, filters: dict[str, Any]) -> _
     ranked = [i for i in range(len(hits)) if not hits.metadatas[i].get("injection_suspected")]
     keep = sorted(i for n, i in enumerate(ranked) if sims[i] >= floor or n < MIN_POOL)
     if not keep or hits.embeddings is None:
-        raise ProfileLookupError(
-            f"no usable reviews were retrieved for {query!r} within {filters or 'the shop'}"
-        )
+        raise ProfileLookupError(f"no usable reviews were retrieved for {query!r} within {filters or 'the shop'}")
     frame = pd.DataFrame([{**hits.metadatas[i], "id": hits.ids[i], "text": hits.texts[i]} for i in keep])
     for col in ("age", "department", "product_id"):
         if col not in frame:
@@ -306,6 +304,7 @@ def _segment(
     summary: seg.AttributeSummary,
     evidence: list[Evidence],
     n_members: int,
+    pain_evidence: list[Evidence] | None = None,
 ) -> Segment:
     """Return one segment: size and profile figures computed over the reviewers its definition selects."""
     selected = reviews[seg.match_definition(reviews, definition)]
@@ -315,9 +314,7 @@ def _segment(
         id=f"seg-{number}",
         name=name,
         definition=definition,
-        size=SegmentSize(
-            customers=customers, share=round(customers / len(reviews), 4) if len(reviews) else 0.0
-        ),
+        size=SegmentSize(customers=customers, share=round(customers / len(reviews), 4) if len(reviews) else 0.0),
         profile=SegmentProfile(
             demographics=_demographics(selected, n_members),
             needs=summary.needs,
@@ -326,6 +323,62 @@ def _segment(
             average_rating=None if pd.isna(avg) else round(float(avg), 2),
         ),
         evidence=evidence,
+        pain_evidence=pain_evidence or [],
+    )
+
+
+def _claim_evidence(
+    members: pd.DataFrame,
+    embeddings: np.ndarray,
+    summary: seg.AttributeSummary,
+    claim: seg.Claim,
+    *,
+    fallback: bool = True,
+) -> tuple[list[Evidence], int]:
+    """Return a cluster's quotes for ``claim`` (see ``segmentation.claim_quotes``) and how many of them
+    fully support it. Praise quotes name the praised attributes (the name's first), complaint quotes the
+    pain points. Every quote is checked verbatim against its review's text."""
+    patterns = summary.praise_patterns() if claim == "praise" else summary.pain_patterns()
+    if claim == "complaint" and not patterns:
+        return [], 0
+    chosen = seg.claim_quotes(
+        members["text"].tolist(),
+        embeddings,
+        ratings=pd.to_numeric(members["rating"], errors="coerce").tolist(),
+        recommended=members["recommended"].tolist() if "recommended" in members else None,
+        claim=claim,
+        patterns=patterns,
+        eligible=[True] * len(members),  # injections never reach the pool
+        embed=embed_texts,
+        groups=_groups(members["product_id"]),
+        n_quotes=MIN_QUOTES,
+        fallback=fallback,
+    )
+    out, supporting = [], 0
+    for n, (i, quote) in enumerate(chosen.quotes):
+        if quote in members.iloc[i]["text"]:  # verbatim by construction; checked anyway
+            out.append(Evidence(review_id=str(members.iloc[i]["id"]), quote=quote))
+            supporting += n < chosen.supporting
+    return out, supporting
+
+
+def _fallback_message(
+    number: int, claim: seg.Claim, supporting: int, evidence: list[Evidence], summary: seg.AttributeSummary
+) -> str:
+    """Say how far a segment's quotes fall short of supporting its name, and what the rest are."""
+    rest = len(evidence) - supporting
+    are = "is" if rest == 1 else "are"
+    if claim == "praise":
+        what = ", ".join(summary.praised) or "what it praises"
+        detail = f"; the other {rest} {are} praise from 4-5-star reviews that does not name it" if rest else ""
+        return (
+            f"segment seg-{number}: only {supporting} of its quotes come from a 4-5-star review and name "
+            f"{what} without a complaint or hesitation{detail}"
+        )
+    detail = f"; the other {rest} {are} other reservations in low-rated reviews" if rest else ""
+    return (
+        f"segment seg-{number}: only {supporting} of its quotes come from a low-rated review naming "
+        f"{', '.join(summary.pain_labels)}{detail}"
     )
 
 
@@ -349,9 +402,7 @@ def lookup_profiles(
     reviews with text, and a brief with nothing to search for.
     """
     if not 2 <= max_segments <= MAX_SEGMENTS_LIMIT:
-        raise ProfileLookupError(
-            f"max_segments must be between 2 and {MAX_SEGMENTS_LIMIT}, got {max_segments}"
-        )
+        raise ProfileLookupError(f"max_segments must be between 2 and {MAX_SEGMENTS_LIMIT}, got {max_segments}")
     reviews = shop.reviews
     if "text" not in reviews.columns:
         raise ProfileLookupError(f"shop {shop.name!r} reviews have no 'text' column")
@@ -414,6 +465,8 @@ def lookup_profiles(
 
     shop_departments = _shop_departments(reviews)
     definitions, evidence, names = [], [], []
+    pain_evidence: list[list[Evidence]] = []
+    claims: list[tuple[seg.Claim, int]] = []  # what each name claims, and how many quotes fully support it
     for c in range(clustering.k):
         rows = np.flatnonzero(clustering.labels == c)
         members = frame.iloc[rows]
@@ -423,32 +476,21 @@ def lookup_profiles(
             departments=filters.get("departments"),
             shop_departments=shop_departments,
         )
-        quotes = seg.representative_quotes(
-            members["text"].tolist(),
-            pool.embeddings[rows],
-            eligible=[True] * len(rows),  # injections never reach the pool
-            embed=embed_texts,
-            groups=_groups(members["product_id"]),
-            n_quotes=MIN_QUOTES,
-            topic=summaries[c].topic_patterns(),
-        )
-        evidence.append(
-            [
-                Evidence(review_id=str(members.iloc[i]["id"]), quote=q)
-                for i, q in quotes
-                if q in members.iloc[i]["text"]  # verbatim by construction; checked anyway
-            ]
-        )
-        definitions.append(definition)
         selected = reviews[seg.match_definition(reviews, definition)]
         avg = pd.to_numeric(selected["rating"], errors="coerce").mean()
+        average = None if pd.isna(avg) else float(avg)
+        claim = seg.segment_claim(summaries[c], average)
+        chosen = _claim_evidence(members, pool.embeddings[rows], summaries[c], claim)
+        evidence.append(chosen[0])
+        pain_evidence.append(
+            chosen[0]
+            if claim == "complaint"
+            else _claim_evidence(members, pool.embeddings[rows], summaries[c], "complaint", fallback=False)[0]
+        )
+        claims.append((claim, chosen[1]))
+        definitions.append(definition)
         names.append(
-            seg.segment_name(
-                definition,
-                summaries[c],
-                None if pd.isna(avg) else float(avg),
-                seg.lead_departments(members["department"].tolist()),
-            )
+            seg.segment_name(definition, summaries[c], average, seg.lead_departments(members["department"].tolist()))
         )
     names = seg.unique_names(names, [summaries[c] for c in range(clustering.k)])
 
@@ -461,9 +503,14 @@ def lookup_profiles(
                     f"segment seg-{c + 1} has {len(evidence[c])} usable quote(s), fewer than {MIN_QUOTES}",
                 )
             )
+        claim, supporting = claims[c]
+        if claim != "none" and supporting < len(evidence[c]):  # fallback quotes: say so
+            flags.append(
+                _flag(FlagCode.WEAK_EVIDENCE, _fallback_message(c + 1, claim, supporting, evidence[c], summaries[c]))
+            )
         n_members = int((clustering.labels == c).sum())
         segments.append(
-            _segment(c + 1, names[c], definitions[c], reviews, summaries[c], evidence[c], n_members)
+            _segment(c + 1, names[c], definitions[c], reviews, summaries[c], evidence[c], n_members, pain_evidence[c])
         )
 
     return ProfileResult(

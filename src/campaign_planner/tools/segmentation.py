@@ -11,8 +11,10 @@ returned. The pieces:
   attribute lexicon scored by class-based TF-IDF (c-TF-IDF) against the other clusters.
 * :func:`segment_definition` / :func:`match_definition` — the filters that select a segment, applied
   to all of the shop's reviewers to size it.
-* :func:`representative_quotes` — full sentences, cut verbatim from stored review texts, closest to
-  the cluster's centre.
+* :func:`claim_quotes` — full sentences, cut verbatim from stored review texts, that support what the
+  segment's name claims (:func:`segment_claim`): praise from 4-5-star reviews naming the praised
+  attribute with no complaint or hesitation, or complaints from low-rated reviews; closest to the
+  cluster's centre among those.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -228,55 +230,69 @@ def _attr(key: str, noun: str, need: str, regex: str, praisable: bool = True) ->
 
 
 ATTRIBUTES: tuple[Attribute, ...] = (
-    _attr("fit", "fit", "a fit that flatters their shape", r"\bfit(?:s|ted|ting)?\b|\bsilhouette\b"),
+    _attr("fit", "fit", "a fit that flatters their shape", r"\bfit(?:s|ted|ting)?\b|\bsilhouette\b|合身|版型"),
     _attr(
         "sizing",
         "sizing",
         "sizing they can trust",
-        r"\bsiz(?:e|es|ing|ed)\b|\bruns?\s+(?:small|large|big)|\btts\b",
+        r"\bsiz(?:e|es|ing|ed)\b|\bruns?\s+(?:small|large|big)|\btts\b|尺码|码数",
     ),
     _attr(
         "fabric",
         "fabric",
         "quality fabrics",
-        r"\b(?:fabric|material|cotton|linen|silk|wool|knit|rayon|lining)\b",
+        r"\b(?:fabric|material|cotton|linen|silk|wool|knit|rayon|lining)\b|面料|材质|布料|真丝|羊毛",
     ),
-    _attr("softness", "softness", "soft, pleasant fabrics", r"\bsoft(?:er|est|ness)?\b"),
-    _attr("comfort", "comfort", "all-day comfort", r"\bcomf(?:y|ort|ortable|ortably)\b|\bcozy\b|\bcosy\b"),
+    _attr("softness", "softness", "soft, pleasant fabrics", r"\bsoft(?:er|est|ness)?\b|柔软|软糯"),
+    _attr("comfort", "comfort", "all-day comfort", r"\bcomf(?:y|ort|ortable|ortably)\b|\bcozy\b|\bcosy\b|舒服|舒适"),
     _attr(
-        "colour", "colour", "colours true to the photos", r"\bcolou?rs?\b|\bshades?\b|\bhues?\b|\bvibrant\b"
+        "colour", "colour", "colours true to the photos", r"\bcolou?rs?\b|\bshades?\b|\bhues?\b|\bvibrant\b|颜色|色彩"
     ),
     _attr(
         "length",
         "length",
         "the right length",
-        r"\blength\b|\bhem(?:line)?\b|\btoo\s+(?:long|short)\b|\bcropped\b",
+        r"\blength\b|\bhem(?:line)?\b|\btoo\s+(?:long|short)\b|\bcropped\b|长度",
     ),
     _attr(
-        "quality", "quality", "pieces that last", r"\bquality\b|\bwell[- ]made\b|\bdurable\b|\bcheap(?:ly)?\b"
+        "quality",
+        "quality",
+        "pieces that last",
+        r"\bquality\b|\bwell[- ]made\b|\bdurable\b|\bcheap(?:ly)?\b|质量|做工|品质",
     ),
     _attr(
-        "price", "price", "good value for money", r"\bprice[dy]?\b|\bexpensive\b|\bworth\b|\bsale\b|\bvalue\b"
+        "price",
+        "price",
+        "good value for money",
+        r"\bprice[dy]?\b|\bexpensive\b|\bworth\b|\bsale\b|\bvalue\b|价格|性价比|划算",
     ),
-    _attr("style", "style", "stand-out style", r"\bstyl(?:e|ish)\b|\bcute\b|\bchic\b|\btrendy\b|\bclassic\b"),
-    _attr("flattering", "flattering cut", "flattering cuts", r"\bflatter(?:ing|s)?\b|\bslimming\b"),
     _attr(
-        "print", "print", "appealing prints and patterns", r"\b(?:pattern|print|printed|floral|stripes?)\b"
+        "style",
+        "style",
+        "stand-out style",
+        r"\bstyl(?:e|ish)\b|\bcute\b|\bchic\b|\btrendy\b|\bclassic\b|款式|时尚|可爱",
+    ),
+    _attr("flattering", "flattering cut", "flattering cuts", r"\bflatter(?:ing|s)?\b|\bslimming\b|显瘦|显身材"),
+    _attr(
+        "print",
+        "print",
+        "appealing prints and patterns",
+        r"\b(?:pattern|print|printed|floral|stripes?)\b|印花|图案|碎花|条纹",
     ),
     _attr(
         "sheerness",
         "opacity",
         "fabric that is not see-through",
-        r"\bsheer\b|\bsee[- ]?through\b|\btransparent\b",
+        r"\bsheer\b|\bsee[- ]?through\b|\btransparent\b|透明|透肉",
         praisable=False,
     ),
-    _attr("warmth", "warmth", "warmth for cold days", r"\bwarm(?:th|er)?\b"),
-    _attr("stretch", "stretch", "stretch and ease of movement", r"\bstretch(?:y|es)?\b|\belastic\b"),
+    _attr("warmth", "warmth", "warmth for cold days", r"\bwarm(?:th|er)?\b|保暖|暖和"),
+    _attr("stretch", "stretch", "stretch and ease of movement", r"\bstretch(?:y|es)?\b|\belastic\b|弹力|弹性"),
     _attr(
         "versatility",
         "versatility",
         "versatile pieces",
-        r"\bversatil(?:e|ity)\b|\bdress(?:ed)?\s+(?:it\s+)?up\b",
+        r"\bversatil(?:e|ity)\b|\bdress(?:ed)?\s+(?:it\s+)?up\b|百搭",
     ),
 )
 _ATTRIBUTE_BY_KEY = {a.key: a for a in ATTRIBUTES}
@@ -287,26 +303,30 @@ PAIN_POINTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for label, regex in (
         (
             "small sizing",
-            r"\bruns?\s+(?:very\s+|really\s+|a\s+bit\s+|a\s+little\s+)?small\b|\btoo\s+(?:small|tight|snug)\b|\bsize\s+up\b",
+            r"\bruns?\s+(?:very\s+|really\s+|a\s+bit\s+|a\s+little\s+)?small\b|\btoo\s+(?:small|tight|snug)\b|\bsize\s+up\b"
+            r"|偏小|太小|太紧",
         ),
         (
             "large sizing",
-            r"\bruns?\s+(?:very\s+|really\s+|a\s+bit\s+|a\s+little\s+)?(?:large|big)\b|\btoo\s+(?:big|large|loose|baggy)\b",
+            r"\bruns?\s+(?:very\s+|really\s+|a\s+bit\s+|a\s+little\s+)?(?:large|big)\b|\btoo\s+(?:big|large|loose|baggy)\b"
+            r"|偏大|太大|太松",
         ),
         ("boxy, unflattering cuts", r"\bboxy\b|\bunflattering\b|\bshapeless\b|\bfrumpy\b|\btent\b"),
-        ("see-through fabric", r"\bsheer\b|\bsee[- ]?through\b|\btransparent\b"),
-        ("thin, flimsy fabric", r"\bthin\b|\bflimsy\b"),
-        ("itchy fabric", r"\bitch(?:y|ed)\b|\bscratchy\b"),
+        ("see-through fabric", r"\bsheer\b|\bsee[- ]?through\b|\btransparent\b|透明|透肉|很透"),
+        ("thin, flimsy fabric", r"\bthin\b|\bflimsy\b|太薄"),
+        ("itchy fabric", r"\bitch(?:y|ed)\b|\bscratchy\b|扎人|刺痒|发痒"),
         (
             "poor quality",
-            r"\bpoor(?:ly)?\s+(?:quality|made)\b|\bcheap(?:ly)?\s+made\b|\bfell\s+apart\b|\bpill(?:ing|ed)\b|\bholes?\b|\bripped\b|\bunravel",
+            r"\bpoor(?:ly)?\s+(?:quality|made)\b|\bcheap(?:ly)?\s+made\b|\bfell\s+apart\b|\bpill(?:ing|ed)\b|\bholes?\b|\bripped\b|\bunravel"
+            r"|质量差|做工差|起球|开线|破洞",
         ),
-        ("the wrong length", r"\btoo\s+(?:long|short)\b"),
+        ("the wrong length", r"\btoo\s+(?:long|short)\b|太长|太短"),
         (
             "colours unlike the photos",
-            r"\bnot\s+as\s+pictured\b|\blooks?\s+different\b|\bcolou?r\b[^.!?]{0,40}\b(?:different|off|dull|washed)",
+            r"\bnot\s+as\s+pictured\b|\blooks?\s+different\b|\bcolou?r\b[^.!?]{0,40}\b(?:different|off|dull|washed)"
+            r"|色差|掉色|褪色",
         ),
-        ("high prices", r"\boverpriced\b|\btoo\s+expensive\b|\bnot\s+worth\b|\bpricey\b"),
+        ("high prices", r"\boverpriced\b|\btoo\s+expensive\b|\bnot\s+worth\b|\bpricey\b|太贵|不值"),
         (
             "awkward proportions",
             r"\b(?:arm\s?holes?|sleeves?|shoulders?|chest|bust|waist)\b[^.!?]{0,25}\b(?:too|tight|huge|wide|low)\b",
@@ -337,16 +357,12 @@ def c_tf_idf(counts: pd.DataFrame) -> pd.DataFrame:
 
 def mention_matrix(texts: Sequence[str]) -> pd.DataFrame:
     """Return a (text x attribute key) 0/1 table: does each text mention each lexicon attribute."""
-    return pd.DataFrame(
-        {a.key: [int(bool(a.pattern.search(t))) for t in texts] for a in ATTRIBUTES}, dtype=int
-    )
+    return pd.DataFrame({a.key: [int(bool(a.pattern.search(t))) for t in texts] for a in ATTRIBUTES}, dtype=int)
 
 
 def pain_matrix(texts: Sequence[str]) -> pd.DataFrame:
     """Return a (text x pain-point label) 0/1 table."""
-    return pd.DataFrame(
-        {label: [int(bool(p.search(t))) for t in texts] for label, p in PAIN_POINTS}, dtype=int
-    )
+    return pd.DataFrame({label: [int(bool(p.search(t))) for t in texts] for label, p in PAIN_POINTS}, dtype=int)
 
 
 def praised_phrase(texts: Sequence[str], key: str) -> str:
@@ -377,12 +393,14 @@ class AttributeSummary:
     pain_points: list[str]
     pain_labels: list[str] = field(default_factory=list)
 
-    def topic_patterns(self) -> list[re.Pattern[str]]:
-        """Return the patterns of the praised attributes and pain points (to prefer quotes naming them)."""
+    def praise_patterns(self) -> list[re.Pattern[str]]:
+        """Return the patterns of the praised attributes, the one the segment is named for first."""
+        return [_ATTRIBUTE_BY_KEY[k].pattern for k in self.praised_keys]
+
+    def pain_patterns(self) -> list[re.Pattern[str]]:
+        """Return the patterns of the pain points, the one the segment is named for first."""
         pains = dict(PAIN_POINTS)
-        return [_ATTRIBUTE_BY_KEY[k].pattern for k in self.praised_keys] + [
-            pains[p] for p in self.pain_labels
-        ]
+        return [pains[p] for p in self.pain_labels]
 
 
 def describe_attributes(
@@ -490,9 +508,7 @@ def match_definition(reviews: pd.DataFrame, definition: dict[str, Any]) -> pd.Se
     if definition.get("departments"):
         if "department" not in reviews.columns:
             return pd.Series(False, index=reviews.index)
-        mask &= (
-            reviews["department"].astype("string").isin(definition["departments"]).fillna(False).astype(bool)
-        )
+        mask &= reviews["department"].astype("string").isin(definition["departments"]).fillna(False).astype(bool)
     rating = pd.to_numeric(reviews["rating"], errors="coerce")
     if definition.get("rating_min") is not None:
         mask &= (rating >= definition["rating_min"]).fillna(False).astype(bool)
@@ -530,20 +546,35 @@ def segment_name(
     departments = list(leads) or list(definition.get("departments") or [])
     who = " & ".join(departments[:2]) if departments else "All-category"
     happy = average_rating is not None and average_rating >= 4.0
-    unhappy = average_rating is not None and average_rating < 3.0
     noun = "fans" if happy else "shoppers"
     ages = ""
     if definition.get("age_min") is not None and definition.get("age_max") is not None:
         ages = f", {definition['age_min']}{EN_DASH}{definition['age_max']}"
-    pains = summary.pain_labels
-    if unhappy and pains:
-        return f"{who} {noun}{ages}, frustrated by {pains[0]}"
-    if summary.praised:
+    claim = segment_claim(summary, average_rating)
+    if claim == "complaint":
+        return f"{who} {noun}{ages}, frustrated by {summary.pain_labels[0]}"
+    if claim == "praise":
         verb = "love" if happy else "value"
         return f"{who} {noun}{ages}, who {verb} the {summary.praised[0]}"
-    if pains:
-        return f"{who} {noun}{ages}, frustrated by {pains[0]}"
     return f"{who} {noun}{ages}"
+
+
+Claim = Literal["praise", "complaint", "none"]
+
+
+def segment_claim(summary: AttributeSummary, average_rating: float | None) -> Claim:
+    """Return what a segment's name says about its customers, the claim its evidence must support.
+
+    "complaint" ("frustrated by ...") for an unhappy segment (average rating below 3) with pain points,
+    or one with pain points and nothing praised; "praise" ("who love/value the ...") when it praises
+    something; "none" otherwise. :func:`segment_name` names by this, so name and evidence agree.
+    """
+    unhappy = average_rating is not None and average_rating < 3.0
+    if summary.pain_labels and (unhappy or not summary.praised):
+        return "complaint"
+    if summary.praised:
+        return "praise"
+    return "none"
 
 
 def unique_names(names: list[str], summaries: list[AttributeSummary]) -> list[str]:
@@ -563,10 +594,50 @@ def unique_names(names: list[str], summaries: list[AttributeSummary]) -> list[st
 
 # --- quotes ------------------------------------------------------------------------------------------
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
+_SENTENCE = re.compile(r"[^.!?\n。！？；]+(?:[.!?。！？；]+|$)")  # also 。！？；
+_CJK = re.compile(r"[㐀-鿿豈-﫿]")
 MIN_QUOTE_CHARS = 25
 MAX_QUOTE_CHARS = 240
-TOPIC_BONUS = 0.1
+MIN_QUOTE_CJK_CHARS = 8  # a Chinese sentence has no spaces to count words by
+LEAD_BONUS = 0.05  # a supporting sentence naming the attribute the segment is named for
+
+# Complaints, hesitations and hypotheticals: a sentence carrying one is not a customer's praise, even in a
+# 5-star review ("I really wanted to like this dress.", "I'm on the fence about this dress but overall i
+# like it.", "I returned this dress because the material is so flimsy and thin."). The pain-point lexicon
+# (runs small, see-through, itchy...) counts too. English and Chinese; a sentence is checked whole.
+RESERVATION = re.compile(
+    r"\bbut\b|\bhowever\b|\balthough\b|\bthough\b|\bexcept\b|\bunless\b|\bdisappoint|\blet\s?down\b"
+    r"|\breturn(?:ed|ing|s)?\b|\bexchang(?:e|ed|ing)\b|\bsen[dt]\s+(?:it|them|this|these)\s+back\b"
+    r"|\bwanted\s+to\s+(?:like|love)\b|\breally\s+wanted\b|\bhigh\s+hopes\b|\bhop(?:ed|ing)\b"
+    r"|\bexpect(?:ed|ing)\b|\bthought\b[^.!?]*\b(?:would|will|be)\b|\bon\s+the\s+fence\b|\bnot\s+sure\b"
+    r"|\bunsure\b|\bhesita|\bdid\s*(?:n[’']t|not)\s+(?:buy|keep|purchase|order)\b|\bwish\b|\bif\s+only\b"
+    r"|\bunfortunate(?:ly)?\b|\bsadly\b|\bshame\b|\bcheap\b|\b(?:would|could|should)(?:\s+not|n[’']t)?\s+have\b"
+    r"|\bif\b|\btoo\s+(?:small|big|large|tight|snug|loose|baggy|short|long|sheer|thin|wide|boxy|low|high)\b"
+    r"|\b(?:a\s+(?:bit|little|tad)|slightly|somewhat|kind\s+of)\s+(?:off|big|small|large|tight|loose|long|short"
+    r"|snug|boxy|wide|sheer|thin|itchy|scratchy|stiff)\b"
+    r"|\b(?:not|never|no\s+longer|\w+n[’']t)\s+(?:\w+\s+){0,2}?(?:flattering|great|good|cute|comfortable|soft|"
+    r"worth|happy|impressed|like|love|fit|work|recommend|keep|wear)\b"
+    r"|但是|但|不过|可是|然而|只是|失望|退货|退了|退掉|退回|换货|本来想|本想|原以为|以为|可惜|遗憾|希望|要是|如果"
+    r"|\bexcited\b|\bgave\s+(?:it|this|them)\s+(?:a\s+|only\s+)?[1-4]\b|\b[1-4]\s+stars?\b"
+    r"|\b(?:went|go|order(?:ed)?|sized?)\s+(?:up|down)\s+(?:a\s+|one\s+|two\s+|\d\s+)?sizes?\b|\bwould\s+(?:be|look)\b"
+    r"|\bredeeming\b|\byet\b|\bbummer\b|\bmeh\b|\bok(?:ay)?\b|\bwhile\b|\bneeds?\s+to\b|\bsized?\s+(?:up|down)\b"
+    r"|\ba\s+size\s+(?:up|down|bigger|larger|smaller)\b"
+    r"|偏小|偏大|太小|太大|太紧|太松|太短|太长|太薄|不值|一般般|后悔|犹豫|不喜欢|不合身|不舒服",
+    re.IGNORECASE,
+)
+# "true" and "high" praise only in phrases ("true to size", "high quality"): "a true petite", "high waisted".
+_PRAISE_MODIFIERS = "|".join(m for m in _POSITIVE_MODIFIERS.split("|") if m not in {"true", "high"})
+# Praise: a sentence a marketer can show as a happy customer's words says something good, not only a fact
+# ("i am 5'1, 112 lbs, 34 b chest and i got this dress in size petite small." names sizing, praises nothing).
+PRAISE_CUE = re.compile(
+    rf"\b(?:{_PRAISE_MODIFIERS})\b|\bhigh[- ]quality\b|\blov(?:e|ed|es|ing)\b|\badore\b|\bobsessed\b|\bhappy\b|\bglad\b"
+    r"|\bthrilled\b|\bpleased\b|\bimpressed\b|\bcompliments?\b|\brecommend|\bfavou?rite\b|\bbest\b"
+    r"|\bperfectly\b|\bwell\b|\bflatter|\bcomfy\b|\bcozy\b|\bcosy\b|\btrue\s+to\s+size\b|\btts\b|\bworth\b"
+    r"|\bawesome\b|\bclassy\b|\bchic\b|\bstylish\b|\bversatile\b|\bslimming\b|\blike\s+a\s+glove\b"
+    r"|\bbeautifully\b|\bnicely\b|\bwonderfully\b"
+    r"|喜欢|好看|漂亮|舒服|舒适|合身|满意|推荐|不错|很好|超值|划算|柔软|显瘦|百搭|值得|完美|赞",
+    re.IGNORECASE,
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -579,61 +650,24 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def representative_quotes(
-    texts: Sequence[str],
-    embeddings: np.ndarray,
-    *,
-    eligible: Sequence[bool],
-    embed: Callable[[list[str]], np.ndarray],
-    groups: Sequence[str | None] | None = None,
-    n_quotes: int = 3,
-    n_candidates: int = 6,
-    max_sentences: int = 4,
-    topic: Sequence[re.Pattern[str]] = (),
-) -> list[tuple[int, str]]:
-    """Return up to ``n_quotes`` ``(row, sentence)`` pairs: the most central sentences of a cluster.
+def quotable(sentence: str) -> bool:
+    """Return whether a sentence is long enough to say something and short enough to quote.
 
-    Candidates are the eligible reviews nearest the cluster centroid, at most one per group (product)
-    while others remain; in each, the sentence most similar to the centroid wins (25-240 characters
-    preferred, at most ``max_sentences`` per review; a review with no such sentence offers its longest
-    one), with a small bonus for sentences matching a ``topic`` pattern (the segment's praised
-    attributes or pain points). Every sentence is a verbatim substring of its review text.
+    25-240 characters and five words; a Chinese sentence (no spaces) needs 8-240 characters.
     """
-    idx = [i for i, ok in enumerate(eligible) if ok]
-    if not idx:
-        return []
-    centroid = embeddings.mean(axis=0)
-    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-    by_centrality = sorted(idx, key=lambda i: (-float(embeddings[i] @ centroid), i))
-    picked: list[int] = []
-    used_groups: set[str] = set()
-    for i in by_centrality:  # first pass: distinct products
-        group = groups[i] if groups is not None else None
-        if group is not None and group in used_groups:
-            continue
-        picked.append(i)
-        if group is not None:
-            used_groups.add(group)
-        if len(picked) == n_candidates:
-            break
-    for i in by_centrality:  # top up when there are too few distinct products
-        if len(picked) >= n_candidates:
-            break
-        if i not in picked:
-            picked.append(i)
+    if _CJK.search(sentence):
+        return MIN_QUOTE_CJK_CHARS <= len(sentence) <= MAX_QUOTE_CHARS
+    return MIN_QUOTE_CHARS <= len(sentence) <= MAX_QUOTE_CHARS and len(sentence.split()) >= 5
 
-    options: list[tuple[int, str]] = []
-    for i in picked:
-        parts = sentences(texts[i])
-        good = [s for s in parts if MIN_QUOTE_CHARS <= len(s) <= MAX_QUOTE_CHARS and len(s.split()) >= 5]
-        options.extend((i, s) for s in (good[:max_sentences] or sorted(parts, key=len, reverse=True)[:1]))
-    if not options:
-        return []
-    vectors = embed([s for _, s in options])
-    # A sentence naming what the segment praises or complains about is the better illustration.
-    bonus = np.array([TOPIC_BONUS * any(p.search(s) for p in topic) for _, s in options], dtype=float)
-    scores = vectors @ centroid + bonus
-    return _distinct_best(options, [float(x) for x in scores], n_quotes)
+
+def is_praise(sentence: str) -> bool:
+    """Return whether a sentence praises (a positive cue, English or Chinese) without any reservation."""
+    return bool(PRAISE_CUE.search(sentence)) and not is_reservation(sentence)
+
+
+def is_reservation(sentence: str) -> bool:
+    """Return whether a sentence carries a complaint, hesitation or hypothetical (English or Chinese)."""
+    return bool(RESERVATION.search(sentence)) or any(p.search(sentence) for _, p in PAIN_POINTS)
 
 
 def _distinct_best(options: list[tuple[int, str]], scores: list[float], n_quotes: int) -> list[tuple[int, str]]:
@@ -656,3 +690,126 @@ def _distinct_best(options: list[tuple[int, str]], scores: list[float], n_quotes
         if len(quotes) == n_quotes:
             break
     return quotes
+
+
+@dataclass
+class ClaimQuotes:
+    """Quotes chosen for a claim: ``quotes`` (``(row, sentence)``, best first), of which the first
+    ``supporting`` fully support the claim and the rest are labelled fallbacks."""
+
+    quotes: list[tuple[int, str]]
+    supporting: int
+    claim: Claim
+
+
+def claim_quotes(
+    texts: Sequence[str],
+    embeddings: np.ndarray,
+    *,
+    ratings: Sequence[float],
+    claim: Claim,
+    patterns: Sequence[re.Pattern[str]] = (),
+    recommended: Sequence[float | None] | None = None,
+    eligible: Sequence[bool],
+    embed: Callable[[list[str]], np.ndarray],
+    groups: Sequence[str | None] | None = None,
+    n_quotes: int = 3,
+    n_candidates: int = 8,
+    fallback: bool = True,
+) -> ClaimQuotes:
+    """Return up to ``n_quotes`` sentences of a cluster's reviews that support what its name claims.
+
+    * ``"praise"`` ("who love the flattering fit"): a supporting quote is a sentence of a review rated 4
+      or 5 (and recommended, where ``recommended`` is given and known) that names one of ``patterns``
+      (the praised attributes, the name's one first) and praises (:func:`is_praise`: a positive cue and
+      no complaint, hesitation or hypothetical), whichever sentence of the review that is, not
+      necessarily its first. Fallback: a praising sentence of such a review that names none of them. A
+      complaint, or a bare fact ("i got this dress in size petite small"), is never a praise quote.
+    * ``"complaint"`` ("frustrated by small sizing"): a sentence of a review rated 1-2 (1-3 when the
+      cluster has none) naming one of ``patterns`` (the pain points); fallback: a reservation of such a
+      review.
+    * ``"none"``: praising sentences of 4-5-star reviews, then any reservation-free sentence.
+
+    Reviews are taken nearest the cluster's centroid first, one per group (product) while others remain;
+    among a tier's sentences the most similar to the centroid win (one per review, never the same
+    sentence twice). ``fallback=False`` returns supporting quotes only. Every sentence is a verbatim
+    substring of its review text.
+    """
+    idx = [i for i, ok in enumerate(eligible) if ok]
+    if not idx:
+        return ClaimQuotes([], 0, claim)
+    stars = np.asarray(ratings, dtype=float)
+    rec = None if recommended is None else pd.to_numeric(pd.Series(list(recommended)), errors="coerce").to_numpy()
+    centroid = embeddings.mean(axis=0)
+    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+    by_centrality = sorted(idx, key=lambda i: (-float(embeddings[i] @ centroid), i))
+    lead = patterns[0] if patterns else None
+
+    def names(sentence: str) -> bool:
+        return any(p.search(sentence) for p in patterns)
+
+    if claim == "praise":
+        positive = [i for i in by_centrality if stars[i] >= 4 and not (rec is not None and rec[i] == 0)]
+        tiers = [(positive, lambda s: names(s) and is_praise(s)), (positive, is_praise)]
+    elif claim == "complaint":
+        low = [i for i in by_centrality if stars[i] <= 2] or [i for i in by_centrality if stars[i] <= 3]
+        tiers = [(low, names), (low, is_reservation)]
+    else:
+        positive = [i for i in by_centrality if stars[i] >= 4]
+        tiers = [(positive, is_praise), (by_centrality, lambda s: not is_reservation(s))]
+    if not fallback:
+        tiers = tiers[:1]
+
+    options: list[tuple[int, int, str]] = []  # (tier, row, sentence)
+    for tier, (rows, accepts) in enumerate(tiers):
+        found: list[tuple[int, list[str]]] = []
+        for i in rows:
+            fits = [s for s in sentences(texts[i]) if quotable(s) and accepts(s)]
+            if fits:
+                found.append((i, fits))
+        options.extend((tier, i, s) for i, fits in _diverse(found, groups, n_candidates) for s in fits[:3])
+    if not options:
+        return ClaimQuotes([], 0, claim)
+    vectors = embed([s for _, _, s in options])
+    bonus = [LEAD_BONUS * bool(lead is not None and lead.search(s)) for _, _, s in options]
+    scores = [float(v @ centroid) + b for v, b in zip(vectors, bonus, strict=True)]
+
+    quotes: list[tuple[int, str]] = []
+    supporting = 0
+    for tier in range(len(tiers)):
+        in_tier = [(k, o) for k, o in enumerate(options) if o[0] == tier and o[1] not in {q[0] for q in quotes}]
+        if not in_tier or len(quotes) >= n_quotes:
+            continue
+        taken = {" ".join(q[1].lower().split()) for q in quotes}
+        picked = _distinct_best(
+            [(o[1], o[2]) for _, o in in_tier if " ".join(o[2].lower().split()) not in taken],
+            [scores[k] for k, o in in_tier if " ".join(o[2].lower().split()) not in taken],
+            n_quotes - len(quotes),
+        )
+        quotes.extend(picked)
+        if tier == 0:
+            supporting = len(picked)
+    return ClaimQuotes(quotes, supporting, claim)
+
+
+def _diverse(
+    found: list[tuple[int, list[str]]], groups: Sequence[str | None] | None, n: int
+) -> list[tuple[int, list[str]]]:
+    """Return up to ``n`` of ``found`` (in order), one per group first, then topped up in order."""
+    picked: list[tuple[int, list[str]]] = []
+    used: set[str] = set()
+    for item in found:
+        group = groups[item[0]] if groups is not None else None
+        if group is not None and group in used:
+            continue
+        picked.append(item)
+        if group is not None:
+            used.add(group)
+        if len(picked) == n:
+            return picked
+    for item in found:
+        if len(picked) >= n:
+            break
+        if item not in picked:
+            picked.append(item)
+    return picked
