@@ -222,7 +222,8 @@ def test_a_planning_run_keeps_only_the_model_sentences_that_agree_with_the_table
     assert plan.summary.endswith("Reach the customers who praise the fit.")
     assert "together" not in plan.summary and "sizing" not in plan.summary
     flag = next(f.message for f in plan.flags if f.code.value == "degraded_output")
-    assert flag.startswith("3 sentence(s) of the model's summary were removed: 2 stated a figure") and "1 was cut" in flag
+    assert flag.startswith("3 sentence(s) of the model's summary were removed: 2 stated a figure")
+    assert "1 was cut off mid-sentence" in flag
     table = _table_cells(render_markdown(plan))
     for allocation in plan.budget.allocations:
         name = {"email": "E-mail", "search": "Paid search", "instagram": "Instagram"}[allocation.channel]

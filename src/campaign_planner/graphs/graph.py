@@ -28,7 +28,6 @@ from campaign_planner.agents.planner import (
     decide_next_tools,
     unsupported_numbers,
     vet_rationale,
-    vetted_text,
     write_narrative,
 )
 from campaign_planner.domain import Brief, CampaignPlan, Flag, FlagCode
@@ -39,12 +38,12 @@ from campaign_planner.graphs.assembly import (
     plan_summary_figures,
     validate_plan,
 )
-from campaign_planner.graphs.summary import misattributed_numbers, vet_model_summary
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.followup import FollowUp, apply_patches, classify_follow_up
 from campaign_planner.graphs.plan_diff import PlanDiff, describe_diff, diff_plans
 from campaign_planner.graphs.retries import TOOL_RETRY
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
+from campaign_planner.graphs.summary import misattributed_numbers, vet_model_summary
 from campaign_planner.tools.registry import (
     PREREQUISITES,
     STATE_KEY,

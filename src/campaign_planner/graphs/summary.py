@@ -104,25 +104,7 @@ def figures_of_record(brief: Brief, segments: list[Segment], budget: Budget | No
         values |= {v for v in (line.roi, line.customers) if v is not None}
         record.lines.setdefault((line.segment_id, line.channel), set()).update(float(v) for v in values)
     if budget is not None:
-        for allocation in budget.allocations:
-            values = {allocation.spend, allocation.expected_outcome, allocation.marginal_roi}
-            if budget.total:
-                values.add(allocation.spend / budget.total * 100)
-            if allocation.spend > 0 and budget.objective == "revenue":
-                values.add((allocation.expected_outcome - allocation.spend) / allocation.spend)
-            values |= {v for v in (allocation.recommended_spend, allocation.spend_at_marginal_roi_1) if v is not None}
-            record.channels[allocation.channel] = {float(v) for v in values}
-        record.plan.append(PlanFigure(budget.total, _BUDGET_WORDS))
-        if budget.recommended_total is not None:
-            record.plan.append(PlanFigure(budget.recommended_total, _RECOMMENDED_WORDS))
-            if budget.total:
-                record.plan.append(PlanFigure(budget.recommended_total / budget.total * 100, _RECOMMENDED_WORDS))
-        if budget.unallocated > 0.005:
-            record.plan.append(PlanFigure(budget.unallocated, _HELD_WORDS))
-            if budget.unallocated_return is not None:
-                record.plan.append(PlanFigure(budget.unallocated_return, _HELD_WORDS))
-        if budget.expected_outcome is not None:
-            record.plan.append(PlanFigure(budget.expected_outcome, _TOTAL_WORDS))
+        _add_budget_figures(record, budget)
     else:
         for channel in dict.fromkeys(line.channel for line in forecast):
             total = lines_total(forecast, channel, brief.objective)
@@ -136,6 +118,28 @@ def figures_of_record(brief: Brief, segments: list[Segment], budget: Budget | No
         if value is not None:
             record.plan.append(PlanFigure(float(value), words))
     return record
+
+
+def _add_budget_figures(record: FiguresOfRecord, budget: Budget) -> None:
+    for allocation in budget.allocations:
+        values = {allocation.spend, allocation.expected_outcome, allocation.marginal_roi}
+        if budget.total:
+            values.add(allocation.spend / budget.total * 100)
+        if allocation.spend > 0 and budget.objective == "revenue":
+            values.add((allocation.expected_outcome - allocation.spend) / allocation.spend)
+        values |= {v for v in (allocation.recommended_spend, allocation.spend_at_marginal_roi_1) if v is not None}
+        record.channels[allocation.channel] = {float(v) for v in values}
+    record.plan.append(PlanFigure(budget.total, _BUDGET_WORDS))
+    if budget.recommended_total is not None:
+        record.plan.append(PlanFigure(budget.recommended_total, _RECOMMENDED_WORDS))
+        if budget.total:
+            record.plan.append(PlanFigure(budget.recommended_total / budget.total * 100, _RECOMMENDED_WORDS))
+    if budget.unallocated > 0.005:
+        record.plan.append(PlanFigure(budget.unallocated, _HELD_WORDS))
+        if budget.unallocated_return is not None:
+            record.plan.append(PlanFigure(budget.unallocated_return, _HELD_WORDS))
+    if budget.expected_outcome is not None:
+        record.plan.append(PlanFigure(budget.expected_outcome, _TOTAL_WORDS))
 
 
 # --------------------------------------------------------------------------------------------- checking
