@@ -14,6 +14,11 @@ Scores every plan on four figures, printed as ``name=value`` lines for docs/benc
   ``negative_roi`` flag saying why and what to do (the target is 0).
 * ``saturation_flagged=K/N`` — plans where some channel is funded past its break-even spend (marginal ROI
   below 1) that carry a ``saturation`` flag for every such channel.
+* ``summary_figures_misattributed=M`` — numbers in the plans' summary text that are not a figure of record
+  of the channel or segment their sentence names (or, in a sentence naming none, a plan figure: budget,
+  recommended total, held back, total forecast, the brief's numbers); a total no tool produced counts
+  (checker: ``graphs/summary.py::misattributed_numbers``; the target is 0).
+* ``summary_sentences_cut=M`` — plans whose summary ends in a fragment without terminal punctuation.
 
 The figures are computed by tools, not by the language model; with ``--backend fake`` (the default) a
 scripted model plays the planner (every tool with its default arguments), the copywriter and the narrative,
@@ -34,6 +39,9 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from campaign_planner.data.catalog import default_catalog
+from campaign_planner.domain import CampaignPlan
+from campaign_planner.graphs.summary import figures_of_record, misattributed_numbers, split_sentences
 from campaign_planner.llm import ChatModelHandle, ModelSpec, make_chat_model
 from campaign_planner.planning import make_context, open_checkpointer, resolve_shop, run_plan
 from campaign_planner.settings import load_settings
@@ -141,6 +149,21 @@ def saturation_flagged(plan: dict[str, Any]) -> tuple[bool, str] | None:
     return not missing, f"no saturation flag for {missing}" if missing else ""
 
 
+def summary_misattributed(plan: dict[str, Any]) -> list[str]:
+    """Return the summary's numbers (as "sentence: number") that are not the figures of what they name."""
+    parsed = CampaignPlan.model_validate({k: v for k, v in plan.items() if not k.startswith("_")})
+    record = figures_of_record(parsed.brief, parsed.segments, parsed.budget, parsed.forecast)
+    catalog = default_catalog()
+    return [f"{sentence[:60]}: {number:,.2f}" for sentence in split_sentences(parsed.summary)
+            for number in misattributed_numbers(sentence, record, catalog)]
+
+
+def summary_cut(plan: dict[str, Any]) -> bool:
+    """True when the summary ends in a fragment (no terminal punctuation): cut by a token cap."""
+    text = str(plan.get("summary") or "").strip()
+    return bool(text) and not re.search(r"[.!?。！？…][\"'”’)）」』]*$", text)
+
+
 def score(plans: list[dict[str, Any]]) -> dict[str, str]:
     """Return the eval's figures over ``plans`` (the JSON contract) as name -> value text."""
     figures: dict[str, str] = {}
@@ -153,6 +176,8 @@ def score(plans: list[dict[str, Any]]) -> dict[str, str]:
     budgets = [p["budget"] for p in plans if p.get("budget") and p["budget"].get("recommended_total") is not None]
     below = sum(1 for b in budgets if b["recommended_total"] < b["total"] - 0.005)
     figures["recommended_below_budget"] = f"{below}/{len(budgets)}"
+    figures["summary_figures_misattributed"] = str(sum(len(summary_misattributed(p)) for p in plans))
+    figures["summary_sentences_cut"] = str(sum(summary_cut(p) for p in plans))
     return figures
 
 
@@ -184,6 +209,7 @@ def run(paths: list[Path], *, shop: Path, backend: str, data_dir: Path | None, o
                 (out_dir / f"{case['id']}.json").write_text(json.dumps(plan, ensure_ascii=False, indent=1))
             notes = [r[1] for r in (plan_reconciled(plan), segments_distinct(plan), saturation_flagged(plan))
                      if r is not None and not r[0]]
+            notes += [f"summary misattributes {item}" for item in summary_misattributed(plan)]
             print(f"# {case['id']}: {time.perf_counter() - started:.1f} s"
                   + (f"; {'; '.join(notes)}" if notes else ""), file=sys.stderr)
     return plans
@@ -210,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"coherence_plans={len(plans)}")
     for name, value in figures.items():
         print(f"{name}={value}")
-    good = figures["funded_negative_roi_lines"] == "0" and all(
+    good = figures["funded_negative_roi_lines"] == figures["summary_figures_misattributed"] == "0" and all(
         figures[k].split("/")[0] == figures[k].split("/")[1]
         for k in ("coherence_plans_reconciled", "segment_forecasts_distinct", "saturation_flagged"))
     return 0 if good else 1

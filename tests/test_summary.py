@@ -228,3 +228,18 @@ def test_a_planning_run_keeps_only_the_model_sentences_that_agree_with_the_table
     for allocation in plan.budget.allocations:
         name = {"email": "E-mail", "search": "Paid search", "instagram": "Instagram"}[allocation.channel]
         assert f"{name} {table[name][1]} for an expected {table[name][4]} incremental revenue" in plan.summary
+
+
+def test_the_coherence_eval_counts_misattributed_summary_figures() -> None:
+    from evals.coherence import score
+
+    budget = _budget()
+    plan = full_plan().model_copy(update={"brief": _brief(), "segments": SEGMENTS, "forecast": FORECAST,
+                                          "budget": budget})
+    honest = plan.model_copy(update={"summary": compose_summary(
+        deterministic_summary(plan.brief, SEGMENTS, budget, FORECAST), "Lead with fit.")})
+    wrong = plan.model_copy(update={"summary": "E-mail will bring $45,846. Together that is $90,000. Watch the"})
+    figures = score([p.model_dump(mode="json") for p in (honest, wrong)])
+    assert figures["summary_figures_misattributed"] == "2"
+    assert figures["summary_sentences_cut"] == "1"
+    assert score([honest.model_dump(mode="json")])["summary_figures_misattributed"] == "0"
