@@ -210,7 +210,11 @@ def test_a_planning_run_keeps_only_the_model_sentences_that_agree_with_the_table
         return json.dumps({"summary": f"Reach the customers who praise the fit. E-mail gets ${split['search']:,} "
                                       f"of the budget. E-mail and paid search take "
                                       f"${split['email'] + split['search']:,} together. Watch the sizing "
-                                      "complaints, which could", "rationale": [], "risks": []})
+                                      "complaints, which could",
+                           "rationale": [{"decision": f"Give e-mail ${split['search']:,}.", "evidence_ids": []},
+                                         {"decision": "Lead with fit.", "evidence_ids": []}],
+                           "risks": [f"Paid search could return ${split['email'] + split['search']:,} overall.",
+                                     "Sizing complaints could resurface."]})
 
     shop = load_shop(demo_shop_dir)
     settings = load_settings(data_dir=tmp_path, shop_dir=shop.root)
@@ -224,6 +228,11 @@ def test_a_planning_run_keeps_only_the_model_sentences_that_agree_with_the_table
     flag = next(f.message for f in plan.flags if f.code.value == "degraded_output")
     assert flag.startswith("3 sentence(s) of the model's summary were removed: 2 stated a figure")
     assert "1 was cut off mid-sentence" in flag
+    # Rationale and risks are held to the same check, and their removal is counted in the same flag.
+    assert "2 rationale or risk item(s)" in flag
+    assert "Lead with fit." in [r.decision for r in plan.rationale]
+    assert not any("Give e-mail" in r.decision for r in plan.rationale)
+    assert "Sizing complaints could resurface." in plan.risks and not any("overall" in r for r in plan.risks)
     table = _table_cells(render_markdown(plan))
     for allocation in plan.budget.allocations:
         name = {"email": "E-mail", "search": "Paid search", "instagram": "Instagram"}[allocation.channel]
