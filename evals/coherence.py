@@ -14,6 +14,11 @@ Scores every plan on four figures, printed as ``name=value`` lines for docs/benc
   ``negative_roi`` flag saying why and what to do (the target is 0).
 * ``saturation_flagged=K/N`` — plans where some channel is funded past its break-even spend (marginal ROI
   below 1) that carry a ``saturation`` flag for every such channel.
+* ``summary_figures_misattributed=M`` — numbers in the plans' summary text that are not a figure of record
+  of the channel or segment their sentence names (or, in a sentence naming none, a plan figure: budget,
+  recommended total, held back, total forecast, the brief's numbers); a total no tool produced counts
+  (checker: ``graphs/summary.py::misattributed_numbers``; the target is 0).
+* ``summary_sentences_cut=M`` — plans whose summary ends in a fragment without terminal punctuation.
 
 The figures are computed by tools, not by the language model; with ``--backend fake`` (the default) a
 scripted model plays the planner (every tool with its default arguments), the copywriter and the narrative,
@@ -34,12 +39,30 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from campaign_planner.data.catalog import default_catalog
+from campaign_planner.domain import CampaignPlan
 from campaign_planner.llm import ChatModelHandle, ModelSpec, make_chat_model
 from campaign_planner.planning import make_context, open_checkpointer, resolve_shop, run_plan
 from campaign_planner.settings import load_settings
 from campaign_planner.testing import ScriptedChatModel
 
 ROUNDING = 0.5
+
+
+def _misattributing_summary(messages: list[BaseMessage]) -> str:
+    """Write a summary the way the 1.5B model did on the real-data shop: another channel's figure, a total no
+    tool produced, a repeat, and a sentence cut by the token cap (to measure the check, not the model)."""
+    match = re.search(r"Budget split: (\{.*\})", str(messages[-1].content))
+    split = json.loads(match.group(1)) if match else {}
+    if len(split) < 2:
+        return "Reach the customers who praise the fit. Watch the sizing complaints, which could"
+    (first, a), (second, b) = list(split.items())[:2]
+    return (f"Reach the customers who praise the fit. {first} will bring ${b:,} of the budget. "
+            f"{first} and {second} add up to ${a + b:,} together. Watch the sizing complaints, which could")
+
+
+_NARRATIVE = {"empty": lambda messages: "", "misattributing": _misattributing_summary}
+_narrative_mode = "empty"
 
 
 def _scripted_reply(messages: list[BaseMessage]) -> str:
@@ -52,7 +75,7 @@ def _scripted_reply(messages: list[BaseMessage]) -> str:
                 {"tool": "copywriter"}], "finished": False})
         return json.dumps({"thought": "Done.", "actions": [], "finished": True})
     if "strategist" in system:
-        return json.dumps({"summary": "", "rationale": [], "risks": []})
+        return json.dumps({"summary": _NARRATIVE[_narrative_mode](messages), "rationale": [], "risks": []})
     chinese = bool(re.search(r"[\u4e00-\u9fff]{6,}", system))
     variant = ({"headline": "新品上市", "body": "舒适面料,合身剪裁。", "cta": "立即选购"} if chinese
                else {"headline": "New in", "body": "Soft fabric and a cut that fits.", "cta": "Shop now"})
@@ -141,6 +164,23 @@ def saturation_flagged(plan: dict[str, Any]) -> tuple[bool, str] | None:
     return not missing, f"no saturation flag for {missing}" if missing else ""
 
 
+def summary_misattributed(plan: dict[str, Any]) -> list[str]:
+    """Return the summary's numbers (as "sentence: number") that are not the figures of what they name."""
+    from campaign_planner.graphs.summary import figures_of_record, misattributed_numbers, split_sentences
+
+    parsed = CampaignPlan.model_validate({k: v for k, v in plan.items() if not k.startswith("_")})
+    record = figures_of_record(parsed.brief, parsed.segments, parsed.budget, parsed.forecast)
+    catalog = default_catalog()
+    return [f"{sentence[:60]}: {number:,.2f}" for sentence in split_sentences(parsed.summary)
+            for number in misattributed_numbers(sentence, record, catalog)]
+
+
+def summary_cut(plan: dict[str, Any]) -> bool:
+    """True when the summary ends in a fragment (no terminal punctuation): cut by a token cap."""
+    text = str(plan.get("summary") or "").strip()
+    return bool(text) and not re.search(r"[.!?。！？…][\"'”’)）」』]*$", text)
+
+
 def score(plans: list[dict[str, Any]]) -> dict[str, str]:
     """Return the eval's figures over ``plans`` (the JSON contract) as name -> value text."""
     figures: dict[str, str] = {}
@@ -153,6 +193,11 @@ def score(plans: list[dict[str, Any]]) -> dict[str, str]:
     budgets = [p["budget"] for p in plans if p.get("budget") and p["budget"].get("recommended_total") is not None]
     below = sum(1 for b in budgets if b["recommended_total"] < b["total"] - 0.005)
     figures["recommended_below_budget"] = f"{below}/{len(budgets)}"
+    try:
+        figures["summary_figures_misattributed"] = str(sum(len(summary_misattributed(p)) for p in plans))
+    except ImportError:  # scoring plans made by a checkout without the checker (score their --out files later)
+        figures["summary_figures_misattributed"] = "n/a"
+    figures["summary_sentences_cut"] = str(sum(summary_cut(p) for p in plans))
     return figures
 
 
@@ -184,6 +229,10 @@ def run(paths: list[Path], *, shop: Path, backend: str, data_dir: Path | None, o
                 (out_dir / f"{case['id']}.json").write_text(json.dumps(plan, ensure_ascii=False, indent=1))
             notes = [r[1] for r in (plan_reconciled(plan), segments_distinct(plan), saturation_flagged(plan))
                      if r is not None and not r[0]]
+            try:
+                notes += [f"summary misattributes {item}" for item in summary_misattributed(plan)]
+            except ImportError:
+                pass
             print(f"# {case['id']}: {time.perf_counter() - started:.1f} s"
                   + (f"; {'; '.join(notes)}" if notes else ""), file=sys.stderr)
     return plans
@@ -192,13 +241,29 @@ def run(paths: list[Path], *, shop: Path, backend: str, data_dir: Path | None, o
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 when every plan is coherent, else 1."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("briefs", type=Path, nargs="+")
-    parser.add_argument("--shop", type=Path, required=True)
+    parser.add_argument("briefs", type=Path, nargs="*")
+    parser.add_argument("--shop", type=Path, default=None)
+    parser.add_argument("--rescore", type=Path, default=None,
+                        help="Score the plan JSON files an earlier --out wrote (e.g. by another checkout) instead "
+                        "of planning.")
     parser.add_argument("--backend", default="fake")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="Write each plan's JSON here.")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--scripted-narrative", choices=sorted(_NARRATIVE), default="empty",
+                        help="With --backend fake: the scripted summary (misattributing plays the 1.5B model's "
+                        "failure: another channel's figure, a made-up total, a cut sentence).")
     args = parser.parse_args(argv)
+    global _narrative_mode
+    _narrative_mode = args.scripted_narrative
+    if args.rescore is not None:
+        plans = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(args.rescore.glob("*.json"))]
+        print(f"coherence_plans={len(plans)}")
+        for name, value in score(plans).items():
+            print(f"{name}={value}")
+        return 0
+    if not args.briefs or args.shop is None:
+        parser.error("BRIEFS and --shop are needed to plan (or --rescore DIR)")
     missing = [str(p) for p in args.briefs if not p.is_file()]
     if missing:
         print(f"error: {', '.join(missing)} not found", file=sys.stderr)
@@ -210,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"coherence_plans={len(plans)}")
     for name, value in figures.items():
         print(f"{name}={value}")
-    good = figures["funded_negative_roi_lines"] == "0" and all(
+    good = figures["funded_negative_roi_lines"] == figures["summary_figures_misattributed"] == "0" and all(
         figures[k].split("/")[0] == figures[k].split("/")[1]
         for k in ("coherence_plans_reconciled", "segment_forecasts_distinct", "saturation_flagged"))
     return 0 if good else 1

@@ -33,6 +33,12 @@ from campaign_planner.graphs.figures import (
 )
 from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, forecast_in_plan_currency
 from campaign_planner.graphs.state import PlanState
+from campaign_planner.graphs.summary import (
+    FiguresOfRecord,
+    compose_summary,
+    deterministic_summary,
+    figures_of_record,
+)
 from campaign_planner.intake.questions import answer_questions
 from campaign_planner.tools.measurement import design_measurement
 
@@ -109,21 +115,6 @@ def deterministic_rationale(segments: list[Segment], allocations: list[Allocatio
     return items
 
 
-def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget | None,
-                          forecast: list[ForecastLine]) -> str:
-    """Return a factual one-paragraph summary built only from tool outputs."""
-    parts = []
-    if segments:
-        parts.append(f"Targets {len(segments)} segments: " + "; ".join(s.name for s in segments) + ".")
-    if budget is not None and budget.allocations:
-        split = ", ".join(f"{a.channel} {a.spend:,.0f}" for a in budget.allocations if a.spend > 0)
-        parts.append(f"Splits {budget.total:,.0f} {budget.currency} over {brief.weeks} weeks: {split}.")
-    if forecast:
-        revenue = sum(line.incremental_revenue for line in forecast)
-        parts.append(f"Forecast incremental revenue: {revenue:,.0f} {budget.currency if budget else ''}.".strip())
-    return " ".join(parts) or "No plan figures could be produced; see the flags and open questions."
-
-
 def plan_forecast_lines(state: PlanState) -> list[ForecastLine]:
     """Return the forecaster's lines as the plan shows them (in the plan's currency)."""
     converted = forecast_in_plan_currency(state.get("forecast"), state.get("allocation"))
@@ -157,6 +148,23 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
     intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
     budget = reconcile_budget(budget, forecast, intervals)
     return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation)})
+
+
+def plan_language(brief: Brief, ctx: PlanningContext) -> str:
+    """Return the language the plan's prose is written in (the run's override, else the brief's)."""
+    return ctx.language_override or brief.language
+
+
+def plan_summary_figures(state: PlanState, ctx: PlanningContext) -> tuple[FiguresOfRecord, str]:
+    """Return the plan's figures of record and its deterministic summary, as the assembled plan will state them
+    (the narrative node vets the model's prose against these before the plan is assembled)."""
+    brief = Brief.model_validate(state["brief"])
+    segments = [Segment.model_validate(s) for s in (state.get("profile") or {}).get("segments", [])]
+    forecast = plan_forecast_lines(state)
+    budget = _budget(state, brief, ctx)
+    summary = deterministic_summary(brief, segments, budget, forecast, language=plan_language(brief, ctx),
+                                    catalog=ctx.shop.catalog)
+    return figures_of_record(brief, segments, budget, forecast), summary
 
 
 def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:
@@ -239,7 +247,12 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
         open_questions=list(dict.fromkeys(state.get("open_questions", []))),
         assumptions=[Assumption.model_validate(a) for a in state.get("assumptions", [])],
         rationale=rationale,
-        summary=narrative.get("summary") or deterministic_summary(brief, segments, budget, forecast),
+        # The figures of record from the tools, then the model's sentences that the narrative node kept.
+        summary=compose_summary(
+            deterministic_summary(brief, segments, budget, forecast, language=plan_language(brief, ctx),
+                                  catalog=ctx.shop.catalog),
+            str(narrative.get("summary") or ""),
+        ),
         provenance=Provenance(
             backend=ctx.backend,
             model=ctx.model_name,

@@ -28,16 +28,22 @@ from campaign_planner.agents.planner import (
     decide_next_tools,
     unsupported_numbers,
     vet_rationale,
-    vetted_text,
     write_narrative,
 )
 from campaign_planner.domain import Brief, CampaignPlan, Flag, FlagCode
-from campaign_planner.graphs.assembly import assemble_plan, collect_flags, known_figures, validate_plan
+from campaign_planner.graphs.assembly import (
+    assemble_plan,
+    collect_flags,
+    known_figures,
+    plan_summary_figures,
+    validate_plan,
+)
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.followup import FollowUp, apply_patches, classify_follow_up
 from campaign_planner.graphs.plan_diff import PlanDiff, describe_diff, diff_plans
 from campaign_planner.graphs.retries import TOOL_RETRY
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
+from campaign_planner.graphs.summary import misattributed_numbers, vet_model_summary
 from campaign_planner.tools.registry import (
     PREREQUISITES,
     STATE_KEY,
@@ -248,17 +254,28 @@ def narrative(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, 
                              language=ctx.language_override or brief.language)
     flags = list(state.get("flags", []))
     known = known_figures(state)
-    summary, dropped = vetted_text(result.value.summary, known)
+    # The summary's figures are stated from the tools (assembly); the model's sentences stay only where every
+    # number is the figure of what the sentence names, complete, and not a repeat of those figures.
+    record, stated = plan_summary_figures(state, ctx)
+    vetted = vet_model_summary(result.value.summary, record, ctx.shop.catalog, stated=stated)
+    summary = vetted.text
     profile = state.get("profile") or {}
     known_ids = {e["review_id"] for s in profile.get("segments", []) for e in s.get("evidence", [])}
-    rationale = vet_rationale(result.value.rationale, known_ids, known)
-    risks = [r for r in result.value.risks if not unsupported_numbers(r, known)]
+    drafts = [item for item in result.value.rationale
+              if not misattributed_numbers(item.decision, record, ctx.shop.catalog)]
+    rationale = vet_rationale(drafts, known_ids, known)
+    risks = [r for r in result.value.risks
+             if not unsupported_numbers(r, known) and not misattributed_numbers(r, record, ctx.shop.catalog)]
+    items_dropped = len(result.value.rationale) - len(rationale) + len(result.value.risks) - len(risks)
     if result.degraded:
         flags.append(_degraded(f"The model's summary and rationale were unusable ({result.error}); the plan "
                                "shows a summary built from the tool outputs alone."))
-    elif dropped:
-        flags.append(_degraded(f"{dropped} sentence(s) of the model's summary stated numbers no tool produced "
-                               "and were removed."))
+    elif vetted.dropped or items_dropped:
+        message = vetted.describe() or "The model's summary was kept whole."
+        if items_dropped:
+            message += (f" {items_dropped} rationale or risk item(s) stated a figure that is not the tools' "
+                        "figure for what they name and were removed.")
+        flags.append(_degraded(message))
     return {
         "narrative": {
             "summary": summary,
