@@ -133,6 +133,23 @@ def test_write_copy_picks_distinct_passing_candidates_in_one_call() -> None:
     assert DRESS_FANS.name not in str(model.calls[0][1].content)
 
 
+def test_a_cell_short_of_distinct_candidates_recombines_their_phrases_before_another_call() -> None:
+    # Three candidates with one body under three headlines: one passes, the others repeat it. Instead of a
+    # second call or template copy, the second variant leads with another customer's words (a social-proof
+    # test) under the model's own headline.
+    same = [BENEFIT, {**BENEFIT, "angle": "novelty", "headline": "Loved at every party"},
+            {**BENEFIT, "angle": "urgency", "headline": "Dresses for warm days"}]
+    model = ScriptedChatModel(script=[json.dumps({"candidates": same})])
+    result = write_copy(model, brief=README, segments=[DRESS_FANS], channels=["email"], catalog=CATALOG,
+                        language="en")
+    [messaging] = result.messaging
+    assert len(model.calls) == 1 and result.variant_checks.templated == 0 and not messaging.degraded
+    first, second = messaging.variants
+    assert (first.angle, second.angle) == ("benefit", "social_proof")
+    assert second.body.startswith("“") and second.inspired_by != first.inspired_by
+    assert all(c.passed for c in messaging.checks), [c for c in messaging.checks if not c.passed]
+
+
 def test_candidates_leaking_the_brief_get_one_rewrite_then_pass() -> None:
     leaky = json.dumps({"candidates": [
         candidate("benefit", "Dresses for women 25-40", "Our $50k launch runs over 4 weeks.", "soft and light"),

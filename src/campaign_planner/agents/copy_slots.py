@@ -397,6 +397,9 @@ def compose(slots: Any, *, briefing: CopyBriefing, channel: ChannelSpec, quotes:
     if not sentences["offer"] and angle in ("offer", "urgency"):
         # Without an offer there is nothing to claim now: the variant tests what its words say.
         angle = "benefit" if benefit else "social_proof"
+    if angle == "social_proof" and not sentences["proof"]:
+        # No customer's words to lead with: the variant tests what it does say.
+        angle = "benefit" if benefit else "offer"
     order = _ORDER.get(angle, _ORDER["benefit"])
     # The hashtags the rules add later take their room in the platform's unit too.
     tag_room = " " + "#" * HASHTAG_ROOM if rules.hashtags else ""

@@ -38,6 +38,7 @@ from campaign_planner.agents.copy_slots import (
     EXTRA_CANDIDATES,
     compose,
     max_tokens_for_slots,
+    offer_line,
     rewrite_prompt,
     segment_departments,
     slot_cell_prompt,
@@ -533,6 +534,11 @@ def _write_cell_slots(job: _CopyJob, segment: Segment, channel: ChannelSpec) -> 
     passed_first = _passing(checks)
     first_try = passed_first == len(variants)
     if not first_try:
+        kept = [variant for variant, variant_checks in zip(variants, checks, strict=True) if not failed(variant_checks)]
+        pool += _recombined(job, channel, quotes, candidates, praised, kept)
+        variants, checks = _select(pool, job.count, language)
+        checks = with_distinct(variants, checks, language)
+    if _passing(checks) < len(variants):
         problems = list(dict.fromkeys(
             f"{c.rule}: {c.detail}" for variant_checks in checks for c in failed(variant_checks)))
         # Only as many new candidates as variants still failing: each costs generated tokens, the slowest
@@ -592,6 +598,48 @@ def _composed(
             best = (variant, checks)
     assert best is not None
     return best
+
+
+# Compositions tried per free angle when a cell is short of distinct passing variants.
+RECOMBINATION_TRIES = 12
+
+
+def _recombined(
+    job: _CopyJob, channel: ChannelSpec, quotes: list[tuple[str, str]], candidates: Sequence[Any],
+    segment_words: Sequence[str], kept: Sequence[CopyVariant],
+) -> list[tuple[CopyVariant, list[RuleCheck]]]:
+    """Return passing variants composed from the call's own phrases in the angles the passing candidates
+    leave free: another customer's words leading (social proof), the brief's offer leading, or a benefit
+    with another review as proof. The model's phrases recombined with other customers' words test a
+    second hypothesis, so a cell short of passing variants needs neither a second call nor template copy.
+    Each is checked like any candidate and must differ from the variants ``kept`` so far."""
+    language = job.language
+    passing = list(kept)
+    angles = [a for a in ("social_proof", "offer", "benefit") if a not in {v.angle for v in passing}]
+    if not offer_line(job.briefing):
+        angles = [a for a in angles if a != "offer"]
+    written = [_slot_values(c) for c in candidates]
+    benefits = list(dict.fromkeys(w["benefit"] for w in written))
+    # An empty proof slot lets the composer take the quote the index points to (English); Chinese copy
+    # cannot quote English reviews, so its proofs are the candidates' own wordings, checked against them.
+    proofs = [""] if language == "en" else list(dict.fromkeys(w["proof"] for w in written))
+    found: list[tuple[CopyVariant, list[RuleCheck]]] = []
+    for angle in angles:
+        leads = ["", *benefits] if angle in ("social_proof", "offer") else benefits
+        options = [SimpleNamespace(**{**w, "angle": angle, "benefit": benefit, "proof": proof})
+                   for w in written for benefit in leads for proof in proofs]
+        tries = [(index, offset) for index in range(len(options)) for offset in range(1, len(quotes) + 1)]
+        # Each try composes and checks up to a few versions (≈ 3 ms each): bounded, so a cell whose phrases
+        # all fail costs well under a second before its rewrite call.
+        for index, offset in tries[:RECOMBINATION_TRIES]:
+            variant, checks = _composed(job, channel, quotes, options, index, segment_words,
+                                        quote_index=index + offset)
+            if (variant.angle == angle and not failed(checks)
+                    and distinct_problem(variant, passing, language) is None):
+                found.append((variant, checks))
+                passing.append(variant)
+                break
+    return found
 
 
 def _slot_values(slots: Any) -> dict[str, str]:
