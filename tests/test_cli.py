@@ -39,6 +39,25 @@ def test_plan_writes_json_and_shows_markdown(fake_backend: None, demo_shop_dir: 
     assert "→ tool profile_lookup" in result.stderr
 
 
+def test_plan_verbose_prints_the_time_budget_and_the_plan_carries_it(
+        fake_backend: None, demo_shop_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    out = tmp_path / "plan.json"
+    result = runner.invoke(cli.app, ["plan", BRIEF, "--shop", str(demo_shop_dir), "--format", "json",
+                                     "--out", str(out), "--verbose"])
+    assert result.exit_code == 0, result.output
+    provenance = CampaignPlan.model_validate(json.loads(out.read_text())).provenance
+    # A CLI run started its process: start-up is counted, from the process start to the first step.
+    assert provenance.startup_seconds is not None and 0 <= provenance.startup_seconds
+    assert "Time budget" in result.stderr and "start-up" in result.stderr
+    for node in provenance.stage_seconds:
+        assert node in result.stderr
+    labelled = [call.label for call in provenance.model_calls if call.label]
+    assert labelled and labelled[0] in result.stderr
+    assert "of which in the model" in result.stderr
+
+
 def test_plan_html_is_self_contained(fake_backend: None, demo_shop_dir: Path, tmp_path: Path,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAMPAIGN_PLANNER_DATA_DIR", str(tmp_path))

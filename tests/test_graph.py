@@ -84,6 +84,15 @@ def test_complete_plan_with_a_competent_model(shop, tmp_path: Path) -> None:
     checks = plan.provenance.copy_checks
     assert checks["variants"] == sum(len(m.variants) for m in plan.messaging) > 0
     assert checks["first_try"] <= checks["after_model_repair"] <= checks["after_repair"] <= checks["final"]
+    # The run's time budget: each node that ran before assembly, each model call with its node and tokens.
+    timing = plan.provenance
+    assert {"intake", "planner", "tools", "narrative"} <= set(timing.stage_seconds), timing.stage_seconds
+    assert all(seconds >= 0 for seconds in timing.stage_seconds.values())
+    assert len(timing.model_calls) == timing.llm_calls
+    assert sum(c.completion_tokens for c in timing.model_calls) == timing.completion_tokens
+    assert {c.node for c in timing.model_calls} <= set(timing.stage_seconds)
+    assert any(c.label.startswith("copy slots for") and c.node == "tools" for c in timing.model_calls)
+    assert timing.startup_seconds is None  # not a CLI process: the test's process was already running
 
 
 def test_weak_model_still_yields_a_complete_labelled_plan(shop, tmp_path: Path) -> None:

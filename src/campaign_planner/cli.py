@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
 
 from campaign_planner.exit_codes import ExitCode, ServiceUnavailableError
 from campaign_planner.settings import Settings, load_settings
@@ -182,9 +183,12 @@ def plan(
     review: Annotated[bool, typer.Option("--review", help="Pause for approve / reject / edit.")] = False,
     language: Annotated[str | None, typer.Option(help="Copy language (en or zh); default: the brief's.")] = None,
     thread_id: Annotated[str | None, typer.Option(help="Checkpoint thread id (to resume later).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Print the run's time budget: start-up, each step, "
+                                          "each model call with its tokens.")] = False,
 ) -> None:
     """Plan a campaign from BRIEF and print it (Markdown by default)."""
     from campaign_planner.planning import PlanningError, make_context, open_checkpointer, resolve_shop, run_plan
+    from campaign_planner.usage import process_started_at
 
     if brief == "-":
         brief = sys.stdin.read()
@@ -201,6 +205,7 @@ def plan(
     thread = thread_id or uuid.uuid4().hex[:12]
     console.print(f"[dim]thread {thread} (if this run stops, `campaign-planner continue {thread}` picks it up)[/]")
     context = make_context(settings, model_handle=handle, shop=shop_data, review=review)
+    context.process_started = process_started_at()
     # Embedding a new shop's reviews takes a minute on 2 cores: do it here, with a progress bar, rather
     # than silently inside the profile lookup.
     from campaign_planner.vectorstore.store import open_review_store
@@ -225,7 +230,35 @@ def plan(
         raise _fail("the run ended without a plan", ExitCode.RUNTIME_FAILURE)
     console.print(f"[dim]thread {thread} · {outcome.plan.provenance.seconds:.1f}s · "
                   f"{outcome.plan.provenance.llm_calls} LLM calls[/]")
+    if verbose:
+        _print_time_budget(outcome.plan.provenance)
     _write_plan(outcome.plan, output_format, out_file)
+
+
+def _print_time_budget(provenance: Any) -> None:
+    """Print where the run's time went: start-up, each graph step, each model call (tokens, tokens/s)."""
+    table = Table(title="Time budget", show_edge=False)
+    for column in ("stage", "seconds", "prompt → completion tokens", "tokens/s"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    if provenance.startup_seconds is not None:
+        table.add_row("start-up (process start → first step)", f"{provenance.startup_seconds:.1f}", "", "")
+    calls_by_node: dict[str, list[Any]] = {}
+    for call in provenance.model_calls:
+        calls_by_node.setdefault(call.node, []).append(call)
+    for node, seconds in provenance.stage_seconds.items():
+        table.add_row(node, f"{seconds:.1f}", "", "")
+        for call in calls_by_node.pop(node, []):
+            rate = f"{call.completion_tokens / call.seconds:.1f}" if call.seconds > 0 else ""
+            what = f"  {call.label or 'model call'}" + (" (failed)" if call.failed else "")
+            table.add_row(what, f"{call.seconds:.1f}", f"{call.prompt_tokens} → {call.completion_tokens}", rate)
+    for calls in calls_by_node.values():  # calls outside any node this process timed
+        for call in calls:
+            table.add_row(f"  {call.label or 'model call'}", f"{call.seconds:.1f}",
+                          f"{call.prompt_tokens} → {call.completion_tokens}", "")
+    table.add_row("run (first step → plan)", f"{provenance.seconds:.1f}",
+                  f"{provenance.prompt_tokens} → {provenance.completion_tokens}", "")
+    table.add_row("  of which in the model", f"{provenance.llm_seconds:.1f}", f"{provenance.llm_calls} calls", "")
+    console.print(table)
 
 
 @app.command("review")

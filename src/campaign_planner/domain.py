@@ -364,6 +364,17 @@ class RationaleItem(Contract):
     evidence_ids: list[str] = Field(default_factory=list)
 
 
+class ModelCallTiming(Contract):
+    """One model call of the run: the graph node that made it, what it asked for, its tokens and seconds."""
+
+    node: str = ""
+    label: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    failed: bool = False
+
+
 class Provenance(Contract):
     backend: str
     model: str
@@ -383,6 +394,19 @@ class Provenance(Contract):
         description="Copy variants passing every rule at each stage: variants, first_try, after_model_repair, "
         "after_repair (templates not counted), final; and how many needed the deterministic repair "
         "(mechanical) or became template copy (templated).",
+    )
+    startup_seconds: float | None = Field(
+        default=None,
+        description="Seconds from the process start to the run's first step (a CLI run: imports, shop, model "
+        "server, review store); None where the process was already running (API, chat, a worker).",
+    )
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Seconds in each graph node this process ran before the plan was assembled (summed over "
+        "the node's runs).",
+    )
+    model_calls: list[ModelCallTiming] = Field(
+        default_factory=list, description="Each model call of this process's run, in the order they ended."
     )
 
 

@@ -159,7 +159,8 @@ def invoke_structured(
     raw = ""
     error = ""
     for attempt in (1, 2):
-        answer = bound.invoke(conversation)
+        # The label names the call in callbacks (the run's time budget, traces).
+        answer = bound.invoke(conversation, config={"run_name": label if attempt == 1 else f"{label} (repair)"})
         raw = _content_text(answer)
         try:
             return StructuredResult(value=parse_as(schema, raw), degraded=False, attempts=attempt)

@@ -17,6 +17,7 @@ from campaign_planner.domain import (
     ForecastLine,
     FrontierPoint,
     Messaging,
+    ModelCallTiming,
     Provenance,
     RationaleItem,
     ResponseCurvePoint,
@@ -234,6 +235,10 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
     measurement = design_measurement(forecast, audience, channel_kinds=kinds) if forecast else None
     usage = ctx.usage.snapshot()
+    timeline = ctx.usage.timeline()
+    first_step = ctx.usage.first_step_at
+    startup = (round(first_step - ctx.process_started, 2)
+               if first_step is not None and ctx.process_started is not None else None)
     plan = CampaignPlan(
         brief=brief,
         segments=segments,
@@ -266,6 +271,9 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             tool_calls=[f"{r['tool']}({r['caller']})" for r in state.get("tool_log", [])],
             tool_seconds=_tool_seconds(state),
             copy_checks=dict((state.get("copy") or {}).get("variant_checks") or {}),
+            startup_seconds=startup,
+            stage_seconds=timeline["stage_seconds"],
+            model_calls=[ModelCallTiming.model_validate(call) for call in timeline["model_calls"]],
         ),
     )
     # The brief's questions, answered from the tool numbers above; the rest are open (intake/questions.py).

@@ -28,3 +28,6 @@ class PlanningContext:
     language_override: str | None = None
     review_store: Any = None
     curves: Any = None
+    # When the process started (wall clock), for the plan's start-up time: set by the CLI, which starts
+    # the process for one plan; None in the API, the chat and workers, whose processes outlive runs.
+    process_started: float | None = None
