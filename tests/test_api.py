@@ -403,6 +403,35 @@ def test_runs_left_running_by_a_dead_process_show_as_failed_and_continue(tmp_pat
             client.post(f"/runs/{run.run_id}/resume", headers=A, json={"action": "continue"}), 409)
 
 
+def test_a_continued_run_is_answered_as_queued_even_when_a_worker_takes_it_at_once(
+        tmp_path: Path, demo_shop_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from campaign_planner.api.runner import RunManager
+
+    store = ApiStore(tmp_path / "data" / "api.sqlite")
+    owner = hash_api_key(KEY_A)
+    request = RunCreate(brief=BRIEF)
+    run = store.create_run(thread_id=store.create_thread(owner).thread_id, owner=owner,
+                           request=request.model_dump(mode="json"), request_hash=request_fingerprint(request),
+                           idempotency_key=None)
+    assert store.transition(run.run_id, {"pending"}, status="running", started_at=time.time())  # then it died
+    enqueue = RunManager._enqueue
+
+    def enqueue_and_let_a_worker_take_it(self: RunManager, run_id: str, decision: Any) -> None:
+        # The worst case of a busy machine: the worker thread runs before the request thread answers.
+        enqueue(self, run_id, decision)
+        deadline = time.monotonic() + TIMEOUT_S
+        while store.get_run(run_id).status == "pending":  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "no worker took the continued run"
+            time.sleep(0.01)
+
+    monkeypatch.setattr(RunManager, "_enqueue", enqueue_and_let_a_worker_take_it)
+    with _client(_app(tmp_path, demo_shop_dir)) as client:
+        continued = client.post(f"/runs/{run.run_id}/resume", headers=A, json={"action": "continue"})
+        assert continued.status_code == 202 and continued.json()["status"] == "pending", continued.text
+        done = _wait(client, run.run_id, "succeeded", "failed")
+        assert done["status"] == "succeeded", done["error"]
+
+
 def test_a_review_decision_cut_off_by_a_crash_is_carried_out_when_continued(tmp_path: Path,
                                                                             demo_shop_dir: Path) -> None:
     with _client(_app(tmp_path, demo_shop_dir)) as client:

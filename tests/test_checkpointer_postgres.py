@@ -310,6 +310,8 @@ def test_an_api_run_killed_mid_way_continues_when_asked(postgres_url: str, child
         run = client.get(f"/runs/{ids['run_id']}", headers=headers).json()
         assert run["status"] == "failed" and run["error"] == RESTART_REASON
         continued = client.post(f"/runs/{ids['run_id']}/resume", headers=headers, json={"action": "continue"})
+        # The answer is the record as queued, however soon a worker thread takes the run (on 2 busy cores it
+        # may be running before the request is answered: test_api's ..._answered_as_queued_... forces that).
         assert continued.status_code == 202 and continued.json()["status"] == "pending", continued.text
         deadline = time.monotonic() + CHILD_TIMEOUT_S
         while (run := client.get(f"/runs/{ids['run_id']}", headers=headers).json())["status"] in ("pending",

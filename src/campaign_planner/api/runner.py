@@ -452,9 +452,10 @@ class RunManager:
                 status = current.status if current else "unknown"
                 raise ProblemError(409, f"run {run.run_id} is {status}, not interrupted: only a run waiting for a "
                                         "review decision can be resumed", run_status=status)
+            queued = self._reload(run.run_id)  # as queued: a worker may take it (pending -> running) at once
             self._logs.create(run.run_id)
             self._enqueue(run.run_id, decision)
-        return self._reload(run.run_id)
+        return queued
 
     def continue_run(self, run: RunRecord) -> RunRecord:
         """Queue a run that failed because the server stopped to continue from its last checkpoint.
@@ -478,9 +479,10 @@ class RunManager:
             if not self._store.transition(run.run_id, {"failed"}, status="pending", error=None, finished_at=None,
                                           cancel_requested=False):
                 raise ProblemError(409, f"run {run.run_id} changed while it was being continued; try again")
+            queued = self._reload(run.run_id)  # as queued: a worker may take it (pending -> running) at once
             self._logs.create(run.run_id)
             self._enqueue(run.run_id, CONTINUE)
-        return self._reload(run.run_id)
+        return queued
 
     def cancel(self, run: RunRecord) -> RunRecord:
         """Cancel a pending or interrupted run at once, or ask a running one to stop; 409 when finished."""

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from campaign_planner.data.balance import FeatureBalance
 from campaign_planner.data.catalog import default_catalog
+from campaign_planner.data.order_value import estimate_average_order_value
 from campaign_planner.data.shop import (
     CAMPAIGN_FILE,
     CAMPAIGN_OPTIONAL,
@@ -477,6 +478,9 @@ class ImportReport(BaseModel):
     files: dict[str, ImportFileReport] = Field(default_factory=dict)
     empty_text_reviews: int = 0
     average_order_value: float | None = None
+    #: ``declared`` (the map or ``campaign_spec`` gave it) or ``estimated`` (from the converters), when set.
+    average_order_value_source: Literal["declared", "estimated"] | None = None
+    average_order_value_converters: int | None = None
     warnings: list[str] = Field(default_factory=list)
 
     def summary(self) -> str:
@@ -500,6 +504,10 @@ class ImportReport(BaseModel):
             lines.extend(f"  warning: {w}" for w in report.warnings)
         if self.empty_text_reviews:
             lines.append(f"{self.empty_text_reviews:,} reviews have no text (kept, not indexed)")
+        if self.average_order_value is not None:
+            how = (f"estimated from {self.average_order_value_converters:,} converters, marked estimated in shop.yaml"
+                   if self.average_order_value_source == "estimated" else "declared")
+            lines.append(f"average order value {self.average_order_value:,.2f} ({how})")
         lines.extend(f"warning: {w}" for w in self.warnings)
         lines.append(f"full report: {Path(self.dest) / IMPORT_REPORT_FILE}")
         return "\n".join(lines)
@@ -561,7 +569,9 @@ def import_shop(
     map covers its kind, else by the map its header fits (canonical columns, then the built-in maps).
     Rows are validated exactly as ``load_shop`` does: malformed rows are skipped and reported with their
     source line. Campaign history takes its control label and channels from the map or from
-    ``campaign_spec``; a missing average order value is computed from the rows (revenue per conversion).
+    ``campaign_spec``; a missing average order value is estimated from the rows (the mean revenue of at least
+    ``order_value.MIN_CONVERTERS`` converters, as the forecaster estimates it) and marked estimated in
+    ``shop.yaml``; with fewer converters it is left unset, with a warning.
     The folder is written atomically (see ``commit_shop_folder``). Refuses (ShopDataError): a non-empty
     ``dest`` without ``overwrite``; no reviews; a currency that is not three capital letters; an export
     no map fits; an invalid map; anything the shop loader refuses.
@@ -599,8 +609,11 @@ def import_shop(
             spec = _campaign_spec(chosen, campaign_spec, source.label)
             frame, file_report = clean_campaign_history(mapped, spec, catalog, source)
             if spec.average_order_value is None:
-                spec = spec.model_copy(update={"average_order_value": _average_order_value(frame, report)})
+                spec = spec.model_copy(update=_estimated_order_value(frame, report))
             report.average_order_value = spec.average_order_value
+            if spec.average_order_value is not None:
+                report.average_order_value_source = spec.average_order_value_source or "declared"
+                report.average_order_value_converters = spec.average_order_value_converters
             config["campaign_history"] = spec.model_dump(exclude_none=True)
         else:
             frame, file_report = clean_channel_history(mapped, catalog, source)
@@ -636,9 +649,15 @@ def import_shop(
     return shop, report
 
 
-def _average_order_value(frame: pd.DataFrame, report: ImportReport) -> float | None:
-    orders = int(frame["conversion"].sum())
-    if orders == 0:
-        report.warnings.append("no conversions in the campaign history: average_order_value left unset")
-        return None
-    return round(float(frame.loc[frame["conversion"] == 1, "revenue"].sum()) / orders, 2)
+def _estimated_order_value(frame: pd.DataFrame, report: ImportReport) -> dict[str, object]:
+    """Return the ``shop.yaml`` fields of the AOV estimated from ``frame`` (``data/order_value.py``, the
+    forecaster's definition), marked estimated with its converter count; none below the threshold."""
+    estimate = estimate_average_order_value(frame)
+    if estimate.value is None:
+        report.warnings.append(
+            f"average_order_value left unset: {estimate.source.removeprefix('unknown (').removesuffix(')')}; "
+            "declare campaign_history.average_order_value in shop.yaml if you know it"
+        )
+        return {}
+    return {"average_order_value": round(estimate.value, 2), "average_order_value_source": "estimated",
+            "average_order_value_converters": estimate.converters}

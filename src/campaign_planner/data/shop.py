@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from campaign_planner.data.balance import FeatureBalance, balance_warnings, feature_balance
 from campaign_planner.data.catalog import CatalogError, ChannelCatalog, load_catalog
@@ -46,11 +46,39 @@ class CampaignHistorySpec(BaseModel):
     treatment_channels: dict[str, str] = Field(description="Treatment label -> catalog channel id.")
     features: list[str] = Field(default_factory=list)
     average_order_value: float | None = Field(default=None, gt=0)
+    average_order_value_source: Literal["declared", "estimated"] | None = Field(
+        default=None,
+        description="Whether average_order_value was declared by the shop owner or estimated from the campaign "
+        "history's converters (what `shop import` writes). Left out, a value is declared.",
+    )
+    average_order_value_converters: int | None = Field(
+        default=None, ge=1, description="For an estimated average_order_value: how many converters it is the "
+        "mean of.",
+    )
     assignment: Literal["randomized", "observational"] | None = Field(
         default=None,
         description="How customers got their treatment: 'randomized' (a random holdout/A-B split) or "
         "'observational' (any other way). Left out, the history is treated as observational.",
     )
+
+    @model_validator(mode="after")
+    def _order_value_marking(self) -> CampaignHistorySpec:
+        marked = self.average_order_value_source is not None or self.average_order_value_converters is not None
+        if marked and self.average_order_value is None:
+            raise ValueError("average_order_value_source and average_order_value_converters describe an "
+                             "average_order_value, and there is none")
+        if self.average_order_value_source == "estimated" and self.average_order_value_converters is None:
+            raise ValueError("an estimated average_order_value needs average_order_value_converters (how many "
+                             "converters it is the mean of)")
+        if self.average_order_value_source != "estimated" and self.average_order_value_converters is not None:
+            raise ValueError("average_order_value_converters is only for an estimated average_order_value "
+                             "(average_order_value_source: estimated)")
+        return self
+
+    @property
+    def average_order_value_estimated(self) -> bool:
+        """Return True when ``average_order_value`` is an estimate (a bare number is declared)."""
+        return self.average_order_value is not None and self.average_order_value_source == "estimated"
 
     @property
     def effective_assignment(self) -> Literal["randomized", "observational"]:

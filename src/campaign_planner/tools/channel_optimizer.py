@@ -43,6 +43,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import brentq, minimize_scalar
 
+from campaign_planner.data.order_value import average_order_value as shop_order_value
 from campaign_planner.domain import Allocation, Budget, Flag, FlagCode, FrontierPoint, ResponseCurvePoint
 from campaign_planner.tools.response_curves import (
     CurveSet,
@@ -783,7 +784,7 @@ def allocate_for_shop(
 
     For ``objective="conversions"`` conversion curves are fitted where the history has a
     ``conversions`` column; otherwise revenue curves are divided by the average order value (the
-    argument, else the shop's ``campaign_history.average_order_value``). Raises what
+    argument, else the shop's, declared or estimated: ``data/order_value.py``). Raises what
     ``fit_response_curves`` and ``allocate_budget`` raise.
     """
     history = shop.channel_history
@@ -792,8 +793,8 @@ def allocate_for_shop(
         if objective == "conversions" and history is not None and "conversions" in history.columns
         else "revenue"
     )
-    if average_order_value is None and shop.campaign_spec is not None:
-        average_order_value = shop.campaign_spec.average_order_value
+    if average_order_value is None:
+        average_order_value = shop_order_value(shop.campaign_spec, shop.campaign_history).value
     curves = fit_response_curves(shop, outcome=outcome, use_cache=use_cache)
     return allocate_budget(
         curves,

@@ -30,6 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
+from campaign_planner.data.order_value import average_order_value
 from campaign_planner.data.shop import Shop
 from campaign_planner.domain import (
     Allocation,
@@ -277,7 +278,7 @@ def forecast_campaign(
     assumptions = _scaling_assumptions(shop, segments, filters, channels, flags)
     if aov is not None and aov_source.startswith("estimated"):
         assumptions.append(Assumption(
-            text=f"Average order value {aov:,.2f} {shop.currency}: {aov_source} (shop.yaml states none); it turns "
+            text=f"Average order value {aov:,.2f} {shop.currency}: {aov_source}, not declared; it turns "
             "conversions into revenue in this forecast",
             confidence=0.6,
         ))
@@ -477,20 +478,13 @@ def _segment_shares(segments: list[Segment]) -> tuple[dict[str, float], str]:
 
 def shop_average_order_value(shop: Shop) -> tuple[float | None, str]:
     """Return the shop's average order value (mean revenue per converting customer, shop currency) and its
-    source: ``shop.yaml`` ``average_order_value``, else the mean revenue of the campaign history's converters
-    (at least 30), else ``(None, reason)``. The one definition every tool uses.
+    source: ``shop.yaml``'s declared ``average_order_value`` (source ``shop.yaml ...``); else an estimate
+    (source ``estimated: ...``), the one ``shop import`` recorded in ``shop.yaml`` or the mean revenue of the
+    campaign history's converters, either from at least ``order_value.MIN_CONVERTERS`` converters; else
+    ``(None, reason)``. The one definition every tool and the import use (``data/order_value.py``).
     """
-    spec, history = shop.campaign_spec, shop.campaign_history
-    if spec is not None and spec.average_order_value:
-        return float(spec.average_order_value), "shop.yaml average_order_value"
-    if history is not None and {"revenue", "conversion"} <= set(history.columns):
-        converters = history[pd.to_numeric(history["conversion"], errors="coerce") == 1]
-        revenue = pd.to_numeric(converters["revenue"], errors="coerce")
-        if len(converters) >= 30 and revenue.notna().all() and revenue.mean() > 0:
-            return float(
-                revenue.mean()
-            ), f"estimated: mean revenue of {len(converters)} converters in campaign history"
-    return None, "unknown (no shop.yaml average_order_value, no converters with revenue in history)"
+    found = average_order_value(shop.campaign_spec, shop.campaign_history)
+    return found.value, found.source
 
 
 def _dedupe(flags: list[Flag]) -> list[Flag]:

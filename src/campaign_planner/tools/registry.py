@@ -242,7 +242,7 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
 
 
 def _average_order_value(ctx: PlanningContext) -> float | None:
-    # One definition for every tool: shop.yaml, else estimated from the history's converters.
+    # One definition for every tool: shop.yaml's declared value, else an estimate from enough converters.
     from campaign_planner.tools.forecaster import shop_average_order_value
 
     return shop_average_order_value(ctx.shop)[0]
@@ -260,13 +260,15 @@ def run_forecaster(action: ToolAction, state: PlanState, ctx: PlanningContext) -
     # reads expected outcomes as revenue; a conversions objective counts conversions, worth the average order value.
     outcome_scale = 1.0
     if allocation.get("objective") == "conversions":
-        aov = _average_order_value(ctx)
+        from campaign_planner.tools.forecaster import shop_average_order_value
+
+        aov, aov_source = shop_average_order_value(ctx.shop)
         if aov is None:
             flag = Flag(
                 code=FlagCode.DEGRADED_OUTPUT,
                 message="No forecast: the objective counts conversions, and the shop has no average order value "
-                "(shop.yaml campaign_history.average_order_value) nor converters with revenue to estimate one, "
-                "so revenue and ROI cannot be stated",
+                f"({aov_source}; declare campaign_history.average_order_value in shop.yaml), so revenue and ROI "
+                "cannot be stated",
             )
             return {"forecast": {"skipped": "no average order value", "lines": [],
                                  "flags": [flag.model_dump(mode="json")]}}

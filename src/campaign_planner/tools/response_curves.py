@@ -44,6 +44,7 @@ from scipy.signal import lfilter
 
 from campaign_planner.data.catalog import PriorCurve
 from campaign_planner.data.channel_checks import scaled_spend, spacing_problem
+from campaign_planner.data.order_value import average_order_value
 from campaign_planner.domain import ResponseCurvePoint
 
 if TYPE_CHECKING:
@@ -934,15 +935,16 @@ def _fittable_channels(history: pd.DataFrame, channels: Sequence[str], notes: li
 def _order_value_for_priors(shop: Shop, notes: list[str]) -> float:
     """Return the order value that turns the catalog's revenue priors into conversion priors.
 
-    The shop's ``average_order_value`` where set, else revenue / conversions over the channel history;
-    refuses (ResponseCurveError) when neither exists.
+    The shop's average order value where it has one (``data/order_value.py``: declared in ``shop.yaml``, or
+    estimated from enough converters), else revenue / conversions over the channel history; refuses
+    (ResponseCurveError) when neither exists.
     """
-    if shop.campaign_spec is not None and shop.campaign_spec.average_order_value:
-        value = float(shop.campaign_spec.average_order_value)
+    found = average_order_value(shop.campaign_spec, shop.campaign_history)
+    if found.value is not None:
         notes.append(
-            f"conversion priors = catalog revenue priors / average order value {value:,.2f} (shop.yaml)"
+            f"conversion priors = catalog revenue priors / average order value {found.value:,.2f} ({found.source})"
         )
-        return value
+        return found.value
     history = shop.channel_history
     if history is not None and {"revenue", "conversions"} <= set(history.columns):
         conversions = float(pd.to_numeric(history["conversions"], errors="coerce").sum())
