@@ -106,7 +106,10 @@ def segment_names(plan: CampaignPlan) -> dict[str, str]:
     """Return segment id → display name in the plan's language (ids not in the plan's segments fall back to
     the id); a Chinese plan shows :func:`~campaign_planner.render.messages.segment_display_name`."""
     language = language_of(plan)
-    return {segment.id: segment_display_name(segment.name, language) for segment in plan.segments}
+    if language == "en":
+        return {segment.id: segment.name for segment in plan.segments}
+    return {segment.id: segment.display_name or segment_display_name(segment.name, language)
+            for segment in plan.segments}
 
 
 def channel_name(channel_id: str, language: str = "en") -> str:

@@ -238,7 +238,32 @@ MESSAGES: dict[str, dict[str, str]] = {
                "zh": "{calls} 次（提示 {prompt} + 生成 {completion} 个词元）"},
     "tool_calls": {"en": "Tool calls", "zh": "工具调用"},
     "data": {"en": "Data", "zh": "数据"},
-    # --- the chat page's own labels ---
+    # --- the chat page's own labels (index.html's data-msg elements, the status line) ---
+    "page_no_plan": {"en": "No plan yet", "zh": "还没有方案"},
+    "page_thread": {"en": "Thread {id}", "zh": "会话 {id}"},
+    "page_open_placeholder": {"en": "Open a thread by id", "zh": "按编号打开会话"},
+    "page_open": {"en": "Open", "zh": "打开"},
+    "page_new_plan": {"en": "New plan", "zh": "新方案"},
+    "page_key": {"en": "Key", "zh": "密钥"},
+    "page_review_waits": {"en": "This draft waits for your decision:", "zh": "此草稿等待您的决定："},
+    "page_approve": {"en": "Approve", "zh": "批准"},
+    "page_request_changes": {"en": "Request changes", "zh": "要求修改"},
+    "page_reject": {"en": "Reject", "zh": "拒绝"},
+    "page_send": {"en": "Send", "zh": "发送"},
+    "page_input_brief": {"en": "Paste a campaign brief…", "zh": "粘贴营销简报…"},
+    "page_input_change": {
+        "en": "Ask for a change: move $5k from search to email · make the SMS copy shorter · exclude customers "
+              "under 25",
+        "zh": "提出修改：把 5000 元从搜索转到邮件 · 缩短短信文案 · 排除 25 岁以下的客户",
+    },
+    "page_status_line": {"en": "Run {run}: {status} · plan {plan}", "zh": "运行 {run}：{status} · 方案 {plan}"},
+    "run_running": {"en": "running", "zh": "运行中"},
+    "run_queued": {"en": "queued", "zh": "排队中"},
+    "run_interrupted": {"en": "waiting for your decision", "zh": "等待您的决定"},
+    "run_succeeded": {"en": "succeeded", "zh": "已完成"},
+    "run_failed": {"en": "failed", "zh": "失败"},
+    "run_cancelled": {"en": "cancelled", "zh": "已取消"},
+    "status_none": {"en": "none", "zh": "无"},
     "show_report": {"en": "Show the full report (charts)", "zh": "查看完整报告（含图表）"},
     "report_title": {"en": "Plan report", "zh": "方案报告"},
 }
@@ -246,7 +271,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 # Words a Chinese segment name is built from (the segmentation tool's English parts).
 DEPARTMENTS_ZH = {
     "Dresses": "连衣裙", "Tops": "上衣", "Bottoms": "下装", "Jackets": "外套", "Intimate": "内衣",
-    "Trend": "潮流款", "All-category": "全品类",
+    "Trend": "潮流单品", "All-category": "全品类",
 }
 ATTRIBUTES_ZH = {  # the nouns of tools/segmentation.py's ATTRIBUTES
     "fit": "版型", "sizing": "尺码", "fabric": "面料", "softness": "柔软度", "comfort": "舒适度", "colour": "颜色",
@@ -302,9 +327,11 @@ def catalog(language: str = "en") -> dict[str, str]:
 
 
 def all_catalogs() -> dict[str, dict[str, str]]:
-    """Return language → :func:`catalog`, for the chat page, with the Chinese display maps it needs."""
+    """Return language → :func:`catalog` for the chat page, with the Chinese channel and metric names it shows
+    (``zh_channels``, ``zh_metrics``)."""
     tables: dict[str, Any] = {language: catalog(language) for language in LANGUAGES}
     tables["zh_channels"] = CHANNELS_ZH
+    tables["zh_metrics"] = METRICS_ZH
     return tables
 
 
