@@ -141,3 +141,17 @@ def test_chat_command_serves_on_loopback_only(tmp_path: Path, monkeypatch: pytes
     assert f"http://127.0.0.1:9123/chat#key={key}" in result.stderr.replace("\n", "")
     assert served["host"] == "127.0.0.1" and served["port"] == 9123
     assert any(getattr(route, "path", None) == "/chat" for route in served["api"].routes)
+
+
+def test_the_page_reads_its_labels_from_the_reports_message_catalog(tmp_path: Path, demo_shop_dir: Path) -> None:
+    from campaign_planner.render.messages import MESSAGES
+
+    app, _ = _chat_app(tmp_path, demo_shop_dir)
+    with TestClient(app, base_url=LOOPBACK) as client:
+        served = client.get("/chat/messages.json")
+        script = client.get("/chat/static/chat.js").text
+        page = client.get("/chat").text
+    assert served.status_code == 200 and served.json()["zh"]["forecast"] == "预测"
+    assert served.json()["zh_channels"]["email"] == "邮件"
+    used = set(re.findall(r'L\(\w+, "(\w+)"', script)) | set(re.findall(r'data-msg(?:-placeholder)?="(\w+)"', page))
+    assert len(used) > 30 and used <= set(MESSAGES)

@@ -88,3 +88,16 @@ def test_the_briefs_questions_are_answered_from_tool_numbers(shop, tmp_path: Pat
                for sid, v in revenue.items())
     assert any("celebrity" in q and "no tool" in q for q in plan.open_questions)
     assert "validation_failed" not in plan.flag_codes()
+
+
+def test_a_chinese_brief_gets_chinese_report_headings_and_segment_names(shop, tmp_path: Path) -> None:
+    import re
+
+    from campaign_planner.render import render_plan
+
+    plan = _plan(shop, tmp_path, "母亲节促销，预算3万元，两周，连衣裙，邮件和微信")
+    assert plan.segments and all(s.display_name for s in plan.segments)
+    assert all(s.display_name != s.name for s in plan.segments)  # the English name is kept beside it
+    markdown = render_plan(plan, "md")
+    headings = [line for line in markdown.splitlines() if line.startswith("## ")]  # the title names the product
+    assert headings and not [h for h in headings if re.search(r"[A-Za-z]", h)]

@@ -148,6 +148,11 @@ class SegmentProfile(Contract):
 class Segment(Contract):
     id: str
     name: str
+    display_name: str | None = Field(
+        default=None,
+        description="The name as a plan in another language than English shows it (a Chinese plan's segment name "
+        "built in Chinese from the same parts); None for English plans. ``name`` stays the tool's English name.",
+    )
     definition: dict[str, str | int | float | list[str] | None] = Field(
         default_factory=dict, description="Filters that select the segment (age range, department, rating)."
     )

@@ -41,6 +41,7 @@ from campaign_planner.graphs.summary import (
     figures_of_record,
 )
 from campaign_planner.intake.questions import answer_questions
+from campaign_planner.render.messages import segment_display_name
 from campaign_planner.tools.measurement import design_measurement
 
 SPEND_TOLERANCE = 0.005  # half a cent
@@ -183,11 +184,19 @@ def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:
     return items
 
 
+def _displayed(segment: Segment, language: str) -> Segment:
+    # A Chinese plan carries each segment's Chinese display name for API clients and the chat page; the
+    # English ``name`` is kept (render/messages.segment_display_name builds it from the same parts).
+    if language == "en":
+        return segment
+    return segment.model_copy(update={"display_name": segment_display_name(segment.name, language)})
+
+
 def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     """Build the plan from the state's tool outputs and the vetted narrative."""
     brief = Brief.model_validate(state["brief"])
     profile = state.get("profile") or {}
-    segments = [Segment.model_validate(s) for s in profile.get("segments", [])]
+    segments = [_displayed(Segment.model_validate(s), brief.language) for s in profile.get("segments", [])]
     messaging = [Messaging.model_validate(m) for m in (state.get("copy") or {}).get("messaging", [])]
     forecast = plan_forecast_lines(state)
     targeting = [Targeting.model_validate(t) for t in (state.get("forecast") or {}).get("targeting", [])]

@@ -101,8 +101,23 @@ def _lift(value: float, outcome: str) -> str:
     return format_lift(value, outcome)
 
 
+def _names(plan: CampaignPlan) -> dict[str, str]:
+    # Segment names as the plan's language shows them (a Chinese plan's are built in Chinese).
+    from campaign_planner.render.formatting import segment_names
+
+    return segment_names(plan)
+
+
+def _channel(channel: str, language: str) -> str:
+    # The channel id in English answers (as before); its Chinese name in a Chinese plan ("邮件").
+    from campaign_planner.render.formatting import channel_name
+
+    return channel_name(channel, "zh") if language == "zh" else channel
+
+
 def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str) -> Answer | None:
     text = TEXT[plan.brief.language]
+    language = plan.brief.language
     parts: list[str] = []
     numbers: dict[str, float] = {}
     sources: list[str] = []
@@ -112,13 +127,13 @@ def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str)
         if best is not None:
             lo, hi = best.observed_lift_interval_95
             parts.append(text["target_top"].format(
-                channel=channel, share=f"{best.top_share:.0%}", customers=f"{best.customers:,}",
+                channel=_channel(channel, language), share=f"{best.top_share:.0%}", customers=f"{best.customers:,}",
                 lift=_lift(best.observed_lift, best.outcome), lo=_lift(lo, best.outcome), hi=_lift(hi, best.outcome),
                 overall=_lift(best.overall_lift, best.outcome)))
             numbers[f"{channel}.top_share"] = best.top_share
             numbers[f"{channel}.observed_lift"] = best.observed_lift
         else:
-            parts.append(text["send_to_all"].format(channel=channel,
+            parts.append(text["send_to_all"].format(channel=_channel(channel, language),
                                                     overall=_lift(rows[0].overall_lift, rows[0].outcome)))
         numbers[f"{channel}.overall_lift"] = rows[0].overall_lift
         sources.append("targeting")
@@ -126,7 +141,7 @@ def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str)
     for line in plan.forecast:
         revenue[line.segment_id] = revenue.get(line.segment_id, 0.0) + line.incremental_revenue
     if revenue:
-        names = {s.id: s.name for s in plan.segments}
+        names = _names(plan)
         ranked = sorted(revenue.items(), key=lambda item: -item[1])
         parts.append(text["ranked"].format(items=text["separator"].join(
             f"{names.get(sid, sid)} {_money(value, currency)}" for sid, value in ranked)))
@@ -144,13 +159,13 @@ def _what_lift(plan: CampaignPlan, question: BriefQuestion, currency: str) -> An
     if not lines:
         return None
     text = TEXT[plan.brief.language]
-    names = {s.id: s.name for s in plan.segments}
+    names = _names(plan)
     parts, numbers = [], {}
     for line in measured or lines:
         lo, hi = line.interval_80
         segment = names.get(line.segment_id, line.segment_id)
         parts.append(text["lift_line"].format(
-            segment=segment, channel=line.channel, metric=line.metric.replace("_", " "),
+            segment=segment, channel=_channel(line.channel, plan.brief.language), metric=_metric(line.metric, plan),
             expected=f"{line.expected:,.1f}", lo=f"{lo:,.1f}", hi=f"{hi:,.1f}",
             revenue=_money(line.incremental_revenue, currency)))
         numbers[f"{line.segment_id}.{line.channel}.expected"] = line.expected
@@ -160,16 +175,23 @@ def _what_lift(plan: CampaignPlan, question: BriefQuestion, currency: str) -> An
                   sources=["forecast"])
 
 
+def _metric(metric: str, plan: CampaignPlan) -> str:
+    from campaign_planner.render.messages import metric_label
+
+    return metric_label(metric, "zh") if plan.brief.language == "zh" else metric.replace("_", " ")
+
+
 def _how_much(plan: CampaignPlan, question: BriefQuestion, currency: str) -> Answer | None:
     if plan.budget is None or question.channel is None:
         return None
     text = TEXT[plan.brief.language]
+    channel = _channel(question.channel, plan.brief.language)
     allocation = next((a for a in plan.budget.allocations if a.channel == question.channel), None)
     if allocation is None:
         return Answer(question=question.text, kind=question.kind, text=text["no_spend"].format(
-                      channel=question.channel),
+                      channel=channel),
                       numbers={f"{question.channel}.spend": 0.0}, sources=["budget"])
-    said = text["spend"].format(channel=question.channel, spend=_money(allocation.spend, currency),
+    said = text["spend"].format(channel=channel, spend=_money(allocation.spend, currency),
                                 total=_money(plan.budget.total, currency),
                                 outcome=_money(allocation.expected_outcome, currency),
                                 roi=f"{allocation.marginal_roi:.2f}")

@@ -8,22 +8,30 @@ import re
 from collections import OrderedDict
 
 from campaign_planner.data.catalog import default_catalog
-from campaign_planner.domain import Brief, CampaignPlan, Messaging, RuleCheck
-
-DEGRADED_LABEL = (
-    "Fallback — the model's output was unusable or broke the channel's rules, so this copy was repaired "
-    "or written from a template deterministically. Review it before use."
+from campaign_planner.domain import Answer, Brief, CampaignPlan, Messaging, RuleCheck
+from campaign_planner.render.messages import (
+    HEADLINE_LABELS_ZH,
+    MESSAGES,
+    channel_label,
+    language_of,
+    segment_display_name,
+    t,
 )
-SOURCE_LABELS = {
-    "uplift_model": "uplift model (fitted to campaign history)",
-    "response_curve": "response curve (fitted to channel history)",
-    "prior": "prior (catalog assumption, not fitted to this shop's data)",
-}
-BASIS_LABELS = {
-    "segment_history": "the segment's history customers",
-    "scaled_to_segment": "⚠ scaled to the segment's size (filters not in the history)",
-    "channel_share": "segment share of the channel's outcome (channel level)",
-}
+
+# English labels (kept for callers that read them); each plan language's are in render/messages.py.
+DEGRADED_LABEL = t("degraded")
+SOURCE_LABELS = {source: t(f"source_{source}") for source in ("uplift_model", "response_curve", "prior")}
+BASIS_LABELS = {basis: t(f"basis_{basis}") for basis in ("segment_history", "scaled_to_segment", "channel_share")}
+
+
+def source_labels(language: str = "en") -> dict[str, str]:
+    """Return forecast/allocation source → label in ``language``."""
+    return {source: t(f"source_{source}", language) for source in SOURCE_LABELS}
+
+
+def basis_labels(language: str = "en") -> dict[str, str]:
+    """Return forecast basis → label in ``language``."""
+    return {basis: t(f"basis_{basis}", language) for basis in BASIS_LABELS}
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "RMB": "¥"}
 _CHECK_PREFIX = re.compile(r"^(v\d+):(.+)$")
 
@@ -95,20 +103,28 @@ def plan_currency(plan: CampaignPlan) -> str | None:
 
 
 def segment_names(plan: CampaignPlan) -> dict[str, str]:
-    """Return segment id → display name (ids not in the plan's segments fall back to the id)."""
-    return {segment.id: segment.name for segment in plan.segments}
+    """Return segment id → display name in the plan's language (ids not in the plan's segments fall back to
+    the id); a Chinese plan shows :func:`~campaign_planner.render.messages.segment_display_name`."""
+    language = language_of(plan)
+    if language == "en":
+        return {segment.id: segment.name for segment in plan.segments}
+    return {segment.id: segment.display_name or segment_display_name(segment.name, language)
+            for segment in plan.segments}
 
 
-def channel_name(channel_id: str) -> str:
-    """Return the catalog's display name for ``channel_id`` ("email" → "E-mail"), or the id itself."""
+def channel_name(channel_id: str, language: str = "en") -> str:
+    """Return the catalog's display name for ``channel_id`` ("email" → "E-mail", "邮件" in Chinese), or the id."""
     catalog = default_catalog()
-    return catalog[channel_id].name if channel_id in catalog else channel_id
+    name = catalog[channel_id].name if channel_id in catalog else channel_id
+    return channel_label(channel_id, name, language)
 
 
-def headline_label(channel_id: str) -> str:
-    """Return what the channel calls a headline ("Subject line" for e-mail), capitalised."""
+def headline_label(channel_id: str, language: str = "en") -> str:
+    """Return what the channel calls a headline ("Subject line" for e-mail, "邮件主题" in Chinese), capitalised."""
     catalog = default_catalog()
     label = catalog[channel_id].copy_rules.headline_label if channel_id in catalog else "headline"
+    if language == "zh":
+        label = HEADLINE_LABELS_ZH.get(label, label)
     return label[:1].upper() + label[1:]
 
 
@@ -137,15 +153,17 @@ def escape_html(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def brief_fields(brief: Brief) -> list[tuple[str, str]]:
-    """Return the brief as (field, plain-text value) rows, in the order a marketer reads a brief."""
+def brief_fields(brief: Brief, language: str = "en") -> list[tuple[str, str]]:
+    """Return the brief as (field, plain-text value) rows, in the order a marketer reads a brief, labelled in
+    ``language``."""
     audience = brief.audience
-    ages = "any"
+    ages = t("any", language)
     if audience.age_min is not None or audience.age_max is not None:
         low = audience.age_min if audience.age_min is not None else "?"
         high = audience.age_max if audience.age_max is not None else "?"
         ages = f"{low}–{high}"
-    offer = f"{brief.offer.discount_percent:g}% off" if brief.offer.discount_percent is not None else ""
+    offer = (t("percent_off", language, discount=f"{brief.offer.discount_percent:g}")
+             if brief.offer.discount_percent is not None else "")
     if brief.offer.text:
         offer = f"{offer} ({brief.offer.text})" if offer else brief.offer.text
     bounds = "; ".join(
@@ -153,32 +171,65 @@ def brief_fields(brief: Brief) -> list[tuple[str, str]]:
         for b in brief.channel_bounds
     )
     budget = (
-        format_money(brief.budget.amount, brief.budget.currency) if brief.budget else "missing (see flags)"
+        format_money(brief.budget.amount, brief.budget.currency) if brief.budget
+        else t("budget_missing", language)
     )
+    none = t("none_lower", language)
     return [
-        ("Brief", brief.text),
-        ("Objective", brief.objective),
-        ("Product", brief.product or "—"),
-        ("Budget", budget),
-        ("Duration", _duration(brief)),
-        ("Channels allowed", ", ".join(brief.channels_allowed)
-         or ("none: the brief's only channels are not in the catalog" if brief.channels_only else "planner's choice")),
-        ("Channels excluded", ", ".join(brief.channels_excluded) or "none"),
-        ("Spend bounds", bounds or "none"),
-        ("Audience ages", ages),
-        ("Departments", ", ".join(audience.departments) or "any"),
-        ("Audience", audience.description or "—"),
-        ("Behaviour", "; ".join(f.text or f.kind for f in audience.behaviour) or "—"),
-        ("Offer", offer or "none"),
-        ("Tone", brief.tone or "—"),
-        ("Language", brief.language),
-        ("KPIs", ", ".join(brief.kpis) or "—"),
-        ("Constraints", "; ".join(brief.constraints) or "—"),
+        (t("brief_text", language), brief.text),
+        (t("objective", language), brief.objective),
+        (t("product", language), brief.product or "—"),
+        (t("budget", language), budget),
+        (t("duration", language), _duration(brief, language)),
+        (t("channels_allowed", language), ", ".join(brief.channels_allowed)
+         or t("only_channels_unknown" if brief.channels_only else "planners_choice", language)),
+        (t("channels_excluded", language), ", ".join(brief.channels_excluded) or none),
+        (t("spend_bounds", language), bounds or none),
+        (t("audience_ages", language), ages),
+        (t("departments", language), ", ".join(audience.departments) or t("any", language)),
+        (t("audience", language), audience.description or "—"),
+        (t("behaviour", language), "; ".join(f.text or f.kind for f in audience.behaviour) or "—"),
+        (t("offer", language), offer or none),
+        (t("tone", language), brief.tone or "—"),
+        (t("language", language), brief.language),
+        (t("kpis", language), ", ".join(brief.kpis) or "—"),
+        (t("constraints", language), "; ".join(brief.constraints) or "—"),
     ]
 
 
-def _duration(brief: Brief) -> str:
+def _duration(brief: Brief, language: str = "en") -> str:
     # Days as the brief said them ("10 days"), with the whole weeks the tools planned.
     if brief.days is not None and abs(brief.days - 7 * (brief.weeks or 0)) >= 1:
-        return f"{brief.days:g} days (planned as {brief.weeks} weeks)"
-    return f"{brief.weeks} weeks" if brief.weeks else "—"
+        return t("days_as_weeks", language, days=f"{brief.days:g}", weeks=brief.weeks)
+    return t("weeks", language, weeks=brief.weeks) if brief.weeks else "—"
+
+
+
+def answers_in_order(plan: CampaignPlan) -> list[tuple[str, Answer | None]]:
+    """Return (question, its answer or None when open) for each question of the brief, in the brief's order.
+
+    A question with no :class:`Answer` is open: no tool of the plan answers it (the plan's open questions say
+    so too), and the report lists it as open, never with an answer in prose.
+    """
+    answered: dict[str, list[Answer]] = {}
+    for answer in plan.answers:
+        answered.setdefault(answer.question, []).append(answer)
+    rows: list[tuple[str, Answer | None]] = []
+    for question in plan.brief.questions:
+        waiting = answered.get(question.text)
+        rows.append((question.text, waiting.pop(0) if waiting else None))
+    rows += [(answer.question, answer) for answers in answered.values() for answer in answers]
+    return rows
+
+
+def answer_figure(value: float) -> str:
+    """Return a tool number behind an answer as stored, readable: 18,020 · 0.041 · 3.6."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
+
+
+def answer_sources(answer: Answer, language: str = "en") -> str:
+    """Return the plan sections an answer's numbers come from, named in ``language``."""
+    names = [t(f"source_{s}", language) if f"source_{s}" in MESSAGES else s for s in answer.sources]
+    return t("list_separator", language).join(names)

@@ -14,10 +14,11 @@ from markupsafe import Markup
 
 from campaign_planner.domain import CampaignPlan, CopyVariant, Messaging, RuleCheck
 from campaign_planner.render.formatting import (
-    BASIS_LABELS,
-    DEGRADED_LABEL,
-    SOURCE_LABELS,
     allocation_total,
+    answer_figure,
+    answer_sources,
+    answers_in_order,
+    basis_labels,
     brief_fields,
     channel_name,
     checks_by_variant,
@@ -31,7 +32,9 @@ from campaign_planner.render.formatting import (
     metric_unit,
     plan_currency,
     segment_names,
+    source_labels,
 )
+from campaign_planner.render.messages import catalog, language_of, metric_label, objective_label, t
 from campaign_planner.render.svg import allocation_chart, forecast_chart, frontier_chart, response_curve_chart
 
 TEMPLATE = "plan_report.html.j2"
@@ -66,12 +69,15 @@ def _environment() -> Environment:
         channel_name=channel_name,
         outcome=format_outcome,
         metric_unit=metric_unit,
+        metric_label=metric_label,
+        objective_label=objective_label,
+        figure=answer_figure,
     )
     return environment
 
 
 def _messaging_cells(plan: CampaignPlan) -> list[MessagingCell]:
-    names = segment_names(plan)
+    names, lang = segment_names(plan), language_of(plan)
     cells = []
     for messaging in plan.messaging:
         groups = checks_by_variant(messaging)
@@ -84,8 +90,8 @@ def _messaging_cells(plan: CampaignPlan) -> list[MessagingCell]:
             MessagingCell(
                 messaging=messaging,
                 segment_name=names.get(messaging.segment_id, messaging.segment_id),
-                channel_name=channel_name(messaging.channel),
-                headline_label=headline_label(messaging.channel),
+                channel_name=channel_name(messaging.channel, lang),
+                headline_label=headline_label(messaging.channel, lang),
                 variants=variants,
             )
         )
@@ -110,21 +116,27 @@ def _curve_charts(plan: CampaignPlan) -> list[Markup]:
 
 
 def render_html(plan: CampaignPlan) -> str:
-    """Return the plan as one self-contained HTML page (flags first, charts inline, nothing external)."""
+    """Return the plan as one self-contained HTML page (flags first, charts inline, nothing external), headings
+    and labels in the plan's language (``m``: the render/messages.py catalog)."""
     total = allocation_total(plan)
+    lang = language_of(plan)
     context = {
         "plan": plan,
-        "title": plan.brief.product or plan.brief.objective or "campaign",
+        "lang": lang,
+        "m": catalog(lang),
+        "title": plan.brief.product or plan.brief.objective or t("campaign", lang),
         "currency": plan_currency(plan),
-        "brief_rows": brief_fields(plan.brief),
+        "brief_rows": brief_fields(plan.brief, lang),
         "segment_names": segment_names(plan),
         "messaging_cells": _messaging_cells(plan),
-        "degraded_label": DEGRADED_LABEL,
-        "source_labels": SOURCE_LABELS,
+        "answers": answers_in_order(plan),
+        "answer_sources": answer_sources,
+        "degraded_label": t("degraded", lang),
+        "source_labels": source_labels(lang),
         "forecast_charts": _forecast_charts(plan),
         "allocation_chart": allocation_chart(plan.budget) if plan.budget else Markup(""),
         "frontier_chart": frontier_chart(plan.budget) if plan.budget and plan.budget.frontier else Markup(""),
-        "basis_labels": BASIS_LABELS,
+        "basis_labels": basis_labels(lang),
         "curve_charts": _curve_charts(plan),
         "allocated": total,
         "budget_mismatch": plan.budget is not None and abs(total - plan.budget.total) > 0.5,

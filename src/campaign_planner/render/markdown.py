@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from campaign_planner.domain import CampaignPlan, ForecastLine, Messaging, OutcomeCrossCheck, Segment
+from campaign_planner.domain import Answer, CampaignPlan, ForecastLine, Messaging, OutcomeCrossCheck, Segment
 from campaign_planner.render.formatting import (
-    BASIS_LABELS,
-    DEGRADED_LABEL,
-    SOURCE_LABELS,
     allocation_total,
+    answer_figure,
+    answer_sources,
+    answers_in_order,
+    basis_labels,
     brief_fields,
     channel_name,
     checks_by_variant,
@@ -29,6 +30,13 @@ from campaign_planner.render.formatting import (
     plan_currency,
     segment_names,
     short_hash,
+    source_labels,
+)
+from campaign_planner.render.messages import (
+    language_of,
+    metric_label,
+    objective_label,
+    t,
 )
 
 # Characters that start inline markup anywhere: emphasis, code, links/images, tables, strikethrough.
@@ -69,14 +77,18 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 
 
 def render_markdown(plan: CampaignPlan) -> str:
-    """Return the whole plan as one Markdown document (GitHub-flavoured tables), flags first."""
-    title = plan.brief.product or plan.brief.objective or "campaign"
-    lines = [f"# Campaign plan: {escape_md(title)}", ""]
-    lines.append(f"**Status:** {plan.status} · **Run:** {_code(plan.provenance.run_id)}")
+    """Return the whole plan as one Markdown document (GitHub-flavoured tables), flags first, headings and
+    labels in the plan's language (render/messages.py)."""
+    lang = language_of(plan)
+    title = plan.brief.product or plan.brief.objective or t("campaign", lang)
+    lines = [f"# {t('title', lang, title=escape_md(title))}", ""]
+    lines.append(f"**{t('status', lang)}:** {t(f'status_{plan.status}', lang)} · **{t('run', lang)}:** "
+                 f"{_code(plan.provenance.run_id)}")
     lines.append("")
     for section in (
         _flags,
         _summary,
+        _answers,
         _brief,
         _assumptions,
         _segments,
@@ -96,29 +108,57 @@ def render_markdown(plan: CampaignPlan) -> str:
 
 
 def _flags(plan: CampaignPlan) -> list[str]:
+    lang = language_of(plan)
     if not plan.flags:
-        return ["## Flags", "", "No flags raised."]
-    lines = [f"## ⚠ Flags ({len(plan.flags)}): read these first", ""]
+        return [f"## {t('flags', lang)}", "", t("flags_none", lang)]
+    lines = [f"## {t('flags_heading', lang, n=len(plan.flags))}", ""]
     lines += [f"- **⚠ {_code(flag.code.value)}** — {escape_md(flag.message)}" for flag in plan.flags]
     return lines
 
 
 def _summary(plan: CampaignPlan) -> list[str]:
-    return ["## Summary", "", escape_md(plan.summary) if plan.summary else "_No summary was written._"]
+    lang = language_of(plan)
+    return [f"## {t('summary', lang)}", "",
+            escape_md(plan.summary) if plan.summary else f"_{t('summary_none', lang)}_"]
+
+
+def _answer(question: str, answer: Answer | None, lang: str) -> list[str]:
+    lines = [f"**“{escape_md(question)}”**", ""]
+    if answer is None:
+        return [*lines, f"- ⚠ **{t('open_badge', lang)}** — {t('answer_open', lang)}"]
+    lines.append(escape_md(answer.text))
+    if answer.numbers:
+        figures = "; ".join(f"{_code(key)} = {answer_figure(value)}" for key, value in answer.numbers.items())
+        lines += ["", f"- {t('answer_figures', lang, sources=answer_sources(answer, lang))}: {figures}"]
+    return lines
+
+
+def _answers(plan: CampaignPlan) -> list[str]:
+    rows = answers_in_order(plan)
+    if not rows:
+        return []
+    lang = language_of(plan)
+    lines = [f"## {t('answers', lang)}", ""]
+    for question, answer in rows:
+        lines += [*_answer(question, answer, lang), ""]
+    return lines[:-1]
 
 
 def _brief(plan: CampaignPlan) -> list[str]:
-    rows = [(field, escape_md(value)) for field, value in brief_fields(plan.brief)]
-    return ["## Brief", "", *_table(["Field", "Value"], rows)]
+    lang = language_of(plan)
+    rows = [(field, escape_md(value)) for field, value in brief_fields(plan.brief, lang)]
+    return [f"## {t('brief', lang)}", "", *_table([t("field", lang), t("value", lang)], rows)]
 
 
 def _assumptions(plan: CampaignPlan) -> list[str]:
-    lines = ["## Assumptions and open questions", "", "**Assumptions**", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('assumptions_heading', lang)}", "", f"**{t('assumptions', lang)}**", ""]
     lines += [
-        f"- {escape_md(a.text)} _(confidence {format_percent(a.confidence)})_" for a in plan.assumptions
-    ] or ["- None recorded."]
-    lines += ["", "**Open questions for the team**", ""]
-    lines += [f"- {escape_md(q)}" for q in plan.open_questions] or ["- None."]
+        f"- {escape_md(a.text)} _({t('confidence', lang, pct=format_percent(a.confidence))})_"
+        for a in plan.assumptions
+    ] or [f"- {t('none_recorded', lang)}"]
+    lines += ["", f"**{t('open_questions', lang)}**", ""]
+    lines += [f"- {escape_md(q)}" for q in plan.open_questions] or [f"- {t('none', lang)}"]
     return lines
 
 
@@ -126,102 +166,98 @@ def _profile_line(label: str, items: Sequence[str]) -> list[str]:
     return [f"- **{label}:** {'; '.join(escape_md(i) for i in items)}"] if items else []
 
 
-def _segment(segment: Segment) -> list[str]:
+def _quotes(evidence: Sequence, lang: str) -> list[str]:
+    lines: list[str] = []
+    for item in evidence:
+        lines += [f"> “{escape_md(item.quote)}” — {t('review', lang)} {_code(item.review_id)}", ">"]
+    return lines[:-1]
+
+
+def _segment(segment: Segment, name: str, lang: str) -> list[str]:
     profile = segment.profile
-    lines = [
-        f"### {escape_md(segment.name)} ({_code(segment.id)})",
-        "",
-        f"- **Size:** {segment.size.customers:,} customers "
-        f"({format_percent(segment.size.share, 1)} of reviewers)",
-    ]
+    size = t("size_value", lang, customers=f"{segment.size.customers:,}", share=format_percent(segment.size.share, 1))
+    lines = [f"### {escape_md(name)} ({_code(segment.id)})", "", f"- **{t('size', lang)}:** {size}"]
     if segment.definition:
         definition = "; ".join(f"{escape_md(k)} = {escape_md(v)}" for k, v in segment.definition.items())
-        lines.append(f"- **Definition:** {definition}")
+        lines.append(f"- **{t('definition', lang)}:** {definition}")
     if profile.demographics:
         demographics = "; ".join(f"{escape_md(k)}: {escape_md(v)}" for k, v in profile.demographics.items())
-        lines.append(f"- **Demographics:** {demographics}")
-    lines += _profile_line("Needs", profile.needs)
-    lines += _profile_line("Praised", profile.praised_attributes)
-    lines += _profile_line("Pain points", profile.pain_points)
+        lines.append(f"- **{t('demographics', lang)}:** {demographics}")
+    lines += _profile_line(t("needs", lang), profile.needs)
+    lines += _profile_line(t("praised", lang), profile.praised_attributes)
+    lines += _profile_line(t("pain_points", lang), profile.pain_points)
     if profile.average_rating is not None:
-        lines.append(f"- **Average rating:** {profile.average_rating:.1f} / 5")
+        lines.append(f"- **{t('average_rating', lang)}:** {profile.average_rating:.1f} / 5")
     if segment.evidence:
-        lines += ["", "What these customers wrote:", ""]
-        for evidence in segment.evidence:
-            lines += [f"> “{escape_md(evidence.quote)}” — review {_code(evidence.review_id)}", ">"]
-        lines.pop()
+        lines += ["", t("quotes_intro", lang), "", *_quotes(segment.evidence, lang)]
     else:
-        lines += ["", "_No quotes: this segment rests on weak evidence._"]
+        lines += ["", f"_{t('no_quotes', lang)}_"]
     if segment.pain_evidence and segment.pain_evidence != segment.evidence:
-        lines += ["", "What its low-rated reviews say about the pain points:", ""]
-        for evidence in segment.pain_evidence:
-            lines += [f"> “{escape_md(evidence.quote)}” — review {_code(evidence.review_id)}", ">"]
-        lines.pop()
+        lines += ["", t("pain_quotes_intro", lang), "", *_quotes(segment.pain_evidence, lang)]
     return lines
 
 
 def _segments(plan: CampaignPlan) -> list[str]:
-    lines = ["## Segments", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('segments', lang)}", ""]
     if not plan.segments:
-        return [*lines, "_No segments._"]
+        return [*lines, f"_{t('no_segments', lang)}_"]
+    names = segment_names(plan)
     for segment in plan.segments:
-        lines += [*_segment(segment), ""]
+        lines += [*_segment(segment, names[segment.id], lang), ""]
     return lines[:-1]
 
 
-def _check_line(messaging: Messaging, variant_key: str) -> str:
+def _check_line(messaging: Messaging, variant_key: str, lang: str) -> str:
     checks = checks_by_variant(messaging).get(variant_key, [])
     marks = [
         f"✓ {check.rule}" if check.passed else f"✗ **{check.rule}** ({escape_md(check.detail)})"
         for check in checks
     ]
-    return " · ".join(marks) if marks else "not checked"
+    return " · ".join(marks) if marks else t("not_checked", lang)
 
 
-def _messaging_cell(messaging: Messaging, names: dict[str, str]) -> list[str]:
+def _messaging_cell(messaging: Messaging, names: dict[str, str], lang: str) -> list[str]:
     segment = names.get(messaging.segment_id, messaging.segment_id)
-    lines = [
-        f"### {escape_md(segment)} × {escape_md(channel_name(messaging.channel))} ({messaging.language})",
-        "",
-    ]
+    channel = channel_name(messaging.channel, lang)
+    lines = [f"### {escape_md(segment)} × {escape_md(channel)} ({messaging.language})", ""]
     if messaging.degraded:
-        lines += [f"> ⚠ **{DEGRADED_LABEL}**", ""]
-    label = headline_label(messaging.channel)
+        lines += [f"> ⚠ **{t('degraded', lang)}**", ""]
+    label = headline_label(messaging.channel, lang)
     for index, variant in enumerate(messaging.variants, start=1):
         lines += [
-            f"**Variant {index}**",
+            f"**{t('variant', lang, n=index)}**",
             "",
             f"- **{escape_md(label)}:** {escape_md(variant.headline)}",
-            f"- **Body:** {escape_md(variant.body)}",
-            f"- **CTA:** {escape_md(variant.cta) or '—'}",
-            *([f"- **Legal footer:** {escape_md(variant.footer)}"] if variant.footer else []),
-            *([f"- **Inspired by:** {', '.join(_code(rid) for rid in variant.inspired_by)}"]
+            f"- **{t('body', lang)}:** {escape_md(variant.body)}",
+            f"- **{t('cta', lang)}:** {escape_md(variant.cta) or '—'}",
+            *([f"- **{t('legal_footer', lang)}:** {escape_md(variant.footer)}"] if variant.footer else []),
+            *([f"- **{t('inspired_by', lang)}:** {', '.join(_code(rid) for rid in variant.inspired_by)}"]
               if variant.inspired_by else []),
-            f"- **Checks:** {_check_line(messaging, f'v{index}')}",
+            f"- **{t('checks', lang)}:** {_check_line(messaging, f'v{index}', lang)}",
             "",
         ]
     if "all" in checks_by_variant(messaging):
-        lines += [f"**Checks (all variants):** {_check_line(messaging, 'all')}", ""]
-    evidence = ", ".join(_code(rid) for rid in messaging.inspired_by) or "none (not drawn from review quotes)"
-    lines.append(f"Inspired by reviews: {evidence}")
+        lines += [f"**{t('checks_all', lang)}:** {_check_line(messaging, 'all', lang)}", ""]
+    evidence = ", ".join(_code(rid) for rid in messaging.inspired_by) or t("not_from_reviews", lang)
+    lines.append(f"{t('inspired_by_reviews', lang)}: {evidence}")
     return lines
 
 
 def _messaging(plan: CampaignPlan) -> list[str]:
-    lines = ["## Messaging", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('messaging', lang)}", ""]
     if not plan.messaging:
-        return [*lines, "_No copy._"]
+        return [*lines, f"_{t('no_copy', lang)}_"]
     names = segment_names(plan)
     for messaging in plan.messaging:
-        lines += [*_messaging_cell(messaging, names), ""]
+        lines += [*_messaging_cell(messaging, names, lang), ""]
     return lines[:-1]
 
 
-
-
-def _basis_cell(line: ForecastLine) -> str:
-    customers = f"{line.customers:,} customers; " if line.customers is not None else ""
-    return customers + BASIS_LABELS.get(line.basis or "", "—")
+def _basis_cell(line: ForecastLine, lang: str) -> str:
+    customers = f"{t('customers_n', lang, n=f'{line.customers:,}')}; " if line.customers is not None else ""
+    return customers + basis_labels(lang).get(line.basis or "", "—")
 
 
 def _interval(bounds: tuple[float, float]) -> str:
@@ -229,57 +265,55 @@ def _interval(bounds: tuple[float, float]) -> str:
 
 
 def _forecast(plan: CampaignPlan) -> list[str]:
-    lines = ["## Forecast", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('forecast', lang)}", ""]
     if not plan.forecast:
-        return [*lines, "_No forecast._"]
-    names, currency = segment_names(plan), plan_currency(plan)
-    header = ["Segment", "Channel", "Metric", "Expected", "80% interval", "95% interval"]
-    header += ["Incremental revenue", "ROI", "Spend", "Counted over", "Source", "Back-test error"]
+        return [*lines, f"_{t('no_forecast', lang)}_"]
+    names, currency, sources = segment_names(plan), plan_currency(plan), source_labels(lang)
+    header = [t(key, lang) for key in (
+        "col_segment", "col_channel", "col_metric", "col_expected", "col_interval_80", "col_interval_95",
+        "col_incremental_revenue", "col_roi", "col_spend", "col_counted_over", "col_source", "col_backtest_error")]
     rows = [
         [
             escape_md(names.get(line.segment_id, line.segment_id)),
-            escape_md(channel_name(line.channel)),
-            escape_md(line.metric),
+            escape_md(channel_name(line.channel, lang)),
+            escape_md(metric_label(line.metric, lang)),
             format_outcome(line.expected, metric_unit(line.metric, line.currency or currency)),
             _interval(line.interval_80),
             _interval(line.interval_95),
             format_money(line.incremental_revenue, line.currency or currency),
             format_ratio(line.roi),
             format_money(line.spend, line.currency or currency),
-            _basis_cell(line),
-            SOURCE_LABELS.get(line.source, line.source),
+            _basis_cell(line, lang),
+            sources.get(line.source, line.source),
             format_percent(line.backtest_error, 1) if line.backtest_error is not None else "—",
         ]
         for line in plan.forecast
     ]
     lines += _table(header, rows)
     if any(line.source == "prior" for line in plan.forecast):
-        lines += ["", "_Lines sourced from a prior are assumptions, not fitted to this shop's data._"]
+        lines += ["", f"_{t('prior_note', lang)}_"]
     return lines
 
 
 def _targeting(plan: CampaignPlan) -> list[str]:
     if not plan.targeting:
         return []
-    lines = [
-        "## Whom to target",
-        "",
-        "Customers of the campaign history ranked by predicted uplift (cross-fitted): the lift observed in the "
-        "top share against the lift across everyone.",
-        "",
-    ]
-    header = ["Channel", "Outcome", "Top share", "Customers", "Lift in top share", "95% interval"]
-    header += ["Lift, everyone", "Recommendation", "How the top group differs"]
+    lang = language_of(plan)
+    lines = [f"## {t('targeting', lang)}", "", t("targeting_intro", lang), ""]
+    header = [t(key, lang) for key in (
+        "col_channel", "col_outcome", "col_top_share", "col_customers", "col_lift_top", "col_interval_95",
+        "col_lift_everyone", "col_recommendation", "col_top_differs")]
     rows = [
         [
-            escape_md(channel_name(row.channel)),
+            escape_md(channel_name(row.channel, lang)),
             escape_md(row.outcome),
             format_percent(row.top_share),
             f"{row.customers:,}",
             format_lift(row.observed_lift, row.outcome),
             " – ".join(format_lift(v, row.outcome) for v in row.observed_lift_interval_95),
             format_lift(row.overall_lift, row.outcome),
-            "Target the top share" if row.recommendation == "target_top" else "Send to all",
+            t("target_top" if row.recommendation == "target_top" else "send_to_all", lang),
             escape_md("; ".join(f"{k}: {v}" for k, v in row.profile.items())) or "—",
         ]
         for row in plan.targeting
@@ -288,29 +322,31 @@ def _targeting(plan: CampaignPlan) -> list[str]:
 
 
 def _budget(plan: CampaignPlan) -> list[str]:
-    lines = ["## Budget", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('budget', lang)}", ""]
     budget = plan.budget
     if budget is None:
-        return [*lines, "_No budget allocation: see the flags._"]
-    unit = budget.outcome_unit or budget.objective
+        return [*lines, f"_{t('no_budget', lang)}_"]
+    unit = budget.outcome_unit or objective_label(budget.objective, lang)
+    sources = source_labels(lang)
     if budget.recommendation:
         lines += [f"**{escape_md(budget.recommendation)}**", ""]
     header = [
-        "Channel",
-        "Spend (whole budget)",
-        "Share",
-        "Recommended spend",
-        f"Expected outcome ({escape_md(unit)}, incremental over zero spend)",
-        "ROI",
-        "Marginal ROI",
-        "Break-even spend",
-        "Binding constraints",
-        "Figure from",
-        "Cross-check",
+        t("col_channel", lang),
+        t("col_spend_whole", lang),
+        t("col_share", lang),
+        t("col_recommended_spend", lang),
+        t("col_expected_outcome", lang, unit=escape_md(unit)),
+        t("col_roi", lang),
+        t("col_marginal_roi", lang),
+        t("col_break_even", lang),
+        t("col_binding", lang),
+        t("col_figure_from", lang),
+        t("col_cross_check", lang),
     ]
     rows = [
         [
-            escape_md(channel_name(a.channel)),
+            escape_md(channel_name(a.channel, lang)),
             format_money(a.spend, budget.currency),
             format_percent(a.spend / budget.total if budget.total else None, 1),
             format_money(a.recommended_spend, budget.currency),
@@ -320,112 +356,115 @@ def _budget(plan: CampaignPlan) -> list[str]:
             format_ratio(a.marginal_roi),
             format_money(a.spend_at_marginal_roi_1, budget.currency),
             ", ".join(escape_md(b) for b in a.binding) or "—",
-            SOURCE_LABELS.get(a.outcome_source or a.source, a.outcome_source or a.source),
-            _cross_check_cell(a.cross_check, a.outcome_unit),
+            sources.get(a.outcome_source or a.source, a.outcome_source or a.source),
+            _cross_check_cell(a.cross_check, a.outcome_unit, lang),
         ]
         for a in budget.allocations
     ]
     total = allocation_total(plan)
     rows.append([
-        "**Total**", f"**{format_money(total, budget.currency)}**", "",
+        f"**{t('total', lang)}**", f"**{format_money(total, budget.currency)}**", "",
         f"**{format_money(budget.recommended_total, budget.currency)}**",
         f"**{format_outcome(budget.expected_outcome, budget.outcome_unit)}**", "", "", "", "", "", "",
     ])
     lines += _table(header, rows)
-    lines += [
-        "",
-        f"Objective: {escape_md(budget.objective)}. Budget: {format_money(budget.total, budget.currency)}. "
-        "Expected outcomes are the sums of each channel's forecast lines below.",
-    ]
+    lines += ["", t("budget_line", lang, objective=escape_md(objective_label(budget.objective, lang)),
+                    budget=format_money(budget.total, budget.currency))]
     if budget.unallocated > 0.005:
-        lines.append(
-            f"Held back: {format_money(budget.unallocated, budget.currency)}; spending it would add "
-            f"{format_outcome(budget.unallocated_return, budget.outcome_unit)} on the response curves."
-        )
+        lines.append(t("held_back", lang, amount=format_money(budget.unallocated, budget.currency),
+                       outcome=format_outcome(budget.unallocated_return, budget.outcome_unit)))
     for a in budget.allocations:
         if a.cross_check is not None:
-            lines.append(f"- **{escape_md(channel_name(a.channel))} cross-check:** {escape_md(a.cross_check.reason)}")
+            label = t("cross_check_of", lang, channel=escape_md(channel_name(a.channel, lang)))
+            lines.append(f"- **{label}:** {escape_md(a.cross_check.reason)}")
     if abs(total - budget.total) > 0.5:
-        lines.append(
-            f"**⚠ The allocations sum to {format_money(total, budget.currency)}, "
-            f"not the budget of {format_money(budget.total, budget.currency)}.**"
-        )
+        lines.append("**" + t("allocations_mismatch", lang, total=format_money(total, budget.currency),
+                              budget=format_money(budget.total, budget.currency)) + "**")
     return lines
 
 
-def _cross_check_cell(check: OutcomeCrossCheck | None, unit: str) -> str:
+def _cross_check_cell(check: OutcomeCrossCheck | None, unit: str, lang: str = "en") -> str:
     if check is None:
         return "—"
     interval = (
         f" (80%: {format_outcome(check.interval_80[0], unit)} – {format_outcome(check.interval_80[1], unit)})"
         if check.interval_80 else ""
     )
-    source = SOURCE_LABELS.get(check.source, check.source).split(" (")[0]
+    source = source_labels(lang).get(check.source, check.source).split(" (")[0].split("（")[0]
     return f"{source}: {format_outcome(check.expected, unit)}{interval}"
 
 
 def _measurement(plan: CampaignPlan) -> list[str]:
-    lines = ["## Measurement", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('measurement', lang)}", ""]
     measurement = plan.measurement
     if measurement is None:
-        return [*lines, "_No measurement design._"]
+        return [*lines, f"_{t('no_measurement', lang)}_"]
+    sample = "—" if measurement.sample_size is None else f"{measurement.sample_size:,}"
     lines += [
-        f"- **Design:** {escape_md(measurement.design)}",
-        f"- **Holdout share:** {format_percent(measurement.holdout_share, 1)}",
-        f"- **Sample size:** {'—' if measurement.sample_size is None else f'{measurement.sample_size:,}'}",
-        f"- **Minimum detectable lift:** {format_percent(measurement.minimum_detectable_lift, 1)}",
+        f"- **{t('design', lang)}:** {escape_md(measurement.design)}",
+        f"- **{t('holdout_share', lang)}:** {format_percent(measurement.holdout_share, 1)}",
+        f"- **{t('sample_size', lang)}:** {sample}",
+        f"- **{t('min_detectable_lift', lang)}:** {format_percent(measurement.minimum_detectable_lift, 1)}",
     ]
     if measurement.channels:
-        header = ["Channel", "Design", "Audience", "Baseline", "Sized for lift", "Per arm (80% power, 5%)"]
-        header += ["Holdout", "Detectable lift", "Powered", "Copy A/B detects"]
+        header = [t(key, lang) for key in (
+            "col_channel", "col_design", "col_audience", "col_baseline", "col_sized_for", "col_per_arm",
+            "col_holdout", "col_detectable", "col_powered", "col_copy_ab")]
         rows = [
             [
-                escape_md(channel_name(test.channel)),
-                escape_md(test.design.replace("_", " ")),
+                escape_md(channel_name(test.channel, lang)),
+                escape_md(t(f"design_{test.design}", lang)),
                 f"{test.audience:,}",
                 format_percent(test.baseline_rate, 2),
                 format_lift(test.expected_lift, "conversion")
-                + (" (assumed)" if test.lift_source == "assumption" else ""),
+                + (t("assumed", lang) if test.lift_source == "assumption" else ""),
                 "—" if test.sample_size_per_arm is None else f"{test.sample_size_per_arm:,}",
                 format_percent(test.holdout_share, 1),
                 format_lift(test.minimum_detectable_lift, "conversion"),
-                "n/a (regions)" if test.powered is None else ("yes" if test.powered else "**no**"),
+                t("na_regions", lang) if test.powered is None
+                else (t("yes", lang) if test.powered else f"**{t('no', lang)}**"),
                 format_lift(test.variant_test_mde, "conversion"),
             ]
             for test in measurement.channels
         ]
         lines += ["", *_table(header, rows), ""]
         lines += [
-            f"- **{escape_md(channel_name(test.channel))}:** {escape_md(test.description)}"
+            f"- **{escape_md(channel_name(test.channel, lang))}:** {escape_md(test.description)}"
             for test in measurement.channels
         ]
     return lines
 
 
 def _risks(plan: CampaignPlan) -> list[str]:
-    return ["## Risks", "", *([f"- {escape_md(r)}" for r in plan.risks] or ["- None recorded."])]
+    lang = language_of(plan)
+    return [f"## {t('risks', lang)}", "",
+            *([f"- {escape_md(r)}" for r in plan.risks] or [f"- {t('none_recorded', lang)}"])]
 
 
 def _rationale(plan: CampaignPlan) -> list[str]:
-    lines = ["## Rationale", ""]
+    lang = language_of(plan)
+    lines = [f"## {t('rationale', lang)}", ""]
     for item in plan.rationale:
-        evidence = ", ".join(_code(e) for e in item.evidence_ids) or "no evidence cited"
-        lines.append(f"- {escape_md(item.decision)} — evidence: {evidence}")
-    return lines if plan.rationale else [*lines, "- None recorded."]
+        evidence = ", ".join(_code(e) for e in item.evidence_ids) or t("no_evidence", lang)
+        lines.append(f"- {escape_md(item.decision)} — {t('evidence', lang)}: {evidence}")
+    return lines if plan.rationale else [*lines, f"- {t('none_recorded', lang)}"]
 
 
 def _provenance(plan: CampaignPlan) -> list[str]:
+    lang = language_of(plan)
     p = plan.provenance
+    run = t("run_seconds", lang, run=_code(p.run_id), seconds=f"{p.seconds:.1f}", llm=f"{p.llm_seconds:.1f}")
+    calls = t("tokens", lang, calls=p.llm_calls, prompt=f"{p.prompt_tokens:,}", completion=f"{p.completion_tokens:,}")
     lines = [
-        "## Provenance",
+        f"## {t('provenance', lang)}",
         "",
-        f"- **Backend / model:** {escape_md(p.backend)} / {escape_md(p.model)}",
-        f"- **Run:** {_code(p.run_id)} in {p.seconds:.1f} s ({p.llm_seconds:.1f} s in the language model)",
-        f"- **LLM calls:** {p.llm_calls} "
-        f"({p.prompt_tokens:,} prompt + {p.completion_tokens:,} completion tokens)",
+        f"- **{t('backend_model', lang)}:** {escape_md(p.backend)} / {escape_md(p.model)}",
+        f"- **{t('run', lang)}:** {run}",
+        f"- **{t('llm_calls', lang)}:** {calls}",
     ]
     if p.tool_calls:
-        lines.append(f"- **Tool calls:** {', '.join(escape_md(t) for t in p.tool_calls)}")
+        lines.append(f"- **{t('tool_calls', lang)}:** {', '.join(escape_md(x) for x in p.tool_calls)}")
     for name, digest in p.data.items():
-        lines.append(f"- **Data** {escape_md(name)}: {_code(short_hash(digest))}")
+        lines.append(f"- **{t('data', lang)}** {escape_md(name)}: {_code(short_hash(digest))}")
     return lines

@@ -15,6 +15,7 @@ whose ``Host`` is a loopback name (no DNS rebinding), and the chat command serve
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from collections.abc import Iterable
 from functools import cache
@@ -30,6 +31,7 @@ from campaign_planner.api import ApiConfig, create_app, generate_api_key, hash_a
 from campaign_planner.api.auth import api_key_hashes_from_env
 from campaign_planner.api.errors import ProblemError
 from campaign_planner.api.runner import ModelFactory
+from campaign_planner.render.messages import all_catalogs
 from campaign_planner.settings import Settings
 
 CHAT_KEY_FILE = "chat-api-key"
@@ -102,6 +104,12 @@ def mount_chat(app: FastAPI) -> None:
     @app.get("/chat", include_in_schema=False)
     def _page() -> Response:
         return Response(_static("index.html"), media_type="text/html; charset=utf-8", headers=SECURITY_HEADERS)
+
+    @app.get("/chat/messages.json", include_in_schema=False)
+    def _messages() -> Response:
+        # The reports' message catalog (render/messages.py): the page labels plans in the plan's language.
+        body = json.dumps(all_catalogs(), ensure_ascii=False).encode("utf-8")
+        return Response(body, media_type="application/json; charset=utf-8", headers=SECURITY_HEADERS)
 
     @app.get("/chat/static/{name}", include_in_schema=False)
     def _asset(name: str) -> Response:

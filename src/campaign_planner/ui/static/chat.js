@@ -20,7 +20,47 @@
     planCard: null,
     busy: false,
     lastEventId: {},
+    messages: null,
   };
+
+  // --- the message catalog (render/messages.py, served as /chat/messages.json) -----------------------------
+
+  // The plan's language where the catalog has it, else the browser's.
+  function planLanguage(plan) {
+    const tables = state.messages || {};
+    const code = plan && plan.brief ? plan.brief.language : null;
+    if (code && tables[code]) return code;
+    return (navigator.language || "en").toLowerCase().startsWith("zh") && tables.zh ? "zh" : "en";
+  }
+
+  // L(lang, key, {n: 3}): the catalog's text with its {placeholders} filled; the key itself if the catalog
+  // did not load (the page still works, in the catalog's words once it does).
+  function L(lang, key, vars) {
+    const tables = state.messages || {};
+    const text = (tables[lang] && tables[lang][key]) || (tables.en && tables.en[key]) || key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) => (vars && name in vars ? String(vars[name]) : whole));
+  }
+
+  const channelLabel = (lang, id) =>
+    (lang === "zh" && state.messages && state.messages.zh_channels && state.messages.zh_channels[id]) || id;
+
+  // The page's own labels (data-msg, data-msg-placeholder in index.html) in ``lang``.
+  function labelPage(lang) {
+    document.documentElement.lang = lang;
+    for (const node of document.querySelectorAll("[data-msg]")) node.textContent = L(lang, node.dataset.msg);
+    for (const node of document.querySelectorAll("[data-msg-placeholder]")) {
+      node.placeholder = L(lang, node.dataset.msgPlaceholder);
+    }
+  }
+
+  async function loadMessages() {
+    try {
+      const response = await fetch("/chat/messages.json");
+      if (response.ok) state.messages = await response.json();
+    } catch (_) {
+      state.messages = null;
+    }
+  }
 
   // --- DOM helpers (text only) ---------------------------------------------------------------------------
 
@@ -197,11 +237,13 @@
 
   // --- the plan --------------------------------------------------------------------------------------------
 
-  const segmentNames = (plan) => Object.fromEntries(plan.segments.map((s) => [s.id, s.name]));
+  // Segment names as the plan's language shows them (display_name in a Chinese plan, else the tool's name).
+  const segmentName = (s) => s.display_name || s.name;
+  const segmentNames = (plan) => Object.fromEntries(plan.segments.map((s) => [s.id, segmentName(s)]));
 
-  function flagsBox(flags) {
+  function flagsBox(flags, lg) {
     return el("div", { class: "flags" },
-      el("strong", {}, `⚠ Flags (${flags.length}): read these first`),
+      el("strong", {}, L(lg, "flags_heading", { n: flags.length })),
       el("ul", {}, flags.map((f) => el("li", {}, el("span", { class: "flag-code" }, f.code), f.message))));
   }
 
@@ -265,45 +307,54 @@
   }
 
   function budgetSection(plan) {
+    const lg = planLanguage(plan);
     const budget = plan.budget;
-    if (!budget) return el("p", { class: "muted" }, "No budget split (see the flags).");
-    const unit = budget.outcome_unit || budget.objective;
+    if (!budget) return el("p", { class: "muted" }, L(lg, "no_budget_split"));
+    const objective = L(lg, `objective_${budget.objective}`) === `objective_${budget.objective}`
+      ? budget.objective : L(lg, `objective_${budget.objective}`);
+    const unit = budget.outcome_unit || objective;
     const rows = budget.allocations.map((a) => [
-      a.channel, money(a.spend, budget.currency), percent(budget.total ? a.spend / budget.total : 0),
+      channelLabel(lg, a.channel), money(a.spend, budget.currency), percent(budget.total ? a.spend / budget.total : 0),
       money(a.recommended_spend, budget.currency), outcome(a.expected_outcome, a.outcome_unit || unit),
       number(a.marginal_roi, 2), a.binding.join(", ") || "—",
       a.cross_check ? `${a.cross_check.source}: ${outcome(a.cross_check.expected, a.outcome_unit || unit)}` : "—",
     ]);
-    rows.push({ cells: ["Total", money(budget.total, budget.currency), "100%",
+    rows.push({ cells: [L(lg, "total"), money(budget.total, budget.currency), "100%",
       money(budget.recommended_total, budget.currency), outcome(budget.expected_outcome, unit), "", "", ""],
     className: "total" });
     return el("div", {},
       budget.recommendation ? el("p", { class: "recommendation" }, budget.recommendation) : null,
-      table(["Channel", "Spend (whole budget)", "Share", "Recommended", `Expected ${budget.objective} (${unit})`,
-        "Marginal ROI", "Binding", "Cross-check"], rows, [1, 2, 3, 4, 5]),
+      table([L(lg, "col_channel"), L(lg, "col_spend_whole"), L(lg, "col_share"), L(lg, "col_recommended"),
+        L(lg, "col_expected_objective", { objective, unit }), L(lg, "col_marginal_roi"), L(lg, "col_binding_short"),
+        L(lg, "col_cross_check")], rows, [1, 2, 3, 4, 5]),
       frontierChart(budget),
       budget.allocations.filter((a) => a.cross_check).map((a) => el("p", { class: "muted" },
-        `${a.channel} cross-check: ${a.cross_check.reason}`)));
+        `${L(lg, "cross_check_of", { channel: channelLabel(lg, a.channel) })}: ${a.cross_check.reason}`)));
   }
 
   function segmentsSection(plan) {
-    if (!plan.segments.length) return el("p", { class: "muted" }, "No segments.");
+    const lg = planLanguage(plan);
+    if (!plan.segments.length) return el("p", { class: "muted" }, L(lg, "no_segments"));
     return el("div", {}, plan.segments.map((s) => el("div", { class: "segment" },
-      el("strong", {}, s.name),
-      el("span", { class: "muted" }, ` · ${number(s.size.customers)} customers (${percent(s.size.share, 1)})`),
-      s.profile.needs.length ? el("div", {}, "Needs: " + s.profile.needs.join("; ")) : null,
-      s.profile.praised_attributes.length ? el("div", {}, "They praise: " + s.profile.praised_attributes.join("; "))
-        : null,
-      s.evidence.map((e) => el("blockquote", {}, e.quote, " ", el("span", { class: "rid" }, `— review ${e.review_id}`))),
+      el("strong", {}, segmentName(s)),
+      el("span", { class: "muted" }, ` · ${L(lg, "size_value", { customers: number(s.size.customers),
+        share: percent(s.size.share, 1) })}`),
+      s.profile.needs.length ? el("div", {}, `${L(lg, "needs")}: ` + s.profile.needs.join("; ")) : null,
+      s.profile.praised_attributes.length
+        ? el("div", {}, `${L(lg, "they_praise")}: ` + s.profile.praised_attributes.join("; ")) : null,
+      // Review quotes verbatim, in the customer's own words.
+      s.evidence.map((e) => el("blockquote", {}, e.quote, " ",
+        el("span", { class: "rid" }, `— ${L(lg, "review")} ${e.review_id}`))),
     )));
   }
 
   function copySection(plan) {
-    if (!plan.messaging.length) return el("p", { class: "muted" }, "No copy.");
+    const lg = planLanguage(plan);
+    if (!plan.messaging.length) return el("p", { class: "muted" }, L(lg, "no_copy"));
     const names = segmentNames(plan);
     return el("div", {}, plan.messaging.map((m) => el("div", { class: "copy-cell", "data-channel": m.channel },
-      el("strong", {}, `${m.channel} · ${names[m.segment_id] || m.segment_id}`),
-      m.degraded ? el("span", { class: "degraded" }, " (partly a deterministic fallback)") : null,
+      el("strong", {}, `${channelLabel(lg, m.channel)} · ${names[m.segment_id] || m.segment_id}`),
+      m.degraded ? el("span", { class: "degraded" }, L(lg, "degraded_short")) : null,
       m.variants.map((v) => el("div", { class: "variant" },
         el("div", { class: "headline" }, v.headline),
         el("div", { class: "body" }, v.body),
@@ -313,51 +364,75 @@
   }
 
   function forecastSection(plan) {
-    if (!plan.forecast.length) return el("p", { class: "muted" }, "No forecast (see the flags).");
+    const lg = planLanguage(plan);
+    if (!plan.forecast.length) return el("p", { class: "muted" }, L(lg, "no_forecast_flags"));
     const currency = plan.budget ? plan.budget.currency : (plan.brief.budget ? plan.brief.budget.currency : "USD");
     const names = segmentNames(plan);
     const unitOf = (f) => (f.metric.endsWith("revenue") ? (f.currency || currency) : f.metric.replace(/^incremental_/, ""));
-    const basis = { segment_history: "segment's history customers", scaled_to_segment: "⚠ scaled to segment size",
-      channel_share: "share of the channel's outcome (channel level)" };
+    const basis = (b) => (b ? L(lg, `basis_${b}`) : "—");
+    const metrics = (lg === "zh" && state.messages && state.messages.zh_metrics) || {};
+    const metric = (m) => metrics[m] || m.replace(/_/g, " ");
     const rows = plan.forecast.map((f) => [
-      names[f.segment_id] || f.segment_id, f.channel, f.metric.replace(/_/g, " "), outcome(f.expected, unitOf(f)),
+      names[f.segment_id] || f.segment_id, channelLabel(lg, f.channel), metric(f.metric), outcome(f.expected, unitOf(f)),
       `${number(f.interval_80[0], 1)} – ${number(f.interval_80[1], 1)}`, money(f.incremental_revenue, f.currency || currency),
       f.roi === null ? "—" : number(f.roi, 2), money(f.spend, f.currency || currency),
-      `${f.customers === null || f.customers === undefined ? "" : number(f.customers) + " · "}${basis[f.basis] || "—"}`, f.source,
+      `${f.customers === null || f.customers === undefined ? "" : number(f.customers) + " · "}${basis(f.basis)}`,
+      L(lg, `source_${f.source}`),
     ]);
     // No client-side totals: every figure shown is a tool's; the budget's expected outcome is their sum per channel.
     return el("div", {},
-      table(["Segment", "Channel", "Metric", "Expected", "80% interval", "Incr. revenue", "ROI", "Spend", "Counted over",
-        "Source"], rows, [3, 4, 5, 6, 7]));
+      table(["col_segment", "col_channel", "col_metric", "col_expected", "col_interval_80", "col_incr_revenue", "col_roi",
+        "col_spend", "col_counted_over", "col_source"].map((key) => L(lg, key)), rows, [3, 4, 5, 6, 7]));
   }
 
   function measurementSection(plan) {
+    const lg = planLanguage(plan);
     const m = plan.measurement;
-    if (!m) return el("p", { class: "muted" }, "No measurement design.");
+    if (!m) return el("p", { class: "muted" }, L(lg, "no_measurement"));
     return el("div", {},
-      el("p", {}, `${m.design} · holdout ${percent(m.holdout_share)}`
-        + (m.sample_size ? ` · sample ${number(m.sample_size)}` : "")
-        + (m.minimum_detectable_lift ? ` · minimum detectable lift ${percent(m.minimum_detectable_lift, 2)}` : "")),
-      m.channels.length ? table(["Channel", "Design", "Audience", "Per arm", "Powered"], m.channels.map((t) => [
-        t.channel, t.design.replace(/_/g, " "), number(t.audience),
-        t.sample_size_per_arm === null ? "—" : number(t.sample_size_per_arm), t.powered === null ? "n/a (regions)" : (t.powered ? "yes" : "no"),
+      el("p", {}, `${m.design} · ${L(lg, "holdout_share")} ${percent(m.holdout_share)}`
+        + (m.sample_size ? ` · ${L(lg, "sample_size")} ${number(m.sample_size)}` : "")
+        + (m.minimum_detectable_lift ? ` · ${L(lg, "min_detectable_lift")} ${percent(m.minimum_detectable_lift, 2)}` : "")),
+      m.channels.length ? table(["col_channel", "col_design", "col_audience", "col_per_arm_short", "col_powered"]
+        .map((key) => L(lg, key)), m.channels.map((t) => [
+        channelLabel(lg, t.channel), L(lg, `design_${t.design}`), number(t.audience),
+        t.sample_size_per_arm === null ? "—" : number(t.sample_size_per_arm),
+        t.powered === null ? L(lg, "na_regions") : L(lg, t.powered ? "yes" : "no"),
       ]), [2, 3]) : null);
   }
+
+  // Each question of the brief with its answer and the tool numbers behind it; an open question says so.
+  function answersSection(plan) {
+    const lg = planLanguage(plan);
+    const pending = {};
+    for (const a of plan.answers || []) (pending[a.question] = pending[a.question] || []).push(a);
+    const rows = (plan.brief.questions || []).map((q) => [q.text, (pending[q.text] || []).shift() || null]);
+    for (const list of Object.values(pending)) for (const a of list) rows.push([a.question, a]);
+    return el("div", {}, rows.map(([question, answer]) => el("div", { class: answer ? "answer" : "answer open" },
+      el("strong", {}, `“${question}”`),
+      answer ? el("p", {}, answer.text)
+        : el("p", { class: "muted" }, `⚠ ${L(lg, "open_badge")} — ${L(lg, "answer_open")}`),
+      answer && Object.keys(answer.numbers || {}).length ? el("p", { class: "muted" },
+        `${L(lg, "answer_figures", { sources: (answer.sources || []).map((s) => L(lg, `source_${s}`))
+          .join(L(lg, "list_separator")) })}: `
+        + Object.entries(answer.numbers).map(([k, v]) => `${k} = ${number(v, 4)}`).join("; ")) : null)));
+  }
+  const hasQuestions = (plan) => (plan.brief.questions || []).length > 0 || (plan.answers || []).length > 0;
 
   function listSection(items) {
     return el("ul", {}, items.map((text) => el("li", {}, text)));
   }
 
-  function reportBlock(runId) {
+  function reportBlock(runId, lg) {
     const holder = el("div");
-    const button = el("button", { type: "button", class: "report-button" }, "Show the full report (charts)");
+    const button = el("button", { type: "button", class: "report-button" }, L(lg, "show_report"));
     button.addEventListener("click", async () => {
       button.disabled = true;
       try {
         const response = await fetch(`/runs/${encodeURIComponent(runId)}/report`,
           { headers: { "X-API-Key": state.key || "" } });
         if (!response.ok) throw new Error(`the report could not be loaded (${response.status})`);
-        const frame = el("iframe", { class: "report-frame", sandbox: "", title: "Plan report" });
+        const frame = el("iframe", { class: "report-frame", sandbox: "", title: L(lg, "report_title") });
         frame.srcdoc = await response.text();  // a sandboxed document: no script runs in it
         holder.replaceChildren(frame);
       } catch (error) {
@@ -370,22 +445,26 @@
   }
 
   function planCard(plan, runId) {
-    const title = plan.brief.product || plan.brief.objective || "campaign";
-    const card = el("article", { class: "message plan-card", "data-run-id": runId });
-    card.append(el("h2", {}, `Campaign plan: ${title}`,
-      el("span", { class: `badge plan-status ${plan.status}` }, plan.status)));
-    if (plan.flags.length) card.append(flagsBox(plan.flags));
-    card.append(el("p", { class: "summary" }, plan.summary || "No summary was written."));
-    card.append(section("Budget", budgetSection(plan), true));
-    card.append(section(`Segments (${plan.segments.length})`, segmentsSection(plan), true));
-    card.append(section(`Copy (${plan.messaging.length} cells)`, copySection(plan), false));
-    card.append(section("Forecast", forecastSection(plan), true));
-    card.append(section("Measurement", measurementSection(plan), false));
-    if (plan.open_questions.length) card.append(section("Open questions", listSection(plan.open_questions), false));
-    if (plan.risks.length) card.append(section("Risks", listSection(plan.risks), false));
-    card.append(el("details", {}, el("summary", {}, el("h3", {}, "Brief as read")),
+    const lg = planLanguage(plan);
+    const title = plan.brief.product || plan.brief.objective || L(lg, "campaign");
+    const card = el("article", { class: "message plan-card", "data-run-id": runId, lang: lg });
+    card.append(el("h2", {}, L(lg, "title", { title }),
+      el("span", { class: `badge plan-status ${plan.status}`, "data-status": plan.status }, L(lg, `status_${plan.status}`))));
+    if (plan.flags.length) card.append(flagsBox(plan.flags, lg));
+    card.append(el("p", { class: "summary" }, plan.summary || L(lg, "summary_none")));
+    if (hasQuestions(plan)) card.append(section(L(lg, "answers_short"), answersSection(plan), true));
+    card.append(section(L(lg, "budget"), budgetSection(plan), true));
+    card.append(section(L(lg, "segments_n", { n: plan.segments.length }), segmentsSection(plan), true));
+    card.append(section(L(lg, "copy_n", { n: plan.messaging.length }), copySection(plan), false));
+    card.append(section(L(lg, "forecast"), forecastSection(plan), true));
+    card.append(section(L(lg, "measurement"), measurementSection(plan), false));
+    if (plan.open_questions.length) {
+      card.append(section(L(lg, "open_questions_short"), listSection(plan.open_questions), false));
+    }
+    if (plan.risks.length) card.append(section(L(lg, "risks"), listSection(plan.risks), false));
+    card.append(el("details", {}, el("summary", {}, el("h3", {}, L(lg, "brief_as_read"))),
       el("p", { class: "brief-text" }, plan.brief.text)));
-    card.append(reportBlock(runId));
+    card.append(reportBlock(runId, lg));
     return card;
   }
 
@@ -397,7 +476,8 @@
     if (previous && state.planCard && state.planCard.dataset.runId === runId
         && withoutStatus(previous) === withoutStatus(plan)) {
       const badge = state.planCard.querySelector(".plan-status");
-      badge.textContent = plan.status;
+      badge.textContent = L(planLanguage(plan), `status_${plan.status}`);
+      badge.dataset.status = plan.status;
       badge.className = `badge plan-status ${plan.status}`;
       return;
     }
@@ -466,7 +546,8 @@
   function setThread(threadId) {
     state.threadId = threadId;
     const label = $("thread-label");
-    label.textContent = threadId ? `Thread ${threadId}` : "No plan yet";
+    const lg = planLanguage(state.plan);
+    label.textContent = threadId ? L(lg, "page_thread", { id: threadId }) : L(lg, "page_no_plan");
     label.dataset.threadId = threadId || "";
     const hash = threadId ? `#thread=${encodeURIComponent(threadId)}` : "";
     history.replaceState(null, "", location.pathname + location.search + hash);
@@ -476,11 +557,14 @@
     state.status = status;
     const waiting = status === "interrupted";
     $("review-bar").hidden = !waiting;
-    $("input").placeholder = !state.plan ? "Paste a campaign brief…"
-      : "Ask for a change: move $5k from search to email · make the SMS copy shorter · exclude customers under 25";
+    // The page follows the plan's language, else the browser's.
+    const lg = planLanguage(state.plan);
+    labelPage(lg);
+    $("input").placeholder = L(lg, state.plan ? "page_input_change" : "page_input_brief");
     const planStatus = state.plan ? state.plan.status : "none";
-    $("status-line").textContent = state.threadId
-      ? `Run ${state.runId || "—"}: ${status || "—"} · plan ${planStatus}` : "";
+    $("status-line").textContent = state.threadId ? L(lg, "page_status_line", { run: state.runId || "—",
+      status: status ? L(lg, `run_${status}`).replace(/^run_/, "") : "—", plan: L(lg, `status_${planStatus}`) })
+      : "";
     document.body.dataset.runStatus = status || "";
     document.body.dataset.planStatus = planStatus;
   }
@@ -637,7 +721,8 @@
     return params.get("thread");
   }
 
-  function init() {
+  async function init() {
+    await loadMessages();
     const threadId = readHash();
     state.key = sessionStorage.getItem(KEY_STORAGE);
     $("key-panel").hidden = Boolean(state.key);
