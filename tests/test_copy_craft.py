@@ -124,6 +124,7 @@ def test_a_code_the_brief_gives_passes() -> None:
     ("Spring and Summer in Style:", ":"),
     ("Experience the True", "the True"),
     ("Discover the Perfect Fit with Our Soft and Comfortable", "Comfortable"),
+    ("Discover the latest in dresses! Get a unique", "a unique"),
 ])
 def test_headlines_cut_mid_phrase_fail_and_are_ended(headline: str, cut: str) -> None:
     ctx = context()

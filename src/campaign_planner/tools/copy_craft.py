@@ -162,7 +162,8 @@ _SENTENCE_LAST_EN = re.compile(
 # An attributive word left without its noun after a determiner ("with Our New", "Experience the True").
 _ORPHAN_ADJECTIVE = re.compile(
     r"\b(?:the|a|an|our|your|this|these|its|my|their)\s+(?:new|true|perfect|ultimate|latest|next|own|"
-    r"best|favou?rite|go-to|most|very|truly|summer|spring|winter|autumn|fall|holiday|must-have|signature)$"
+    r"best|favou?rite|go-to|most|very|truly|summer|spring|winter|autumn|fall|holiday|must-have|signature|"
+    r"unique|great|stylish|classic|timeless|gorgeous|beautiful|soft|cosy|cozy|flattering)$"
     # ... or adjectives by their ending, possibly joined ("with Our Soft and Comfortable").
     r"|\b(?:the|a|an|our|your|this|these|its|my|their)\s+(?:[a-z]+\s+(?:and|&)\s+)?"
     r"[a-z]+(?:able|ible|ful|ous|ive|ish|est)$",
