@@ -510,9 +510,9 @@ def recovery(root: Path, settings: Settings, runs: int, kills: int, workers: int
 
 
 async def _burst_submissions(base: str, submissions: int) -> tuple[list[float], collections.Counter]:
-    """Fire ``submissions`` submissions at once (each: ``POST /threads`` then ``POST /threads/{id}/runs``
-    with an Idempotency-Key, a client timeout of 30 s); return each one's seconds to its 202 and the outcome
-    counts (``202``, other statuses, or the exception's name)."""
+    """Fire ``submissions`` submissions at once through ``httpx.AsyncClient`` (each: ``POST /threads`` then
+    ``POST /threads/{id}/runs`` with an Idempotency-Key, a client timeout of 30 s); return each one's seconds
+    to its 202 and the outcome counts (``202``, other statuses, or the exception's name)."""
     latencies: list[float] = []
     outcomes: collections.Counter = collections.Counter()
     limits = httpx.Limits(max_connections=submissions, max_keepalive_connections=submissions)
@@ -542,12 +542,76 @@ async def _burst_submissions(base: str, submissions: int) -> tuple[list[float], 
     return latencies, outcomes
 
 
+async def _plain_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, path: str,
+                         headers: dict[str, str], body: Any = None) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on an open keep-alive connection; the answer's status and body (Content-Length
+    framed, as the API answers these endpoints)."""
+    data = json.dumps(body).encode() if body is not None else b""
+    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(data)}",
+            *(f"{name}: {value}" for name, value in headers.items())]
+    if body is not None:
+        head.append("Content-Type: application/json")
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+async def _plain_burst_submissions(port: int, submissions: int) -> tuple[list[float], collections.Counter]:
+    """The same submissions as :func:`_burst_submissions`, from a minimal HTTP/1.1 client on asyncio streams:
+    each client opens its connection before the start line, then sends its two requests on it. Measured
+    beside httpx: on these 2 cores the client and the server share the CPU, and httpx's own work for 200
+    concurrent connections (its connection pool, h11) took most of the seconds it reported (docs/benchmarks.md),
+    so this client times what the server takes."""
+    latencies: list[float] = []
+    outcomes: collections.Counter = collections.Counter()
+    start = asyncio.Event()
+
+    async def submit_one(index: int) -> None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError as exc:
+            outcomes[type(exc).__name__] += 1
+            return
+        try:
+            await start.wait()
+            started = time.perf_counter()
+            status, body = await asyncio.wait_for(_plain_request(reader, writer, "POST", "/threads", HEADERS), 30)
+            if status != 201:
+                outcomes[f"thread {status}"] += 1
+                return
+            thread_id = json.loads(body)["thread_id"]
+            status, _ = await asyncio.wait_for(
+                _plain_request(reader, writer, "POST", f"/threads/{thread_id}/runs",
+                               {**HEADERS, "Idempotency-Key": f"plain-burst-{index}"}, {"brief": BRIEF}), 30)
+            outcomes[str(status)] += 1
+            if status == 202:
+                latencies.append(time.perf_counter() - started)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+            outcomes[type(exc).__name__] += 1
+        finally:
+            writer.close()
+
+    tasks = [asyncio.create_task(submit_one(i)) for i in range(submissions)]
+    await asyncio.sleep(1.0)  # every client has connected and waits at the start line
+    start.set()
+    await asyncio.gather(*tasks)
+    return latencies, outcomes
+
+
 def burst(root: Path, settings: Settings, submissions: int, workers: int, rounds: int, hold: bool = False) -> None:
     """``submissions`` concurrent submissions against the API served like ``campaign-planner serve`` (the
-    default 2 workers), while the runs they start execute: the submit latency clients see."""
+    default 2 workers), while the runs they start execute (or, with ``hold``, wait in their first model call):
+    the submit latency clients see. Each round starts a fresh server and sends two bursts: the minimal client's
+    (a fresh server's first burst), then httpx's (the server now has the first burst's runs queued)."""
     note(f"burst: {submissions} concurrent submissions, {workers} API workers, {rounds} rounds, "
-         f"loadavg {loadavg()}")
-    p95s = []
+         f"runs {'held in their first model call' if hold else 'executing'}, loadavg {loadavg()}")
+    p95s: dict[str, list[float]] = {"plain": [], "httpx": []}
     for round_index in range(rounds):
         gate = root / "burst-gate"
         if hold:  # the runs wait inside their first model call: the submissions alone are timed
@@ -555,16 +619,22 @@ def burst(root: Path, settings: Settings, submissions: int, workers: int, rounds
         server = Server(root / f"data-burst-{round_index}", settings.shop_dir, root / "cache", workers=workers,
                         log=root / f"burst-{round_index}.log", gate=gate if hold else None)
         try:
-            latencies, outcomes = asyncio.run(_burst_submissions(server.base, submissions))
+            for client in ("plain", "httpx"):
+                latencies, outcomes = (asyncio.run(_plain_burst_submissions(server.port, submissions))
+                                       if client == "plain" else
+                                       asyncio.run(_burst_submissions(server.base, submissions)))
+                ms = np.array(latencies) * 1000
+                p95 = float(np.percentile(ms, 95)) if len(ms) else float("nan")
+                p95s[client].append(p95)
+                note(f"round {round_index}, {client} client: outcomes {dict(outcomes)}; "
+                     f"p50 {np.percentile(ms, 50):.0f} ms, p95 {p95:.0f} ms, max {ms.max():.0f} ms; "
+                     f"loadavg {loadavg()}")
         finally:
-            server.kill()  # the 200 queued runs need not finish: only the submissions are timed
+            server.kill()  # the queued runs need not finish: only the submissions are timed
             gate.unlink(missing_ok=True)
-        ms = np.array(latencies) * 1000
-        p95 = float(np.percentile(ms, 95)) if len(ms) else float("nan")
-        p95s.append(p95)
-        note(f"round {round_index}: outcomes {dict(outcomes)}; p50 {np.percentile(ms, 50):.0f} ms, p95 {p95:.0f} ms, "
-             f"max {ms.max():.0f} ms; loadavg {loadavg()}")
-    figure(f"submit_p95_ms_{submissions}_concurrent", round(statistics.median(p95s)))
+    suffix = "_runs_held" if hold else ""
+    figure(f"submit_p95_ms_{submissions}_concurrent{suffix}", round(statistics.median(p95s["plain"])))
+    figure(f"submit_p95_ms_{submissions}_concurrent{suffix}_httpx_client", round(statistics.median(p95s["httpx"])))
 
 
 def main() -> None:

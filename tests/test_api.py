@@ -370,6 +370,50 @@ def test_request_validation_and_limits(tmp_path: Path, demo_shop_dir: Path) -> N
         assert client.get(runs, headers=A).json() == []  # nothing refused was queued
 
 
+def test_store_serves_concurrent_writers_on_one_connection(tmp_path: Path) -> None:
+    """Forty threads creating threads at once on one store, while a second store on the same file (as
+    another process would) writes too: every write lands, none meets "database is locked"; a thread inside
+    an operation makes ``answers_at_once`` false for the others, and the store reopens after ``close``."""
+    path = tmp_path / "api.sqlite"
+    store, other = ApiStore(path), ApiStore(path)
+    owner = hash_api_key(KEY_A)
+    errors: list[BaseException] = []
+    created: list[str] = []
+
+    def write(index: int) -> None:
+        try:
+            created.append((store if index % 8 else other).create_thread(owner, {"n": str(index)}).thread_id)
+        except BaseException as exc:  # collected: a failure in a thread must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(set(created)) == 40
+    assert all(store.get_thread(thread_id, owner) is not None for thread_id in created)
+
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store._connect():
+            inside.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert inside.wait(5)
+    assert not store.answers_at_once()
+    release.set()
+    holder.join()
+    assert store.answers_at_once()
+    store.close()
+    assert store.get_thread(created[0], owner) is not None  # a later operation opens a new connection
+    store.close()
+    other.close()
+
+
 def test_runs_left_running_by_a_dead_process_show_as_failed_and_continue(tmp_path: Path, demo_shop_dir: Path,
                                                                           checkpoints: str) -> None:
     store = ApiStore(tmp_path / "data" / "api.sqlite")

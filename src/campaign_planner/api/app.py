@@ -107,6 +107,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
+            await run_in_threadpool(manager.warm_up)
             yield
         finally:
             try:

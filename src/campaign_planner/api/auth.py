@@ -92,8 +92,11 @@ class ApiKeyAuth:
         return match
 
 
-def authenticated_owner(request: Request, key: str | None = Security(api_key_header)) -> str:
-    """FastAPI dependency: the caller's owner id; refuses with 401 when the key is missing or unknown."""
+async def authenticated_owner(request: Request, key: str | None = Security(api_key_header)) -> str:
+    """FastAPI dependency: the caller's owner id; refuses with 401 when the key is missing or unknown.
+
+    ``async`` because it only hashes and compares in memory: a sync dependency would cost every request a hop
+    through the thread pool, which under a burst of submissions waits behind the route handlers."""
     auth: ApiKeyAuth = request.app.state.api.auth
     owner = auth.owner_for(key)
     if owner is None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from campaign_planner.api.auth import authenticated_owner
@@ -99,29 +100,35 @@ class RedisTokenBucketLimiter:
             return 0.0
 
 
-def _take_token(request: Request, bucket: str) -> None:
+async def _take_token(request: Request, bucket: str) -> None:
     limiter: TokenBucketLimiter | RedisTokenBucketLimiter = request.app.state.api.limiter
-    wait = limiter.acquire(bucket)
+    # The in-process bucket is a few arithmetic steps under a lock held for microseconds: taken on the event
+    # loop. The Redis bucket is a network round trip: taken in the thread pool, never blocking the loop.
+    wait = (limiter.acquire(bucket) if isinstance(limiter, TokenBucketLimiter)
+            else await run_in_threadpool(limiter.acquire, bucket))
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
         raise ProblemError(429, f"rate limit exceeded for this API key; retry in {retry_after} s",
                            headers={"Retry-After": str(retry_after)})
 
 
-def rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
+async def rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
     """FastAPI dependency for the POST endpoints that start or steer runs: the caller's owner id; refuses
-    with 429 over the limit."""
-    _take_token(request, owner)
+    with 429 over the limit.
+
+    The auth and limit dependencies are ``async`` so that a request spends one thread-pool hop (its route
+    handler's) instead of four: under a burst of 200 submissions the hops queued behind each other."""
+    await _take_token(request, owner)
     return owner
 
 
-def thread_rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
+async def thread_rate_limited(request: Request, owner: str = Depends(authenticated_owner)) -> str:
     """FastAPI dependency for ``POST /threads``: the caller's owner id; refuses with 429 over the limit.
 
     Thread creation has its own bucket per key (same rate), so opening a thread spends none of the key's
     plan tokens: a key gets its full rate of plans, not half.
     """
-    _take_token(request, f"threads:{owner}")
+    await _take_token(request, f"threads:{owner}")
     return owner
 
 

@@ -125,11 +125,14 @@ def healthz(state: State) -> Health:
 
 
 @router.post("/threads", status_code=201, response_model=ThreadOut, tags=["threads"], responses=_POST_ERRORS)
-def create_thread(state: State, owner: ThreadLimitedOwner,
-                  body: Annotated[ThreadCreate | None, Body()] = None) -> ThreadOut:
+async def create_thread(state: State, owner: ThreadLimitedOwner,
+                        body: Annotated[ThreadCreate | None, Body()] = None) -> ThreadOut:
     """Create a thread owned by the caller's key. Returns 201 with the thread (status ``idle``)."""
-    thread = state.store.create_thread(owner, (body or ThreadCreate()).metadata)
-    return _thread_out(state, thread)
+
+    def create() -> ThreadOut:
+        return _thread_out(state, state.store.create_thread(owner, (body or ThreadCreate()).metadata))
+
+    return await state.call(create)
 
 
 @router.get("/threads/{thread_id}", response_model=ThreadOut, tags=["threads"], responses=_AUTH_ERRORS)
@@ -146,7 +149,7 @@ def get_thread(thread_id: str, state: State, owner: Owner) -> ThreadOut:
                403: {"description": "Backend or shop not allowed on this server", **_PROBLEM},
                409: {"description": "The thread already has a pending, running or interrupted run", **_PROBLEM}},
 )
-def create_run(
+async def create_run(
     thread_id: str,
     body: RunCreate,
     response: Response,
@@ -160,8 +163,12 @@ def create_run(
     (422 if the body differs). Refuses: 409 while the thread has a pending/running/interrupted run, 403 for
     a backend or shop the server does not allow, 422 for an empty brief or invalid settings.
     """
-    _owned_thread(state, thread_id, owner)
-    record, created = state.manager.start(owner, thread_id, body, idempotency_key)
+
+    def start() -> tuple[RunRecord, bool]:
+        _owned_thread(state, thread_id, owner)
+        return state.manager.start(owner, thread_id, body, idempotency_key)
+
+    record, created = await state.call(start)
     response.status_code = 202 if created else 200
     response.headers["Location"] = f"/runs/{record.run_id}"
     return run_out(record)
