@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -12,7 +13,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from campaign_planner.data.shop import load_shop
 from campaign_planner.domain import CampaignPlan
 from campaign_planner.graphs.context import PlanningContext
-from campaign_planner.graphs.graph import build_graph
+from campaign_planner.graphs.graph import build_graph, narrative_by_model
 from campaign_planner.graphs.plan_diff import PlanDiff
 from campaign_planner.planning import PlanningError, continue_plan, revise_plan, run_plan
 from campaign_planner.settings import load_settings
@@ -93,6 +94,32 @@ def test_complete_plan_with_a_competent_model(shop, tmp_path: Path) -> None:
     assert {c.node for c in timing.model_calls} <= set(timing.stage_seconds)
     assert any(c.label.startswith("copy slots for") and c.node == "tools" for c in timing.model_calls)
     assert timing.startup_seconds is None  # not a CLI process: the test's process was already running
+
+
+@pytest.mark.parametrize(("narrative", "backend", "by_model"), [
+    ("auto", "local", False), ("auto", "gguf", False), ("auto", "hf", False), ("auto", "openai", True),
+    ("auto", "fake", True), ("model", "local", True), ("tools", "openai", False),
+])
+def test_who_writes_the_narrative(tmp_path: Path, narrative: str, backend: str, by_model: bool) -> None:
+    settings = load_settings(data_dir=tmp_path, narrative=narrative)
+    assert narrative_by_model(SimpleNamespace(settings=settings, backend=backend)) is by_model
+
+
+def test_a_plan_without_the_model_narrative_states_the_tools_alone(shop, tmp_path: Path) -> None:
+    """``narrative: tools``: no narrative call; the summary, rationale and risks are the tools' statements,
+    and nothing is flagged as degraded for the model's prose (there was none)."""
+    model = competent_model()
+    context = _context(shop, model, tmp_path)
+    context.settings = load_settings(data_dir=tmp_path, shop_dir=shop.root, narrative="tools")
+    connection = sqlite3.connect(str(tmp_path / "checkpoints.sqlite"), check_same_thread=False)
+    plan = run_plan(BRIEF, context, SqliteSaver(connection), thread_id="t1").plan
+    assert plan is not None
+    assert all(c.label != "plan narrative" for c in plan.provenance.model_calls)
+    assert "narrative" in plan.provenance.stage_seconds
+    assert all("summary" not in f.message for f in plan.flags if f.code == "degraded_output")
+    assert plan.summary.startswith("Audience: ") and "987654321" not in plan.summary
+    assert plan.rationale and all(r.evidence_ids for r in plan.rationale)  # every decision cites a tool or review
+    assert plan.risks  # the prior-curve and evidence risks, from the tools
 
 
 def test_weak_model_still_yields_a_complete_labelled_plan(shop, tmp_path: Path) -> None:
