@@ -129,7 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-channels", type=int, default=3)
     parser.add_argument("--variants", type=int, default=2)
     parser.add_argument("--backend", default="local")
+    parser.add_argument("--extra-candidates", type=int, default=None,
+                        help="Slot candidates per cell beyond the variants (an A/B of copy_slots.EXTRA_CANDIDATES).")
     args = parser.parse_args(argv)
+    if args.extra_candidates is not None:  # the copywriter reads the constant it imported, so set both
+        from campaign_planner.agents import copy_slots, copywriter
+
+        copy_slots.EXTRA_CANDIDATES = copywriter.EXTRA_CANDIDATES = args.extra_candidates
     if not args.briefs.is_file():
         print(f"error: {args.briefs} does not exist", file=sys.stderr)
         return 2
