@@ -101,3 +101,10 @@ def test_a_chinese_brief_gets_chinese_report_headings_and_segment_names(shop, tm
     markdown = render_plan(plan, "md")
     headings = [line for line in markdown.splitlines() if line.startswith("## ")]  # the title names the product
     assert headings and not [h for h in headings if re.search(r"[A-Za-z]", h)]
+    # The summary and the rationale stated from the tools name segments and channels in Chinese.
+    assert all(s.display_name in plan.summary and s.name not in plan.summary for s in plan.segments)
+    stated = [r.decision for r in plan.rationale if r.evidence_ids]
+    targets = [d for d in stated if d.startswith("面向「")]
+    spends = [d for d in stated if d.startswith("在") and "投入" in d]
+    assert len(targets) == len(plan.segments) and spends, stated
+    assert not [d for d in targets + spends if re.search(r"[A-Za-z]{3,}", d.replace("ROI", ""))], stated

@@ -41,7 +41,8 @@ from campaign_planner.graphs.summary import (
     figures_of_record,
 )
 from campaign_planner.intake.questions import answer_questions
-from campaign_planner.render.messages import segment_display_name
+from campaign_planner.render.formatting import format_money
+from campaign_planner.render.messages import MESSAGES, channel_label, segment_display_name, t
 from campaign_planner.tools.measurement import design_measurement
 
 SPEND_TOLERANCE = 0.005  # half a cent
@@ -95,22 +96,38 @@ def known_figures(state: PlanState) -> set[float]:
     return figures
 
 
-def deterministic_rationale(segments: list[Segment], allocations: list[Allocation]) -> list[RationaleItem]:
-    """Return the rationale that follows from the tool outputs alone (one item per decision)."""
+def deterministic_rationale(segments: list[Segment], allocations: list[Allocation], *, language: str = "en",
+                            currency: str | None = None,
+                            channel_names: dict[str, str] | None = None) -> list[RationaleItem]:
+    """Return the rationale that follows from the tool outputs alone (one item per decision), in the plan's
+    language: a Chinese plan names segments and channels in Chinese and states spend in its currency."""
+    zh = language == "zh"
+    names = channel_names or {}
+
+    def segment_name(segment: Segment) -> str:
+        return (segment.display_name or segment_display_name(segment.name, "zh")) if zh else segment.name
+
     items = [
         RationaleItem(
-            decision=f"Target '{segment.name}' ({segment.size.customers} matching reviewers, "
-            f"{segment.size.share:.0%} of the shop)",
+            decision=t("rationale_target", language, name=segment_name(segment),
+                       customers=f"{segment.size.customers:,}" if zh else segment.size.customers,
+                       share=f"{segment.size.share:.0%}"),
             evidence_ids=[e.review_id for e in segment.evidence],
         )
         for segment in segments
     ]
     for allocation in allocations:
-        binding = f"; binding: {', '.join(allocation.binding)}" if allocation.binding else ""
+        limits = [t(f"rationale_limit_{b}", language) if f"rationale_limit_{b}" in MESSAGES else b
+                  for b in allocation.binding]
+        binding = t("rationale_binding", language, limits=("、" if zh else ", ").join(limits)) if limits else ""
+        channel = (channel_label(allocation.channel, names.get(allocation.channel, allocation.channel), "zh")
+                   if zh else allocation.channel)
+        spend = format_money(allocation.spend, currency) if zh and currency else f"{allocation.spend:,.2f}"
+        source = t(f"rationale_source_{allocation.source}", language)
         items.append(
             RationaleItem(
-                decision=f"Spend {allocation.spend:,.2f} on {allocation.channel}: marginal ROI "
-                f"{allocation.marginal_roi:.2f} at the optimum ({allocation.source}{binding})",
+                decision=t("rationale_spend", language, spend=spend, channel=channel,
+                           roi=f"{allocation.marginal_roi:.2f}", source=source, binding=binding),
                 evidence_ids=[f"allocation:{allocation.channel}"],
             )
         )
@@ -203,7 +220,10 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     budget = _budget(state, brief, ctx)
     narrative = state.get("narrative") or {}
     rationale = [RationaleItem.model_validate(r) for r in narrative.get("rationale", [])]
-    rationale += deterministic_rationale(segments, budget.allocations if budget else [])
+    language = plan_language(brief, ctx)
+    channel_names = {channel_id: ctx.shop.catalog[channel_id].name for channel_id in ctx.shop.catalog.ids()}
+    rationale += deterministic_rationale(segments, budget.allocations if budget else [], language=language,
+                                         currency=budget.currency if budget else None, channel_names=channel_names)
     dropped = (state.get("allocation") or {}).get("channels_dropped") or []
     if dropped:
         rationale.append(RationaleItem(
@@ -225,10 +245,9 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             risks.append(flag.message)
     prior_channels = [a.channel for a in budget.allocations if a.source == "prior"] if budget else []
     if prior_channels:
-        risks.append(
-            "No spend history for " + ", ".join(prior_channels) + ": their response is a catalog prior with "
-            "wide intervals; test before scaling."
-        )
+        shown = ([channel_label(c, channel_names.get(c, c), "zh") for c in prior_channels] if language == "zh"
+                 else prior_channels)
+        risks.append(t("risk_no_spend_history", language, channels=("、" if language == "zh" else ", ").join(shown)))
     if budget is not None:
         minimums = {b.channel: b.min_spend for b in brief.channel_bounds if b.min_spend is not None}
         known = {(f.code, f.message) for f in flags}

@@ -96,7 +96,7 @@ def figures_of_record(brief: Brief, segments: list[Segment], budget: Budget | No
     record = FiguresOfRecord()
     for segment in segments:
         record.segments[segment.id] = {float(segment.size.customers), segment.size.share * 100}
-        for name in (segment.name, segment.id):
+        for name in (segment.name, segment.display_name or "", segment.id):
             if name.strip():
                 record.segment_names[name.strip().lower()] = segment.id
     for line in forecast:
@@ -391,7 +391,8 @@ def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget 
     parts = []
     if segments:
         items = text["separator"].join(text["segment"].format(
-            name=s.name, customers=f"{s.size.customers:,}", share=format_percent(s.size.share, 1)) for s in segments)
+            name=s.display_name or s.name, customers=f"{s.size.customers:,}", share=format_percent(s.size.share, 1))
+            for s in segments)
         parts.append(text["segments" if len(segments) > 1 else "one_segment"].format(count=len(segments),
                                                                                      items=items))
     if budget is not None and budget.allocations:

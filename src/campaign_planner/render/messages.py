@@ -32,6 +32,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "flags": {"en": "Flags", "zh": "警示"},
     "flags_heading": {"en": "⚠ Flags ({n}): read these first", "zh": "⚠ 警示（{n} 条）：请先阅读"},
     "flags_none": {"en": "No flags raised.", "zh": "没有警示。"},
+    # --- the rationale and risks stated from the tools (graphs/assembly.py) ---
+    "rationale_target": {"en": "Target '{name}' ({customers} matching reviewers, {share} of the shop)",
+                         "zh": "面向「{name}」（{customers} 位匹配的评论者，占店铺的 {share}）"},
+    "rationale_spend": {"en": "Spend {spend} on {channel}: marginal ROI {roi} at the optimum ({source}{binding})",
+                        "zh": "在{channel}投入 {spend}：最优点的边际 ROI 为 {roi}（{source}{binding}）"},
+    "rationale_binding": {"en": "; binding: {limits}", "zh": "；受限于：{limits}"},
+    "rationale_limit_min_spend": {"en": "min_spend", "zh": "最低投入"},
+    "rationale_limit_min_share": {"en": "min_share", "zh": "最低占比"},
+    "rationale_limit_max_spend": {"en": "max_spend", "zh": "最高投入"},
+    "rationale_source_uplift_model": {"en": "uplift_model", "zh": "提升模型"},
+    "rationale_source_response_curve": {"en": "response_curve", "zh": "响应曲线"},
+    "rationale_source_prior": {"en": "prior", "zh": "先验"},
+    "risk_no_spend_history": {
+        "en": "No spend history for {channels}: their response is a catalog prior with wide intervals; test "
+              "before scaling.",
+        "zh": "{channels}没有投放历史：其响应是渠道目录的先验曲线，区间很宽；放量前请先小规模测试。"},
     # --- summary and brief ---
     "summary": {"en": "Summary", "zh": "摘要"},
     "summary_none": {"en": "No summary was written.", "zh": "未撰写摘要。"},
