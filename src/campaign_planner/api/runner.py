@@ -189,7 +189,10 @@ class RunExecutor:
                 self._shops.get(self._settings)
             except Exception:  # the first run reports a broken shop with its message; starting goes on
                 logger.warning("warm-up: the server's shop could not be loaded", exc_info=True)
-        self.checkpointer()
+        try:
+            self.checkpointer()
+        except Exception:  # e.g. the database went away since the app was created: the first run says so
+            logger.warning("warm-up: the checkpointer could not be opened", exc_info=True)
 
     def has_plan(self, thread_id: str) -> bool:
         """Whether the thread's latest checkpoint holds a plan."""
