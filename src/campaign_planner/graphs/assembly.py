@@ -6,6 +6,7 @@ import re
 import time
 from typing import Any
 
+from campaign_planner.data.catalog import ChannelCatalog
 from campaign_planner.domain import (
     Allocation,
     Assumption,
@@ -36,13 +37,14 @@ from campaign_planner.graphs.plan_currency import allocation_in_plan_currency, f
 from campaign_planner.graphs.state import PlanState
 from campaign_planner.graphs.summary import (
     FiguresOfRecord,
+    channel_label,
     compose_summary,
     deterministic_summary,
     figures_of_record,
 )
 from campaign_planner.intake.questions import answer_questions
 from campaign_planner.render.formatting import format_money
-from campaign_planner.render.messages import MESSAGES, channel_label, segment_display_name, t
+from campaign_planner.render.messages import MESSAGES, segment_display_name, t
 from campaign_planner.tools.measurement import design_measurement
 
 SPEND_TOLERANCE = 0.005  # half a cent
@@ -98,11 +100,10 @@ def known_figures(state: PlanState) -> set[float]:
 
 def deterministic_rationale(segments: list[Segment], allocations: list[Allocation], *, language: str = "en",
                             currency: str | None = None,
-                            channel_names: dict[str, str] | None = None) -> list[RationaleItem]:
+                            catalog: ChannelCatalog | None = None) -> list[RationaleItem]:
     """Return the rationale that follows from the tool outputs alone (one item per decision), in the plan's
     language: a Chinese plan names segments and channels in Chinese and states spend in its currency."""
     zh = language == "zh"
-    names = channel_names or {}
 
     def segment_name(segment: Segment) -> str:
         return (segment.display_name or segment_display_name(segment.name, "zh")) if zh else segment.name
@@ -120,8 +121,7 @@ def deterministic_rationale(segments: list[Segment], allocations: list[Allocatio
         limits = [t(f"rationale_limit_{b}", language) if f"rationale_limit_{b}" in MESSAGES else b
                   for b in allocation.binding]
         binding = t("rationale_binding", language, limits=("、" if zh else ", ").join(limits)) if limits else ""
-        channel = (channel_label(allocation.channel, names.get(allocation.channel, allocation.channel), "zh")
-                   if zh else allocation.channel)
+        channel = channel_label(allocation.channel, "zh", catalog) if zh else allocation.channel
         spend = format_money(allocation.spend, currency) if zh and currency else f"{allocation.spend:,.2f}"
         source = t(f"rationale_source_{allocation.source}", language)
         items.append(
@@ -221,9 +221,8 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     narrative = state.get("narrative") or {}
     rationale = [RationaleItem.model_validate(r) for r in narrative.get("rationale", [])]
     language = plan_language(brief, ctx)
-    channel_names = {channel_id: ctx.shop.catalog[channel_id].name for channel_id in ctx.shop.catalog.ids()}
     rationale += deterministic_rationale(segments, budget.allocations if budget else [], language=language,
-                                         currency=budget.currency if budget else None, channel_names=channel_names)
+                                         currency=budget.currency if budget else None, catalog=ctx.shop.catalog)
     dropped = (state.get("allocation") or {}).get("channels_dropped") or []
     if dropped:
         rationale.append(RationaleItem(
@@ -245,7 +244,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             risks.append(flag.message)
     prior_channels = [a.channel for a in budget.allocations if a.source == "prior"] if budget else []
     if prior_channels:
-        shown = ([channel_label(c, channel_names.get(c, c), "zh") for c in prior_channels] if language == "zh"
+        shown = ([channel_label(c, "zh", ctx.shop.catalog) for c in prior_channels] if language == "zh"
                  else prior_channels)
         risks.append(t("risk_no_spend_history", language, channels=("、" if language == "zh" else ", ").join(shown)))
     if budget is not None:
