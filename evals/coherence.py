@@ -140,9 +140,15 @@ def segments_distinct(plan: dict[str, Any]) -> tuple[bool, str] | None:
     return not same, f"same figure for every segment on {same}" if same else ""
 
 
+def flag_channel(flag: dict[str, Any]) -> str:
+    """Return the channel a flag is about: its ``params`` say (a plan in Chinese words the message in Chinese);
+    older plans' messages start with the channel id."""
+    return str((flag.get("params") or {}).get("channel") or flag["message"].split(":", 1)[0])
+
+
 def unflagged_negative_roi(plan: dict[str, Any]) -> int:
     """Count funded lines with a negative ROI and no negative_roi flag on their channel."""
-    flagged = {flag["message"].split(":", 1)[0] for flag in plan.get("flags", []) if flag["code"] == "negative_roi"}
+    flagged = {flag_channel(flag) for flag in plan.get("flags", []) if flag["code"] == "negative_roi"}
     return sum(1 for line in plan.get("forecast", [])
                if line["spend"] > 0 and line["roi"] is not None and line["roi"] < 0 and line["channel"] not in flagged)
 
@@ -159,8 +165,8 @@ def saturation_flagged(plan: dict[str, Any]) -> tuple[bool, str] | None:
     past = [a["channel"] for a in budget.get("allocations", []) if past_break_even(a)]
     if not past:
         return None
-    messages = [flag["message"] for flag in plan.get("flags", []) if flag["code"] == "saturation"]
-    missing = [c for c in past if not any(m.startswith(f"{c}:") for m in messages)]
+    flagged = {flag_channel(flag) for flag in plan.get("flags", []) if flag["code"] == "saturation"}
+    missing = [c for c in past if c not in flagged]
     return not missing, f"no saturation flag for {missing}" if missing else ""
 
 

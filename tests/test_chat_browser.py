@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from evals.zh_prose import lines_with_english
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from campaign_planner.api import ApiConfig
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.skipif(
 FIRST_PLAN_MS = 300_000  # the first run on a fresh demo shop embeds its 2,400 reviews
 STEP_MS = 120_000
 HOSTILE = "<b>bold</b> <img src=x onerror=alert(1)>"
+ZH_BRIEF = "冬季外套清仓，预算8万元，为期两周，目标50岁以上的顾客，渠道：微信和微博。"
 
 
 def _wait_until(page: Any, script: str, timeout_ms: int = STEP_MS) -> None:
@@ -146,16 +148,30 @@ def test_chat_plans_revises_approves_and_opens_api_threads(tmp_path: Path, demo_
             assert page.locator(".plan-card .plan-status").inner_text() == "draft"
             assert page.locator("#review-bar").is_hidden()  # it succeeded without review
             assert re.search(r"succeeded", page.locator("#status-line").inner_text())
+
+            # 6. A Chinese brief's plan reads as Chinese in the chat: its prose (not the customers' quotes,
+            # tables or ids) carries no English word beyond brand, unit and id names (evals/zh_prose.py).
+            zh_thread = _plan_through_the_api(base, key, ZH_BRIEF)
+            page.fill("#open-thread", zh_thread)
+            page.click("#open-form button")
+            _idle_with(page, f"document.querySelector('#thread-label').dataset.threadId === '{zh_thread}' "
+                             "&& document.querySelectorAll('.plan-card').length === 1")
+            prose = page.locator(".plan-card").last.evaluate(
+                "card => { card.querySelectorAll('details').forEach(d => { d.open = true; });"
+                " card.querySelectorAll('blockquote, table, code, .rid, .flag-code')"
+                ".forEach(n => { n.style.display = 'none'; }); return card.innerText; }")
+            english = lines_with_english(prose.splitlines())
+            assert english == [], english
         finally:
             browser.close()
     assert problems == []
     assert dialogs == []
 
 
-def _plan_through_the_api(base: str, key: str) -> str:
+def _plan_through_the_api(base: str, key: str, brief: str = BRIEF) -> str:
     with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as client:
         thread_id = client.post("/threads").json()["thread_id"]
-        run_id = client.post(f"/threads/{thread_id}/runs", json={"brief": BRIEF}).json()["run_id"]
+        run_id = client.post(f"/threads/{thread_id}/runs", json={"brief": brief}).json()["run_id"]
         deadline = time.monotonic() + STEP_MS / 1000
         while (status := client.get(f"/runs/{run_id}").json()["status"]) not in ("succeeded", "failed"):
             assert time.monotonic() < deadline, status

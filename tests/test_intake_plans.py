@@ -6,6 +6,7 @@ asks; a behavioural audience narrows the forecast's history customers.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -108,3 +109,18 @@ def test_a_chinese_brief_gets_chinese_report_headings_and_segment_names(shop, tm
     spends = [d for d in stated if d.startswith("在") and "投入" in d]
     assert len(targets) == len(plan.segments) and spends, stated
     assert not [d for d in targets + spends if re.search(r"[A-Za-z]{3,}", d.replace("ROI", ""))], stated
+
+
+def test_a_chinese_plans_report_is_chinese_prose_flags_and_profiles_included(shop, tmp_path: Path) -> None:
+    from evals.zh_prose import latin_lines
+
+    from campaign_planner.render import render_plan
+
+    plan = _plan(shop, tmp_path, "冬季外套清仓，预算8万元，为期两周，目标50岁以上的顾客，渠道：微信和微博。")
+    assert plan.flags and plan.assumptions and plan.measurement is not None
+    # The tools word notices in English with a key; the plan restates every keyed one in Chinese.
+    keyed = [item for item in [*plan.flags, *plan.assumptions] if item.key]
+    assert keyed and all(re.search(r"[\u4e00-\u9fff]", getattr(i, "message", None) or i.text) for i in keyed)
+    assert all(s.display_profile is not None for s in plan.segments)
+    english = latin_lines(render_plan(plan, "md"))
+    assert english == [], english

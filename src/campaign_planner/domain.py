@@ -125,6 +125,11 @@ class Brief(Contract):
 class Assumption(Contract):
     text: str
     confidence: float = Field(ge=0.0, le=1.0)
+    key: str | None = Field(
+        default=None, description="The message catalog key (render/notice_messages.py) the text was worded from; "
+        "with ``params`` a plan in another language restates it. None for free text.")
+    params: dict[str, str | int | float] = Field(
+        default_factory=dict, description="The values the text was worded with (money and ratios formatted).")
 
 
 class SegmentSize(Contract):
@@ -158,6 +163,12 @@ class Segment(Contract):
     )
     size: SegmentSize
     profile: SegmentProfile = Field(default_factory=SegmentProfile)
+    display_profile: SegmentProfile | None = Field(
+        default=None,
+        description="The profile as a plan in another language than English shows it (needs, praised attributes "
+        "and pain points worded in Chinese from the same parts); None for English plans. ``profile`` stays the "
+        "tool's English wording.",
+    )
     evidence: list[Evidence] = Field(
         default_factory=list,
         description="Quotes that support what the segment's name claims: for a segment named for what it "
@@ -362,6 +373,11 @@ class Measurement(Contract):
 class Flag(Contract):
     code: FlagCode
     message: str
+    key: str | None = Field(
+        default=None, description="The message catalog key (render/notice_messages.py) the text was worded from; "
+        "with ``params`` a plan in another language restates it. None for free text.")
+    params: dict[str, str | int | float] = Field(
+        default_factory=dict, description="The values the text was worded with (money and ratios formatted).")
 
 
 class RationaleItem(Contract):

@@ -49,6 +49,7 @@ from campaign_planner.agents.copy_slots import prompt_quotes as slot_quotes
 from campaign_planner.agents.copy_templates import TEMPLATE_ANGLES, template_variant
 from campaign_planner.data.catalog import ChannelCatalog, ChannelSpec
 from campaign_planner.domain import Brief, CopyVariant, Flag, FlagCode, Messaging, RuleCheck, Segment
+from campaign_planner.render.messages import keyed_flag
 from campaign_planner.structured import StructuredOutputError, invoke_structured
 from campaign_planner.tools.copy_craft import (
     DISTINCT_RULE,
@@ -438,7 +439,6 @@ def _finish_cell(
     quotes: list[tuple[str, str]],
 ) -> _CellOutcome:
     """Repair what still fails by rule, make the variants differ, count every stage, flag the fallbacks."""
-    cell = f"segment '{segment.name}' on {channel.name}"
     after_repair = not any(failed(c) for c in checks)
     passed_model_repair = _passing(checks)
     mechanical, repaired, templated = _repair_mechanically(job, segment, channel, variants, checks)
@@ -458,12 +458,11 @@ def _finish_cell(
     )
     flags: list[Flag] = []
     if mechanical:
-        message = (
-            f"Copy for {cell} is partly a deterministic fallback: after one model repair the variants still "
-            f"broke {', '.join(mechanical)}; they were repaired mechanically"
-            + (f" ({len(templated)} replaced by template copy)." if templated else ".")
-        )
-        flags.append(Flag(code=FlagCode.DEGRADED_OUTPUT, message=message + _still_failing(checks)))
+        templated_values = ({"templated_key": "copy_templated_count", "templated_zh_key": "copy_templated_count",
+                             "count": len(templated)} if templated else {"templated": "", "templated_zh": ""})
+        flags.append(keyed_flag(FlagCode.DEGRADED_OUTPUT, "flag_copy_repaired", segment=segment.name,
+                                channel=channel.id, channel_name=channel.name, rules=", ".join(mechanical),
+                                **templated_values, **_still_failing(checks)))
     return _CellOutcome(
         messaging=_messaging(
             job,
@@ -787,23 +786,25 @@ def _template_cell(job: _CopyJob, segment: Segment, channel: ChannelSpec, *, rea
     checks = [[_noted(check, TEMPLATE_NOTE) for check in job.check(variant, channel)] for variant in variants]
     checks = [[c if c.rule != DISTINCT_RULE else _noted(c, TEMPLATE_NOTE) for c in variant_checks]
               for variant_checks in with_distinct(variants, checks, job.language)]
-    message = (
-        f"Copy for segment '{segment.name}' on {channel.name} is template copy (fallback — the model's "
-        f"output was unusable: {reason})." + _still_failing(checks)
-    )
+    flag = keyed_flag(FlagCode.DEGRADED_OUTPUT, "flag_copy_template", segment=segment.name, channel=channel.id,
+                      channel_name=channel.name, reason=reason, **_still_failing(checks))
     return _CellOutcome(
         messaging=_messaging(job, segment, channel, variants, checks, degraded=True,
                              inspired_by=[[] for _ in variants]),
-        flags=[Flag(code=FlagCode.DEGRADED_OUTPUT, message=message)],
+        flags=[flag],
         counts=VariantCounts(variants=len(variants), final=_passing(checks), templated=len(variants)),
     )
 
 
-def _still_failing(checks: list[list[RuleCheck]]) -> str:
+def _still_failing(checks: list[list[RuleCheck]]) -> dict[str, str]:
+    """Return the notice values naming the rules the variants still fail (none: empty sentences)."""
     remaining = [
         f"v{i + 1}:{c.rule}" for i, variant_checks in enumerate(checks) for c in failed(variant_checks)
     ]
-    return f" Still failing: {', '.join(remaining)}." if remaining else ""
+    if not remaining:
+        return {"still_failing": "", "still_failing_zh": ""}
+    return {"still_failing_key": "copy_still_failing", "still_failing_zh_key": "copy_still_failing",
+            "rules_failing": ", ".join(remaining)}
 
 
 def _messaging(

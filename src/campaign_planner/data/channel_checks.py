@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from campaign_planner.render.messages import KeyedText
+
 # Largest weekly spend at or below which a channel's spend is taken to be scaled, not money: no channel
 # worth planning spends at most one unit of currency in every week.
 SCALED_SPEND_MAX = 1.0
@@ -66,33 +68,21 @@ def channel_history_warnings(history: pd.DataFrame) -> list[str]:
 
     warnings: list[str] = []
     for channel, largest in scaled_spend(history).items():
-        warnings.append(
-            f"spend_{channel} never exceeds {SCALED_SPEND_MAX:g} (largest weekly value {largest:.4g}): it looks "
-            "scaled (e.g. to 0-1), not money in the shop's currency. Its response curve is not fitted from "
-            "this history (the catalog prior is used), so a budget in currency is never read against scaled "
-            "units; export spend in currency to use it"
-        )
+        warnings.append(KeyedText("warn_scaled_spend", channel=channel, limit=f"{SCALED_SPEND_MAX:g}",
+                                  largest=f"{largest:.4g}"))
     spacing = spacing_problem(history)
     if spacing:
-        warnings.append(spacing + "; response curves are not fitted from it (catalog priors are used)")
+        warnings.append(KeyedText("warn_spacing", problem=spacing))
     if len(history) < MIN_WEEKS:
-        warnings.append(
-            f"only {len(history)} periods: response curves need at least {MIN_WEEKS} weeks, so every "
-            "channel will use its catalog prior"
-        )
+        warnings.append(KeyedText("warn_few_periods", periods=len(history), needed=MIN_WEEKS))
     else:
         for column in [c for c in history.columns if str(c).startswith(SPEND_PREFIX)]:
             active = int((pd.to_numeric(history[column], errors="coerce") > 0).sum())
             if active < MIN_ACTIVE_WEEKS:
-                warnings.append(
-                    f"{column} has spend in only {active} weeks (a curve needs {MIN_ACTIVE_WEEKS}): that "
-                    "channel will use its catalog prior"
-                )
+                warnings.append(KeyedText("warn_few_active_weeks", column=str(column), active=active,
+                                          needed=MIN_ACTIVE_WEEKS))
     spend = history[[c for c in history.columns if str(c).startswith(SPEND_PREFIX)]].to_numpy(dtype=float).sum()
     revenue = float(pd.to_numeric(history["revenue"], errors="coerce").sum())
     if spend > 0 and revenue / spend > REVENUE_PER_SPEND_MAX:
-        warnings.append(
-            f"revenue is {revenue / spend:,.0f}x total spend over the history: spend may be in thousands or "
-            "scaled rather than in the shop's currency; check the units before trusting ROI figures"
-        )
+        warnings.append(KeyedText("warn_revenue_per_spend", ratio=f"{revenue / spend:,.0f}"))
     return warnings

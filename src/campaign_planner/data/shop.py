@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, model_validator
 
 from campaign_planner.data.balance import FeatureBalance, balance_warnings, feature_balance
 from campaign_planner.data.catalog import CatalogError, ChannelCatalog, load_catalog
@@ -184,7 +184,9 @@ class FileReport(BaseModel):
     issues: list[RowIssue] = Field(default_factory=list)
     missing_optional_columns: list[str] = Field(default_factory=list)
     extra_columns: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
+    # Not re-validated: a check's warning may be a render.messages.KeyedText (the English text that keeps its
+    # catalog key), which a plan in another language restates; validation would turn it into a plain str.
+    warnings: list[SkipValidation[str]] = Field(default_factory=list)
     balance: list[FeatureBalance] = Field(
         default_factory=list, description="Campaign history: each feature's SMD, treatment vs control."
     )

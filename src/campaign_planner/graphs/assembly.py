@@ -44,7 +44,7 @@ from campaign_planner.graphs.summary import (
 )
 from campaign_planner.intake.questions import answer_questions
 from campaign_planner.render.formatting import format_money
-from campaign_planner.render.messages import MESSAGES, segment_display_name, t
+from campaign_planner.render.messages import MESSAGES, profile_in_language, restated, segment_display_name, t
 from campaign_planner.tools.measurement import design_measurement
 
 SPEND_TOLERANCE = 0.005  # half a cent
@@ -122,7 +122,7 @@ def deterministic_rationale(segments: list[Segment], allocations: list[Allocatio
                   for b in allocation.binding]
         binding = t("rationale_binding", language, limits=("、" if zh else ", ").join(limits)) if limits else ""
         channel = channel_label(allocation.channel, "zh", catalog) if zh else allocation.channel
-        spend = format_money(allocation.spend, currency) if zh and currency else f"{allocation.spend:,.2f}"
+        spend = format_money(allocation.spend, currency, language) if zh and currency else f"{allocation.spend:,.2f}"
         source = t(f"rationale_source_{allocation.source}", language)
         items.append(
             RationaleItem(
@@ -166,7 +166,8 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
     forecast = plan_forecast_lines(state)
     intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
     budget = reconcile_budget(budget, forecast, intervals)
-    return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation)})
+    return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation,
+                                                                            plan_language(brief, ctx))})
 
 
 def plan_language(brief: Brief, ctx: PlanningContext) -> str:
@@ -186,16 +187,17 @@ def plan_summary_figures(state: PlanState, ctx: PlanningContext) -> tuple[Figure
     return figures_of_record(brief, segments, budget, forecast), summary
 
 
-def targeting_rationale(rows: list[Targeting]) -> list[RationaleItem]:
+def targeting_rationale(rows: list[Targeting], language: str = "en",
+                        channel_name: Any = None) -> list[RationaleItem]:
     """One decision per channel: target its smallest top share that reliably beats everyone, or send to all."""
     items = []
     for channel in dict.fromkeys(row.channel for row in rows):
         own = sorted((row for row in rows if row.channel == channel), key=lambda row: row.top_share)
         best = next((row for row in own if row.recommendation == "target_top"), None)
+        shown = channel_name(channel) if channel_name else channel
         decision = (
-            f"For {channel}, prioritise the top {best.top_share:.0%} of customers by predicted uplift: {best.reason}"
-            if best
-            else f"For {channel}, send to the whole audience: ranking by predicted uplift showed no reliable gain"
+            t("rationale_target_top", language, channel=shown, share=f"{best.top_share:.0%}", reason=best.reason)
+            if best else t("rationale_send_to_all", language, channel=shown)
         )
         items.append(RationaleItem(decision=decision, evidence_ids=[f"targeting:{channel}"]))
     return items
@@ -206,7 +208,8 @@ def _displayed(segment: Segment, language: str) -> Segment:
     # English ``name`` is kept (render/messages.segment_display_name builds it from the same parts).
     if language == "en":
         return segment
-    return segment.model_copy(update={"display_name": segment_display_name(segment.name, language)})
+    return segment.model_copy(update={"display_name": segment_display_name(segment.name, language),
+                                      "display_profile": profile_in_language(segment.profile, language)})
 
 
 def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
@@ -226,11 +229,12 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     dropped = (state.get("allocation") or {}).get("channels_dropped") or []
     if dropped:
         rationale.append(RationaleItem(
-            decision=f"Left out {', '.join(dropped)}: with the mix open, the optimum gave them only the minimum "
-            "share, so their marginal return is below the other channels'",
+            decision=t("rationale_left_out", language, channels=("、" if language == "zh" else ", ").join(
+                channel_label(c, "zh", ctx.shop.catalog) if language == "zh" else c for c in dropped)),
             evidence_ids=[f"allocation:{channel}" for channel in dropped],
         ))
-    rationale += targeting_rationale(targeting)
+    rationale += targeting_rationale(
+        targeting, language, (lambda c: channel_label(c, "zh", ctx.shop.catalog)) if language == "zh" else None)
     if budget is not None and budget.recommendation:
         rationale.append(RationaleItem(decision=budget.recommendation, evidence_ids=["allocation:frontier"]))
     risks = list(narrative.get("risks", []))
@@ -239,7 +243,14 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
         # Saturation is stated in the plan's currency, like every other figure of the plan.
         flags = [f for f in flags if f.code != FlagCode.SATURATION]
         flags += saturation_flags_in_plan_currency(budget, brief.weeks or 4, ctx.shop.currency)
+    def in_plan_language(item: Any) -> Any:  # the tools word their notices in English, with key and values
+        return restated(item, language, channel_name=lambda c: channel_label(c, language, ctx.shop.catalog))
+
+    flags = [in_plan_language(flag) for flag in flags]
     for flag in flags:
+        # The no-spend-history risk below names every channel on a prior curve at once.
+        if flag.key == "flag_prior_curve":
+            continue
         if flag.code in {FlagCode.SATURATION, FlagCode.WEAK_EVIDENCE} and flag.message not in risks:
             risks.append(flag.message)
     prior_channels = [a.channel for a in budget.allocations if a.source == "prior"] if budget else []
@@ -250,17 +261,22 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     if budget is not None:
         minimums = {b.channel: b.min_spend for b in brief.channel_bounds if b.min_spend is not None}
         known = {(f.code, f.message) for f in flags}
-        flags += [f for f in negative_roi_flags(budget, forecast, minimums) if (f.code, f.message) not in known]
+        negative = [in_plan_language(f) for f in negative_roi_flags(budget, forecast, minimums)]
+        flags += [f for f in negative if (f.code, f.message) not in known]
         for allocation in budget.allocations:
             if allocation.cross_check is not None:
-                risks.append(
-                    f"{allocation.channel}: the budget table's figure is the forecast lines' "
-                    f"{allocation.expected_outcome:,.0f} {allocation.outcome_unit} (uplift model); "
-                    f"the response curve says {allocation.cross_check.expected:,.0f} — {allocation.cross_check.reason}"
-                )
+                risks.append(t(
+                    "risk_cross_check", language,
+                    channel=channel_label(allocation.channel, "zh", ctx.shop.catalog) if language == "zh"
+                    else allocation.channel, expected=f"{allocation.expected_outcome:,.0f}",
+                    unit=allocation.outcome_unit, curve=f"{allocation.cross_check.expected:,.0f}",
+                    reason=allocation.cross_check.reason))
     audience = sum(s.size.customers for s in segments)
     kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
-    measurement = design_measurement(forecast, audience, channel_kinds=kinds) if forecast else None
+    measurement = design_measurement(
+        forecast, audience, channel_kinds=kinds, language=language,
+        channel_name=lambda c: channel_label(c, language, ctx.shop.catalog) if language != "en" else c,
+    ) if forecast else None
     usage = ctx.usage.snapshot()
     timeline = ctx.usage.timeline()
     first_step = ctx.usage.first_step_at
@@ -277,7 +293,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
         risks=risks,
         flags=flags,
         open_questions=list(dict.fromkeys(state.get("open_questions", []))),
-        assumptions=[Assumption.model_validate(a) for a in state.get("assumptions", [])],
+        assumptions=[in_plan_language(Assumption.model_validate(a)) for a in state.get("assumptions", [])],
         rationale=rationale,
         # The figures of record from the tools, then the model's sentences that the narrative node kept.
         summary=compose_summary(

@@ -21,6 +21,7 @@ from campaign_planner.domain import (
     OutcomeCrossCheck,
 )
 from campaign_planner.render.formatting import format_money
+from campaign_planner.render.messages import keyed_flag, t
 
 #: Figures that differ by less than this (absolute, in the outcome's unit) agree "to rounding".
 ROUNDING = 0.5
@@ -129,89 +130,95 @@ def negative_roi_flags(budget: Budget, lines: list[ForecastLine], brief_minimums
         negative = [line for line in own if line.spend > 0 and (line.roi or 0.0) < 0]
         if allocation.spend <= 0 or not negative:
             continue
-        money = lambda value: format_money(value, budget.currency)  # noqa: E731
         worst = min(line.roi or 0.0 for line in negative)
         segments = ", ".join(line.segment_id for line in negative)
+        values: dict[str, str | int | float] = {
+            "channel": allocation.channel, "worst": f"{worst:+.2f}", "segments": segments,
+            "spend": allocation.spend, "money": "spend,recommended,recommended_total,minimum",
+            "money_currency": budget.currency}
         if negative[0].source == "uplift_model" and all(line.incremental_revenue < 0 for line in negative):
-            why = "the uplift model finds the campaign lowers purchases in these segments"
-            todo = f"leave {segments} out of {allocation.channel}"
+            values |= {"why_key": "why_uplift_lowers", "todo_key": "todo_leave_out"}
         elif negative[0].source == "uplift_model" and allocation.cross_check is not None:
             customers = sum(line.customers or 0 for line in own)
-            why = (
-                "its spend was set on the response curve, which counts everyone the spend reaches "
-                f"({allocation.cross_check.expected:,.0f} {allocation.outcome_unit}), while the segments' own "
-                f"{customers:,} customers are forecast to return {allocation.expected_outcome:,.0f}"
-            )
-            todo = (
-                f"budget {allocation.channel} for the segments' customers only and move the rest, or keep it as reach "
-                "beyond the segments and prove it with the holdout test below"
-            )
+            values |= {"why_key": "why_reach_beyond", "todo_key": "todo_segments_only",
+                       "reached": f"{allocation.cross_check.expected:,.0f}", "unit": allocation.outcome_unit,
+                       "customers": f"{customers:,}", "returned": f"{allocation.expected_outcome:,.0f}"}
         else:
-            why, todo = _why_funded(allocation, budget, brief_minimums)
-        flags.append(Flag(
-            code=FlagCode.NEGATIVE_ROI,
-            message=f"{allocation.channel}: forecast ROI down to {worst:+.2f} ({segments}) on "
-            f"{money(allocation.spend)}; it is funded because {why}. To do: {todo}.",
-        ))
+            values |= _why_funded(allocation, budget, brief_minimums)
+        flags.append(keyed_flag(FlagCode.NEGATIVE_ROI, "flag_negative_roi", **values))
     return flags
 
 
-def _why_funded(allocation: Allocation, budget: Budget, brief_minimums: dict[str, float]) -> tuple[str, str]:
-    money = lambda value: format_money(value, budget.currency)  # noqa: E731
-    keep = (
-        f"spend the recommended {money(allocation.recommended_spend)} on it "
-        f"(recommended total {money(budget.recommended_total)})"
-        if allocation.recommended_spend is not None and allocation.recommended_spend < allocation.spend
-        else "cut its spend or test it before scaling"
-    )
+def _why_funded(allocation: Allocation, budget: Budget,
+                brief_minimums: dict[str, float]) -> dict[str, str | float]:
+    """Return the notice values saying why a channel with a negative ROI is funded and what to do instead
+    (amounts as numbers: the flag's ``money`` names them)."""
+    keep: dict[str, str | float]
+    if allocation.recommended_spend is not None and allocation.recommended_spend < allocation.spend:
+        keep = {"keep_key": "keep_recommended", "recommended": allocation.recommended_spend,
+                "recommended_total": budget.recommended_total or 0.0}
+    else:
+        keep = {"keep_key": "keep_cut"}
     if "min_spend" in allocation.binding and allocation.channel in brief_minimums:
-        return (f"the brief sets a minimum of {money(brief_minimums[allocation.channel])} on it",
-                f"lower or drop that minimum, or {keep}")
+        return keep | {"why_key": "why_brief_minimum", "todo_key": "todo_lower_minimum",
+                       "minimum": brief_minimums[allocation.channel]}
     if "min_spend" in allocation.binding:
-        return "the catalog sets a minimum spend on it", keep
+        return keep | {"why_key": "why_catalog_minimum", "todo_key": "todo_keep"}
     if "min_share" in allocation.binding:
-        return ("every channel of the brief gets at least a minimum share of the budget",
-                f"drop the channel from the brief, or {keep}")
+        return keep | {"why_key": "why_min_share", "todo_key": "todo_drop_channel"}
     if budget.spend_all:
-        return "the brief asks for the whole budget to be spent", f"reconsider spending it all, or {keep}"
-    return "the whole budget is split across the channels, past where returns cover the cost", keep
+        return keep | {"why_key": "why_spend_all", "todo_key": "todo_reconsider_all"}
+    return keep | {"why_key": "why_split_past_returns", "todo_key": "todo_keep"}
 
 
-def recommendation_text(budget: Budget, allocation: dict[str, Any]) -> str:
+# The channel optimizer's frontier notes (tools/budget_frontier.py), by their catalog keys.
+_FRONTIER_NOTES = {
+    t(key, "en"): key
+    for key in ("note_spend_all", "note_returns_cover", "note_no_total_returns", "note_best_split_falls",
+                "note_no_money_value")
+}
+
+
+def recommendation_text(budget: Budget, allocation: dict[str, Any], language: str = "en") -> str:
     """One sentence: the recommended spend against the budget and what the rest would return."""
+    written = str(allocation.get("recommendation_note") or "")
+    note_key = _FRONTIER_NOTES.get(written)
+
+    def note(default_key: str) -> str:
+        if not written:
+            return t(default_key, language)
+        return t(note_key, language) if note_key else written  # a note with no key stays as the tool wrote it
+
+    money = lambda value: format_money(value, budget.currency, language)  # noqa: E731
     if budget.recommended_total is None:
-        return "No recommended total: " + str(allocation.get("recommendation_note") or "ROI cannot be stated")
-    unit = budget.outcome_unit
+        return t("recommend_none", language, note=note("note_roi_unknown"))
     if budget.unallocated <= 0.005:
-        return (f"Spend the whole budget of {format_money(budget.total, budget.currency)}: "
-                f"{allocation.get('recommendation_note') or 'returns cover the cost up to it'}.")
+        return t("recommend_all", language, total=money(budget.total), note=note("note_default_cover"))
     rest = budget.unallocated_return
-    rest_text = "" if rest is None else f"; the remaining {format_money(budget.unallocated, budget.currency)} " \
-        f"would add only {rest:,.0f} {unit} on the response curves"
+    rest_text = "" if rest is None else t("recommend_rest", language, rest=money(budget.unallocated),
+                                          returned=f"{rest:,.0f}", unit=budget.outcome_unit)
     if rest is not None and budget.objective == "revenue" and budget.unallocated > 0:
-        rest_text += f" (ROI {(rest - budget.unallocated) / budget.unallocated:+.2f})"
-    return (f"Recommended: spend {format_money(budget.recommended_total, budget.currency)} of the "
-            f"{format_money(budget.total, budget.currency)} budget — "
-            f"{allocation.get('recommendation_note') or 'the marginal ROI falls below 1 past it'}{rest_text}. "
-            "The table splits the whole budget (allocations always sum to it); the recommended spend is what to "
-            "commit now.")
+        rest_text += t("recommend_rest_roi", language, roi=f"{(rest - budget.unallocated) / budget.unallocated:+.2f}")
+    return t("recommend_part", language, recommended=money(budget.recommended_total), total=money(budget.total),
+             note=note("note_falls_below"), rest=rest_text)
 
 
 def saturation_flags_in_plan_currency(budget: Budget, weeks: int, shop_currency: str) -> list[Flag]:
     """Return the optimizer's saturation flags restated in the plan's currency (one per channel funded past its
     break-even spend), for plans whose currency is not the shop's: the optimizer speaks the shop's currency."""
-    money = lambda value: format_money(value, budget.currency)  # noqa: E731
     flags = []
     for allocation in budget.allocations:
         limit = allocation.spend_at_marginal_roi_1
         if allocation.spend <= 0 or (limit is not None and allocation.spend <= limit):
             continue
+        converted = {"converted_key": "flag_converted_from", "currency": shop_currency, "money": "spend,limit",
+                     "money_currency": budget.currency}
         if limit is None:
-            message = (f"{allocation.channel}: at no spend does one more unit return more than it costs "
-                       f"(marginal ROI {allocation.marginal_roi:.2f} at {money(allocation.spend)})")
+            flags.append(keyed_flag(FlagCode.SATURATION, "flag_no_break_even_converted", channel=allocation.channel,
+                                    measure="ROI", measure_zh="ROI", marginal=f"{allocation.marginal_roi:.2f}",
+                                    spend=allocation.spend, **converted))
         else:
-            message = (f"{allocation.channel}: {money(allocation.spend)} over {weeks} weeks is past diminishing "
-                       f"returns — the marginal ROI falls below 1 at {money(limit)}; the last unit returns "
-                       f"{allocation.marginal_roi:.3f}")
-        flags.append(Flag(code=FlagCode.SATURATION, message=message + f" (converted from the shop's {shop_currency})"))
+            flags.append(keyed_flag(FlagCode.SATURATION, "flag_saturated_converted", channel=allocation.channel,
+                                    spend=allocation.spend, weeks=weeks, limit=limit,
+                                    marginal=f"{allocation.marginal_roi:.3f}", **converted))
     return flags

@@ -43,7 +43,8 @@ from campaign_planner.graphs.followup import FollowUp, apply_patches, classify_f
 from campaign_planner.graphs.plan_diff import PlanDiff, describe_diff, diff_plans
 from campaign_planner.graphs.retries import TOOL_RETRY
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
-from campaign_planner.graphs.summary import misattributed_numbers, vet_model_summary
+from campaign_planner.graphs.summary import misattributed_numbers, vet_model_summary, written_in
+from campaign_planner.render.messages import keyed_flag
 from campaign_planner.tools.registry import (
     PREREQUISITES,
     STATE_KEY,
@@ -277,25 +278,27 @@ def narrative(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, 
     # The summary's figures are stated from the tools (assembly); the model's sentences stay only where every
     # number is the figure of what the sentence names, complete, and not a repeat of those figures.
     record, stated = plan_summary_figures(state, ctx)
-    vetted = vet_model_summary(result.value.summary, record, ctx.shop.catalog, stated=stated)
+    language = ctx.language_override or brief.language
+    vetted = vet_model_summary(result.value.summary, record, ctx.shop.catalog, stated=stated, language=language)
     summary = vetted.text
     profile = state.get("profile") or {}
     known_ids = {e["review_id"] for s in profile.get("segments", []) for e in s.get("evidence", [])}
-    drafts = [item for item in result.value.rationale
-              if not misattributed_numbers(item.decision, record, ctx.shop.catalog)]
+    # A rationale item or risk in another language than the plan's is dropped like a misattributed one.
+    drafts = [item for item in result.value.rationale if written_in(item.decision, language)
+              and not misattributed_numbers(item.decision, record, ctx.shop.catalog)]
     rationale = vet_rationale(drafts, known_ids, known)
-    risks = [r for r in result.value.risks
-             if not unsupported_numbers(r, known) and not misattributed_numbers(r, record, ctx.shop.catalog)]
+    risks = [r for r in result.value.risks if written_in(r, language)
+             and not unsupported_numbers(r, known) and not misattributed_numbers(r, record, ctx.shop.catalog)]
     items_dropped = len(result.value.rationale) - len(rationale) + len(result.value.risks) - len(risks)
     if result.degraded:
-        flags.append(_degraded(f"The model's summary and rationale were unusable ({result.error}); the plan "
-                               "shows a summary built from the tool outputs alone."))
+        flags.append(keyed_flag(FlagCode.DEGRADED_OUTPUT, "flag_narrative_unusable",
+                                error=result.error or "").model_dump(mode="json"))
     elif vetted.dropped or items_dropped:
-        message = vetted.describe() or "The model's summary was kept whole."
-        if items_dropped:
-            message += (f" {items_dropped} rationale or risk item(s) stated a figure that is not the tools' "
-                        "figure for what they name and were removed.")
-        flags.append(_degraded(message))
+        values: dict[str, str | int] = (
+            {"summary_key": "flag_summary_vetted", "dropped": vetted.dropped, "reasons": vetted.reasons("en"),
+             "reasons_zh": vetted.reasons("zh")} if vetted.dropped else {"summary_key": "flag_summary_kept"})
+        values |= {"items_key": "flag_items_vetted", "items_count": items_dropped} if items_dropped else {"items": ""}
+        flags.append(keyed_flag(FlagCode.DEGRADED_OUTPUT, "flag_narrative_vetted", **values).model_dump(mode="json"))
     return {
         "narrative": {
             "summary": summary,

@@ -25,6 +25,7 @@ from campaign_planner.domain import Brief, Budget, ForecastLine, Segment
 from campaign_planner.graphs.figures import lines_total
 from campaign_planner.intake.channels import CJK, channel_mentions
 from campaign_planner.render.formatting import format_money, format_number, format_outcome, format_percent
+from campaign_planner.render.messages import t
 
 # A number as people write it: an optional currency symbol, digits with separators and decimals, and an
 # optional scale or unit (percent, thousands, millions, 万, a ratio's ×).
@@ -258,27 +259,35 @@ class VettedSummary:
     misattributed: int = 0
     cut: int = 0
     repeated: int = 0
+    other_language: int = 0
 
     @property
     def dropped(self) -> int:
-        return self.misattributed + self.cut + self.repeated
+        return self.misattributed + self.cut + self.repeated + self.other_language
+
+    def reasons(self, language: str = "en") -> str:
+        """Say, in ``language``, how many sentences were dropped for each reason ("" when none was)."""
+        counts = (("vet_misattributed", self.misattributed), ("vet_cut", self.cut),
+                  ("vet_repeated", self.repeated), ("vet_other_language", self.other_language))
+        return ("；" if language == "zh" else "; ").join(t(key, language, n=n) for key, n in counts if n)
 
     def describe(self) -> str:
         """Say what was dropped and why, for the degraded-output flag ("" when nothing was)."""
-        reasons = [f"{n} {why}" for n, why in (
-            (self.misattributed, "stated a figure that is not the tools' figure for the channel or segment it "
-                                 "names (or a total no tool produced)"),
-            (self.cut, "was cut off mid-sentence"),
-            (self.repeated, "repeated a figure the summary already states")) if n]
-        if not reasons:
-            return ""
-        return (f"{self.dropped} sentence(s) of the model's summary were removed: " + "; ".join(reasons)
-                + ". The summary's figures are the plan's tables'.")
+        return t("flag_summary_vetted", "en", dropped=self.dropped, reasons=self.reasons()) if self.dropped else ""
+
+
+def written_in(text: str, language: str) -> bool:
+    """Return True when ``text`` reads as written in ``language``: a Chinese plan's sentence is mostly Chinese
+    characters (a brand or ROI may stay Latin), an English plan's has no more Chinese characters than words."""
+    chinese = len(CJK.findall(text))
+    words = len(re.findall(r"[A-Za-z]{2,}", text))
+    return chinese >= 2 * words and chinese > 0 if language == "zh" else chinese <= words
 
 
 def vet_model_summary(text: str, record: FiguresOfRecord, catalog: ChannelCatalog | None = None,
-                      stated: str = "") -> VettedSummary:
-    """Keep the model's complete sentences whose numbers are the figures of what they name.
+                      stated: str = "", language: str | None = None) -> VettedSummary:
+    """Keep the model's complete sentences (in the plan's ``language`` where it is given) whose numbers are the
+    figures of what they name.
 
     ``stated`` is the deterministic summary: a model sentence stating one of its figures is a repeat.
     """
@@ -291,6 +300,9 @@ def vet_model_summary(text: str, record: FiguresOfRecord, catalog: ChannelCatalo
     already = [n for n in written_numbers(stated) if not n.is_count]
     kept = []
     for sentence in sentences:
+        if language is not None and not written_in(sentence, language):
+            result.other_language += 1
+            continue
         if misattributed_numbers(sentence, record, catalog):
             result.misattributed += 1
             continue
@@ -375,7 +387,7 @@ def channel_label(channel_id: str, language: str, catalog: ChannelCatalog | None
 def _outcome(value: float, unit: str, language: str) -> str:
     if language == "zh" and unit == "conversions":
         return f"{format_number(value)} 次转化"
-    return format_outcome(value, unit)
+    return format_outcome(value, unit, language)
 
 
 def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget | None,
@@ -396,7 +408,7 @@ def deterministic_summary(brief: Brief, segments: list[Segment], budget: Budget 
         parts.append(text["segments" if len(segments) > 1 else "one_segment"].format(count=len(segments),
                                                                                      items=items))
     if budget is not None and budget.allocations:
-        money = lambda value: format_money(value, budget.currency)  # noqa: E731
+        money = lambda value: format_money(value, budget.currency, language)  # noqa: E731
         revenue = text["revenue"] if budget.objective == "revenue" else ""
         funded = [a for a in budget.allocations if a.spend > 0]
         items = [

@@ -89,10 +89,10 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _money(amount: float, currency: str) -> str:
+def _money(amount: float, currency: str, language: str = "en") -> str:
     from campaign_planner.render.formatting import format_money
 
-    return format_money(amount, currency)
+    return format_money(amount, currency, language)
 
 
 def _lift(value: float, outcome: str) -> str:
@@ -144,7 +144,7 @@ def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str)
         names = _names(plan)
         ranked = sorted(revenue.items(), key=lambda item: -item[1])
         parts.append(text["ranked"].format(items=text["separator"].join(
-            f"{names.get(sid, sid)} {_money(value, currency)}" for sid, value in ranked)))
+            f"{names.get(sid, sid)} {_money(value, currency, plan.brief.language)}" for sid, value in ranked)))
         numbers.update({f"{sid}.incremental_revenue": round(value, 2) for sid, value in ranked})
         sources.append("forecast")
     if not parts:
@@ -167,7 +167,7 @@ def _what_lift(plan: CampaignPlan, question: BriefQuestion, currency: str) -> An
         parts.append(text["lift_line"].format(
             segment=segment, channel=_channel(line.channel, plan.brief.language), metric=_metric(line.metric, plan),
             expected=f"{line.expected:,.1f}", lo=f"{lo:,.1f}", hi=f"{hi:,.1f}",
-            revenue=_money(line.incremental_revenue, currency)))
+            revenue=_money(line.incremental_revenue, currency, plan.brief.language)))
         numbers[f"{line.segment_id}.{line.channel}.expected"] = line.expected
         numbers[f"{line.segment_id}.{line.channel}.incremental_revenue"] = line.incremental_revenue
     lead = text["lift_measured"] if measured else text["lift_prior"]
@@ -191,9 +191,9 @@ def _how_much(plan: CampaignPlan, question: BriefQuestion, currency: str) -> Ans
         return Answer(question=question.text, kind=question.kind, text=text["no_spend"].format(
                       channel=channel),
                       numbers={f"{question.channel}.spend": 0.0}, sources=["budget"])
-    said = text["spend"].format(channel=channel, spend=_money(allocation.spend, currency),
-                                total=_money(plan.budget.total, currency),
-                                outcome=_money(allocation.expected_outcome, currency),
+    said = text["spend"].format(channel=channel, spend=_money(allocation.spend, currency, plan.brief.language),
+                                total=_money(plan.budget.total, currency, plan.brief.language),
+                                outcome=_money(allocation.expected_outcome, currency, plan.brief.language),
                                 roi=f"{allocation.marginal_roi:.2f}")
     return Answer(question=question.text, kind=question.kind, text=said,
                   numbers={f"{question.channel}.spend": allocation.spend,

@@ -6,6 +6,7 @@ import html
 import math
 import re
 from collections import OrderedDict
+from typing import Any
 
 from campaign_planner.data.catalog import default_catalog
 from campaign_planner.domain import Answer, Brief, CampaignPlan, Messaging, RuleCheck
@@ -13,7 +14,10 @@ from campaign_planner.render.messages import (
     HEADLINE_LABELS_ZH,
     MESSAGES,
     channel_label,
+    department_label,
     language_of,
+    objective_label,
+    product_label,
     segment_display_name,
     t,
 )
@@ -32,7 +36,14 @@ def source_labels(language: str = "en") -> dict[str, str]:
 def basis_labels(language: str = "en") -> dict[str, str]:
     """Return forecast basis → label in ``language``."""
     return {basis: t(f"basis_{basis}", language) for basis in BASIS_LABELS}
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "RMB": "¥"}
+# Currency symbols as each language's readers know them (Unicode CLDR, the "en" and "zh" locales): "¥" is the
+# yen to an English reader and the yuan to a Chinese one, so the other is CN¥ / JP¥, never a bare "¥" for both.
+CURRENCY_SYMBOLS = {
+    "en": {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "RMB": "CN¥", "HKD": "HK$", "TWD": "NT$",
+           "CAD": "CA$", "AUD": "A$", "KRW": "₩", "INR": "₹"},
+    "zh": {"USD": "US$", "EUR": "€", "GBP": "£", "JPY": "JP¥", "CNY": "¥", "RMB": "¥", "HKD": "HK$", "TWD": "NT$",
+           "CAD": "CA$", "AUD": "AU$", "KRW": "₩", "INR": "₹"},
+}
 _CHECK_PREFIX = re.compile(r"^(v\d+):(.+)$")
 
 
@@ -47,25 +58,32 @@ def format_number(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def format_money(amount: float | None, currency: str | None) -> str:
-    """Return ``amount`` with its currency ("$50,000", "¥300,000", "20,000 SEK"); "—" for None."""
+def currency_symbol(currency: str, language: str = "en") -> str | None:
+    """Return the symbol ``language``'s readers know ``currency`` by ("CN¥" in English, "¥" in Chinese), or None
+    where the ISO code is clearer (SEK)."""
+    return CURRENCY_SYMBOLS.get(language, CURRENCY_SYMBOLS["en"]).get(currency.upper())
+
+
+def format_money(amount: float | None, currency: str | None, language: str = "en") -> str:
+    """Return ``amount`` with its currency as ``language`` reads it ("$50,000", "CN¥300,000" in English and
+    "¥300,000" in Chinese, "20,000 SEK"); "—" for None."""
     if amount is None:
         return "—"
     number = format_number(amount)
     if not currency:
         return number
-    symbol = _SYMBOLS.get(currency.upper())
+    symbol = currency_symbol(currency, language)
     if symbol:
         return f"-{symbol}{number[1:]}" if number.startswith("-") else f"{symbol}{number}"
     return f"{number} {currency.upper()}"
 
 
-def format_outcome(value: float | None, unit: str | None) -> str:
+def format_outcome(value: float | None, unit: str | None, language: str = "en") -> str:
     """Return an outcome with its unit: money for a currency code ("$25,344"), else "1,234 conversions"."""
     if value is None:
         return "—"
     if unit and re.fullmatch(r"[A-Z]{3}", unit):
-        return format_money(value, unit)
+        return format_money(value, unit, language)
     return f"{format_number(value)} {unit}".strip() if unit else format_number(value)
 
 
@@ -171,22 +189,29 @@ def brief_fields(brief: Brief, language: str = "en") -> list[tuple[str, str]]:
         for b in brief.channel_bounds
     )
     budget = (
-        format_money(brief.budget.amount, brief.budget.currency) if brief.budget
+        format_money(brief.budget.amount, brief.budget.currency, language) if brief.budget
         else t("budget_missing", language)
     )
     none = t("none_lower", language)
+    separator = "、" if language == "zh" else ", "
+
+    def shown(channel_id: str) -> str:  # an English brief table keeps the ids the brief was read into
+        return channel_name(channel_id, language) if language != "en" else channel_id
+
     return [
         (t("brief_text", language), brief.text),
-        (t("objective", language), brief.objective),
-        (t("product", language), brief.product or "—"),
+        (t("objective", language), objective_label(brief.objective, language)),
+        (t("product", language), product_label(brief.product, language) or "—"),
         (t("budget", language), budget),
         (t("duration", language), _duration(brief, language)),
-        (t("channels_allowed", language), ", ".join(brief.channels_allowed)
+        (t("channels_allowed", language), separator.join(shown(c) for c in brief.channels_allowed)
          or t("only_channels_unknown" if brief.channels_only else "planners_choice", language)),
-        (t("channels_excluded", language), ", ".join(brief.channels_excluded) or none),
+        (t("channels_excluded", language),
+         separator.join(shown(c) for c in brief.channels_excluded) or none),
         (t("spend_bounds", language), bounds or none),
         (t("audience_ages", language), ages),
-        (t("departments", language), ", ".join(audience.departments) or t("any", language)),
+        (t("departments", language),
+         separator.join(department_label(d, language) for d in audience.departments) or t("any", language)),
         (t("audience", language), audience.description or "—"),
         (t("behaviour", language), "; ".join(f.text or f.kind for f in audience.behaviour) or "—"),
         (t("offer", language), offer or none),
@@ -233,3 +258,48 @@ def answer_sources(answer: Answer, language: str = "en") -> str:
     """Return the plan sections an answer's numbers come from, named in ``language``."""
     names = [t(f"source_{s}", language) if f"source_{s}" in MESSAGES else s for s in answer.sources]
     return t("list_separator", language).join(names)
+
+
+def definition_text(definition: dict[str, Any], language: str = "en") -> str:
+    """Return a segment's filters as a marketer reads them ("age 31–35; departments: Dresses; rating 2–5
+    stars"), in ``language``; a filter this does not know is shown as ``key = value``."""
+    parts, rest = [], dict(definition)
+    lo, hi = rest.pop("age_min", None), rest.pop("age_max", None)
+    if lo is not None and hi is not None:
+        parts.append(t("def_age", language, lo=lo, hi=hi))
+    elif lo is not None:
+        parts.append(t("def_age_min", language, lo=lo))
+    elif hi is not None:
+        parts.append(t("def_age_max", language, hi=hi))
+    departments = rest.pop("departments", None)
+    if departments:
+        names = [department_label(str(d), language) for d in (departments if isinstance(departments, list)
+                                                               else [departments])]
+        parts.append(t("def_departments", language, departments=("、" if language == "zh" else ", ").join(names)))
+    r_lo, r_hi = rest.pop("rating_min", None), rest.pop("rating_max", None)
+    if r_lo is not None or r_hi is not None:
+        parts.append(t("def_rating", language, lo=r_lo if r_lo is not None else 1, hi=r_hi if r_hi is not None else 5))
+    parts += [f"{key} = {value}" for key, value in rest.items()]
+    return ("；" if language == "zh" else "; ").join(parts)
+
+
+def demographics_text(demographics: dict[str, Any], language: str = "en") -> str:
+    """Return a segment's demographics as a marketer reads them ("median age 33; would recommend: 82%")."""
+    parts = []
+    for key, value in demographics.items():
+        if value is None:
+            continue
+        if key == "age_median" and isinstance(value, int | float):
+            value = f"{value:g}"
+        elif key == "recommend_rate" and isinstance(value, int | float):
+            value = format_percent(float(value))
+        message = f"demo_{key}"
+        parts.append(t(message, language, value=value) if message in MESSAGES else f"{key}: {value}")
+    return ("；" if language == "zh" else "; ").join(parts)
+
+
+def plan_title(plan: CampaignPlan) -> str:
+    """Return what the plan's title names: the product (in the plan's language), else the objective."""
+    language = language_of(plan)
+    return (product_label(plan.brief.product, language) or objective_label(plan.brief.objective, language)
+            or t("campaign", language))

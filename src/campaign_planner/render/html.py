@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 from markupsafe import Markup
 
 from campaign_planner.domain import CampaignPlan, CopyVariant, Messaging, RuleCheck
@@ -22,6 +23,8 @@ from campaign_planner.render.formatting import (
     brief_fields,
     channel_name,
     checks_by_variant,
+    definition_text,
+    demographics_text,
     format_lift,
     format_money,
     format_number,
@@ -31,6 +34,7 @@ from campaign_planner.render.formatting import (
     headline_label,
     metric_unit,
     plan_currency,
+    plan_title,
     segment_names,
     source_labels,
 )
@@ -51,6 +55,16 @@ class MessagingCell:
     variants: list[tuple[CopyVariant, list[RuleCheck]]]
 
 
+@pass_context
+def _money_in_plan_language(context: Any, amount: float | None, currency: str | None) -> str:
+    return format_money(amount, currency, context.get("lang", "en"))
+
+
+@pass_context
+def _outcome_in_plan_language(context: Any, value: float | None, unit: str | None) -> str:
+    return format_outcome(value, unit, context.get("lang", "en"))
+
+
 @cache
 def _environment() -> Environment:
     environment = Environment(
@@ -61,13 +75,13 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(
-        money=format_money,
+        money=_money_in_plan_language,
         num=format_number,
         pct=format_percent,
         lift=format_lift,
         ratio=format_ratio,
         channel_name=channel_name,
-        outcome=format_outcome,
+        outcome=_outcome_in_plan_language,
         metric_unit=metric_unit,
         metric_label=metric_label,
         objective_label=objective_label,
@@ -101,7 +115,7 @@ def _messaging_cells(plan: CampaignPlan) -> list[MessagingCell]:
 def _forecast_charts(plan: CampaignPlan) -> list[tuple[str, Markup]]:
     metrics = list(dict.fromkeys(line.metric for line in plan.forecast))
     names = segment_names(plan)
-    return [(metric, forecast_chart(plan.forecast, names, metric)) for metric in metrics]
+    return [(metric, forecast_chart(plan.forecast, names, metric, language_of(plan))) for metric in metrics]
 
 
 def _curve_charts(plan: CampaignPlan) -> list[Markup]:
@@ -110,7 +124,7 @@ def _curve_charts(plan: CampaignPlan) -> list[Markup]:
         return []
     spends = {allocation.channel: allocation.spend for allocation in budget.allocations}
     return [
-        response_curve_chart(channel, points, spends.get(channel), budget.currency)
+        response_curve_chart(channel, points, spends.get(channel), budget.currency, language_of(plan))
         for channel, points in budget.curves.items()
     ]
 
@@ -124,7 +138,9 @@ def render_html(plan: CampaignPlan) -> str:
         "plan": plan,
         "lang": lang,
         "m": catalog(lang),
-        "title": plan.brief.product or plan.brief.objective or t("campaign", lang),
+        "title": plan_title(plan),
+        "definition_text": definition_text,
+        "demographics_text": demographics_text,
         "currency": plan_currency(plan),
         "brief_rows": brief_fields(plan.brief, lang),
         "segment_names": segment_names(plan),
@@ -134,8 +150,8 @@ def render_html(plan: CampaignPlan) -> str:
         "degraded_label": t("degraded", lang),
         "source_labels": source_labels(lang),
         "forecast_charts": _forecast_charts(plan),
-        "allocation_chart": allocation_chart(plan.budget) if plan.budget else Markup(""),
-        "frontier_chart": frontier_chart(plan.budget) if plan.budget and plan.budget.frontier else Markup(""),
+        "allocation_chart": allocation_chart(plan.budget, lang) if plan.budget else Markup(""),
+        "frontier_chart": frontier_chart(plan.budget, lang) if plan.budget and plan.budget.frontier else Markup(""),
         "basis_labels": basis_labels(lang),
         "curve_charts": _curve_charts(plan),
         "allocated": total,

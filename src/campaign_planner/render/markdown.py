@@ -19,6 +19,8 @@ from campaign_planner.render.formatting import (
     brief_fields,
     channel_name,
     checks_by_variant,
+    definition_text,
+    demographics_text,
     format_lift,
     format_money,
     format_number,
@@ -28,6 +30,7 @@ from campaign_planner.render.formatting import (
     headline_label,
     metric_unit,
     plan_currency,
+    plan_title,
     segment_names,
     short_hash,
     source_labels,
@@ -80,7 +83,7 @@ def render_markdown(plan: CampaignPlan) -> str:
     """Return the whole plan as one Markdown document (GitHub-flavoured tables), flags first, headings and
     labels in the plan's language (render/messages.py)."""
     lang = language_of(plan)
-    title = plan.brief.product or plan.brief.objective or t("campaign", lang)
+    title = plan_title(plan)
     lines = [f"# {t('title', lang, title=escape_md(title))}", ""]
     lines.append(f"**{t('status', lang)}:** {t(f'status_{plan.status}', lang)} · **{t('run', lang)}:** "
                  f"{_code(plan.provenance.run_id)}")
@@ -162,8 +165,9 @@ def _assumptions(plan: CampaignPlan) -> list[str]:
     return lines
 
 
-def _profile_line(label: str, items: Sequence[str]) -> list[str]:
-    return [f"- **{label}:** {'; '.join(escape_md(i) for i in items)}"] if items else []
+def _profile_line(label: str, items: Sequence[str], lang: str = "en") -> list[str]:
+    separator = "；" if lang == "zh" else "; "
+    return [f"- **{label}:** {separator.join(escape_md(i) for i in items)}"] if items else []
 
 
 def _quotes(evidence: Sequence, lang: str) -> list[str]:
@@ -174,18 +178,16 @@ def _quotes(evidence: Sequence, lang: str) -> list[str]:
 
 
 def _segment(segment: Segment, name: str, lang: str) -> list[str]:
-    profile = segment.profile
+    profile = segment.display_profile or segment.profile
     size = t("size_value", lang, customers=f"{segment.size.customers:,}", share=format_percent(segment.size.share, 1))
     lines = [f"### {escape_md(name)} ({_code(segment.id)})", "", f"- **{t('size', lang)}:** {size}"]
     if segment.definition:
-        definition = "; ".join(f"{escape_md(k)} = {escape_md(v)}" for k, v in segment.definition.items())
-        lines.append(f"- **{t('definition', lang)}:** {definition}")
+        lines.append(f"- **{t('definition', lang)}:** {escape_md(definition_text(segment.definition, lang))}")
     if profile.demographics:
-        demographics = "; ".join(f"{escape_md(k)}: {escape_md(v)}" for k, v in profile.demographics.items())
-        lines.append(f"- **{t('demographics', lang)}:** {demographics}")
-    lines += _profile_line(t("needs", lang), profile.needs)
-    lines += _profile_line(t("praised", lang), profile.praised_attributes)
-    lines += _profile_line(t("pain_points", lang), profile.pain_points)
+        lines.append(f"- **{t('demographics', lang)}:** {escape_md(demographics_text(profile.demographics, lang))}")
+    lines += _profile_line(t("needs", lang), profile.needs, lang)
+    lines += _profile_line(t("praised", lang), profile.praised_attributes, lang)
+    lines += _profile_line(t("pain_points", lang), profile.pain_points, lang)
     if profile.average_rating is not None:
         lines.append(f"- **{t('average_rating', lang)}:** {profile.average_rating:.1f} / 5")
     if segment.evidence:
@@ -278,12 +280,12 @@ def _forecast(plan: CampaignPlan) -> list[str]:
             escape_md(names.get(line.segment_id, line.segment_id)),
             escape_md(channel_name(line.channel, lang)),
             escape_md(metric_label(line.metric, lang)),
-            format_outcome(line.expected, metric_unit(line.metric, line.currency or currency)),
+            format_outcome(line.expected, metric_unit(line.metric, line.currency or currency), lang),
             _interval(line.interval_80),
             _interval(line.interval_95),
-            format_money(line.incremental_revenue, line.currency or currency),
+            format_money(line.incremental_revenue, line.currency or currency, lang),
             format_ratio(line.roi),
-            format_money(line.spend, line.currency or currency),
+            format_money(line.spend, line.currency or currency, lang),
             _basis_cell(line, lang),
             sources.get(line.source, line.source),
             format_percent(line.backtest_error, 1) if line.backtest_error is not None else "—",
@@ -347,14 +349,14 @@ def _budget(plan: CampaignPlan) -> list[str]:
     rows = [
         [
             escape_md(channel_name(a.channel, lang)),
-            format_money(a.spend, budget.currency),
+            format_money(a.spend, budget.currency, lang),
             format_percent(a.spend / budget.total if budget.total else None, 1),
-            format_money(a.recommended_spend, budget.currency),
-            format_outcome(a.expected_outcome, a.outcome_unit),
+            format_money(a.recommended_spend, budget.currency, lang),
+            format_outcome(a.expected_outcome, a.outcome_unit, lang),
             format_ratio((a.expected_outcome - a.spend) / a.spend)
             if a.spend > 0 and budget.objective == "revenue" else "—",
             format_ratio(a.marginal_roi),
-            format_money(a.spend_at_marginal_roi_1, budget.currency),
+            format_money(a.spend_at_marginal_roi_1, budget.currency, lang),
             ", ".join(escape_md(b) for b in a.binding) or "—",
             sources.get(a.outcome_source or a.source, a.outcome_source or a.source),
             _cross_check_cell(a.cross_check, a.outcome_unit, lang),
@@ -363,35 +365,33 @@ def _budget(plan: CampaignPlan) -> list[str]:
     ]
     total = allocation_total(plan)
     rows.append([
-        f"**{t('total', lang)}**", f"**{format_money(total, budget.currency)}**", "",
-        f"**{format_money(budget.recommended_total, budget.currency)}**",
-        f"**{format_outcome(budget.expected_outcome, budget.outcome_unit)}**", "", "", "", "", "", "",
+        f"**{t('total', lang)}**", f"**{format_money(total, budget.currency, lang)}**", "",
+        f"**{format_money(budget.recommended_total, budget.currency, lang)}**",
+        f"**{format_outcome(budget.expected_outcome, budget.outcome_unit, lang)}**", "", "", "", "", "", "",
     ])
     lines += _table(header, rows)
     lines += ["", t("budget_line", lang, objective=escape_md(objective_label(budget.objective, lang)),
-                    budget=format_money(budget.total, budget.currency))]
+                    budget=format_money(budget.total, budget.currency, lang))]
     if budget.unallocated > 0.005:
-        lines.append(t("held_back", lang, amount=format_money(budget.unallocated, budget.currency),
-                       outcome=format_outcome(budget.unallocated_return, budget.outcome_unit)))
+        lines.append(t("held_back", lang, amount=format_money(budget.unallocated, budget.currency, lang),
+                       outcome=format_outcome(budget.unallocated_return, budget.outcome_unit, lang)))
     for a in budget.allocations:
         if a.cross_check is not None:
             label = t("cross_check_of", lang, channel=escape_md(channel_name(a.channel, lang)))
             lines.append(f"- **{label}:** {escape_md(a.cross_check.reason)}")
     if abs(total - budget.total) > 0.5:
-        lines.append("**" + t("allocations_mismatch", lang, total=format_money(total, budget.currency),
-                              budget=format_money(budget.total, budget.currency)) + "**")
+        lines.append("**" + t("allocations_mismatch", lang, total=format_money(total, budget.currency, lang),
+                              budget=format_money(budget.total, budget.currency, lang)) + "**")
     return lines
 
 
 def _cross_check_cell(check: OutcomeCrossCheck | None, unit: str, lang: str = "en") -> str:
     if check is None:
         return "—"
-    interval = (
-        f" (80%: {format_outcome(check.interval_80[0], unit)} – {format_outcome(check.interval_80[1], unit)})"
-        if check.interval_80 else ""
-    )
+    low, high = (format_outcome(v, unit, lang) for v in check.interval_80) if check.interval_80 else ("", "")
+    interval = f" (80%: {low} – {high})" if check.interval_80 else ""
     source = source_labels(lang).get(check.source, check.source).split(" (")[0].split("（")[0]
-    return f"{source}: {format_outcome(check.expected, unit)}{interval}"
+    return f"{source}: {format_outcome(check.expected, unit, lang)}{interval}"
 
 
 def _measurement(plan: CampaignPlan) -> list[str]:

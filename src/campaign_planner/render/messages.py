@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from campaign_planner.render.notice_messages import NOTICES
+
 LANGUAGES = ("en", "zh")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -282,6 +284,28 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status_none": {"en": "none", "zh": "无"},
     "show_report": {"en": "Show the full report (charts)", "zh": "查看完整报告（含图表）"},
     "report_title": {"en": "Plan report", "zh": "方案报告"},
+    # --- the report's charts (render/svg.py) ---
+    "chart_allocation": {"en": "Budget allocation by channel", "zh": "各渠道的预算分配"},
+    "chart_forecast": {"en": "Forecast intervals: {metric}", "zh": "预测区间：{metric}"},
+    "chart_forecast_legend": {"en": "{metric} — bar: 80% interval · whiskers: 95% interval · dot: expected",
+                              "zh": "{metric}——色条：80% 区间 · 须线：95% 区间 · 圆点：预期值"},
+    "chart_forecast_tooltip": {
+        "en": "{name}: expected {expected}; 80% {lo80}–{hi80}; 95% {lo95}–{hi95}; source {source}",
+        "zh": "{name}：预期 {expected}；80% 区间 {lo80}–{hi80}；95% 区间 {lo95}–{hi95}；来源：{source}"},
+    "chart_curve": {"en": "Response curve: {channel}", "zh": "响应曲线：{channel}"},
+    "chart_no_points": {"en": "No curve points.", "zh": "没有曲线数据点。"},
+    "chart_spend": {"en": "spend", "zh": "投入"},
+    "chart_chosen": {"en": "chosen: {spend}", "zh": "选定：{spend}"},
+    "chart_chosen_beyond": {"en": "chosen: {spend} (beyond curve)", "zh": "选定：{spend}（超出曲线范围）"},
+    "chart_point_outcome": {"en": "{label}; outcome {outcome}", "zh": "{label}；产出 {outcome}"},
+    "chart_frontier": {"en": "Efficient frontier on the response curves: best outcome against total spend",
+                       "zh": "响应曲线上的有效前沿：各总投入下的最佳产出"},
+    "chart_frontier_legend": {"en": "{label} ({unit}); dashed grey: break-even",
+                              "zh": "{label}（{unit}）；灰色虚线：盈亏平衡"},
+    "chart_total_spend": {"en": "total spend", "zh": "总投入"},
+    "chart_total_spend_up_to": {"en": "total spend, up to {spend}", "zh": "总投入，最高 {spend}"},
+    "chart_budget": {"en": "budget", "zh": "预算"},
+    "chart_recommended": {"en": "recommended", "zh": "建议"},
 }
 
 # Words a Chinese segment name is built from (the segmentation tool's English parts).
@@ -308,6 +332,16 @@ PAIN_POINTS_ZH = {  # the pain-point labels of tools/segmentation.py's PAIN_POIN
     "poor quality": "质量差", "the wrong length": "长度不合适", "colours unlike the photos": "颜色与图片不符",
     "high prices": "价格偏高", "awkward proportions": "比例不协调",
 }
+NEEDS_ZH = {  # the needs of tools/segmentation.py's ATTRIBUTES
+    "a fit that flatters their shape": "显身材的版型", "sizing they can trust": "靠得住的尺码",
+    "quality fabrics": "优质面料", "soft, pleasant fabrics": "柔软舒服的面料", "all-day comfort": "全天舒适",
+    "colours true to the photos": "与图片一致的颜色", "the right length": "合适的长度", "pieces that last": "经穿耐用",
+    "good value for money": "物有所值", "stand-out style": "出挑的款式", "flattering cuts": "显身材的剪裁",
+    "appealing prints and patterns": "好看的印花和图案", "fabric that is not see-through": "不透光的面料",
+    "warmth for cold days": "冷天保暖", "stretch and ease of movement": "弹性好、活动自如",
+    "versatile pieces": "百搭单品",
+}
+ATTRIBUTE_KEYS_ZH = {**ATTRIBUTES_ZH, "flattering": "显身材", "sheerness": "透光"}  # the attributes' keys
 CHANNELS_ZH = {
     "email": "邮件", "sms": "短信", "push": "App 推送", "search": "付费搜索", "display": "展示广告",
     "influencer": "达人合作", "tv": "电视", "print": "印刷媒体", "ooh": "户外广告", "podcast": "播客",
@@ -343,11 +377,15 @@ def catalog(language: str = "en") -> dict[str, str]:
 
 
 def all_catalogs() -> dict[str, dict[str, str]]:
-    """Return language → :func:`catalog` for the chat page, with the Chinese channel and metric names it shows
-    (``zh_channels``, ``zh_metrics``)."""
+    """Return language → :func:`catalog` for the chat page, with the Chinese channel, metric and department names
+    it shows (``zh_channels``, ``zh_metrics``, ``zh_departments``)."""
     tables: dict[str, Any] = {language: catalog(language) for language in LANGUAGES}
     tables["zh_channels"] = CHANNELS_ZH
     tables["zh_metrics"] = METRICS_ZH
+    tables["zh_departments"] = DEPARTMENTS_ZH
+    from campaign_planner.render.formatting import CURRENCY_SYMBOLS
+
+    tables["currency_symbols"] = CURRENCY_SYMBOLS
     return tables
 
 
@@ -423,3 +461,138 @@ def objective_label(objective: str, language: str = "en") -> str:
     """Return a budget objective in ``language`` ("revenue" → "收入")."""
     key = f"objective_{objective}"
     return t(key, language) if key in MESSAGES else objective
+
+
+# --- the tools' notices, worded from keys and restated in the plan's language --------------------------------
+
+MESSAGES.update(NOTICES)
+
+
+def notice_values(params: dict[str, Any], language: str, *, channel_name: Any = None,
+                  segment_name: Any = None) -> dict[str, Any]:
+    """Return a notice's values as ``language`` shows them: amounts named in ``money`` formatted in
+    ``money_currency``, channel ids as channel names, segment names as their display names, objectives in
+    words, and every ``…_key`` worded from the catalog (nested keys too)."""
+    def channel(channel_id: str) -> str:
+        return channel_name(channel_id) if channel_name else channel_label(channel_id, channel_id, language)
+
+    shown: dict[str, Any] = dict(params)
+    if params.get("money"):  # amounts kept as numbers, shown with the currency symbol the reader knows
+        from campaign_planner.render.formatting import format_money
+
+        for name in str(params["money"]).split(","):
+            if isinstance(params.get(name), int | float):
+                shown[name] = format_money(float(params[name]), str(params.get("money_currency") or ""), language)
+    if "channel" in shown:
+        shown["channel"] = channel(str(shown["channel"]))
+    if "channels" in shown:
+        ids = [c.strip() for c in str(shown["channels"]).split(",") if c.strip()]
+        shown["channels"] = ("、" if language == "zh" else ", ").join(channel(c) for c in ids)
+    if "segment" in shown:
+        shown["segment"] = segment_name(str(shown["segment"])) if segment_name else segment_display_name(
+            str(shown["segment"]), language)
+    if "objective" in shown:
+        shown["objective"] = objective_label(str(shown["objective"]), language)
+    pending = {name: str(key) for name, key in params.items() if name.endswith("_key")}
+    for _ in range(len(pending) + 1):  # a key may use another's words ("todo" uses "keep")
+        for name, key in list(pending.items()):
+            try:
+                shown[name[: -len("_key")]] = t(key, language, **shown)
+            except KeyError:
+                continue
+            del pending[name]
+    return shown
+
+
+def notice(key: str, language: str = "en", **params: Any) -> str:
+    """Return the notice ``key`` worded in ``language`` from ``params`` (see :func:`notice_values`)."""
+    return t(key, language, **notice_values(params, language))
+
+
+def restated(item: Any, language: str, *, channel_name: Any = None, segment_name: Any = None) -> Any:
+    """Return a flag or assumption restated in ``language`` from its key and values; free text (no key) and
+    English stay as they are."""
+    key = getattr(item, "key", None)
+    if language == "en" or not key or key not in MESSAGES or language not in MESSAGES[key]:
+        return item
+    values = notice_values(item.params, language, channel_name=channel_name, segment_name=segment_name)
+    field = "message" if hasattr(item, "message") else "text"
+    return item.model_copy(update={field: t(key, language, **values)})
+
+
+def keyed_flag(code: Any, key: str, **params: str | int | float) -> Any:
+    """Return a flag worded in English from ``key``, keeping the key and values for a restatement."""
+    from campaign_planner.domain import Flag
+
+    return Flag(code=code, message=notice(key, "en", **params), key=key, params=params)
+
+
+def keyed_assumption(key: str, confidence: float, **params: str | int | float) -> Any:
+    """Return an assumption worded in English from ``key``, keeping the key and values for a restatement."""
+    from campaign_planner.domain import Assumption
+
+    return Assumption(text=notice(key, "en", **params), confidence=confidence, key=key, params=params)
+
+
+class KeyedText(str):
+    """A notice worded in English that keeps its catalog key and values (a shop load's warning), so a plan in
+    another language can restate it; everywhere else it is the English string."""
+
+    key: str
+    params: dict[str, str | int | float]
+
+    def __new__(cls, key: str, **params: str | int | float) -> KeyedText:
+        text = super().__new__(cls, notice(key, "en", **params))
+        text.key, text.params = key, params
+        return text
+
+
+_NEED = re.compile(r"^(?P<need>.+) \((?P<share>\d+%) mention (?P<attribute>[\w-]+)\)$")
+_PAIN = re.compile(r"^(?P<pain>.+) \((?P<count>\d+) low-rated reviews?\)$")
+
+
+def profile_in_language(profile: Any, language: str) -> Any:
+    """Return a segment profile with its needs, praised attributes and pain points worded in ``language`` (the
+    segmentation tool words them in English from fixed parts); a phrase with no known translation stays as
+    it is. Demographics keep their keys; the department mix names departments in ``language``."""
+    if language != "zh":
+        return profile
+
+    def need(text: str) -> str:
+        found = _NEED.match(text)
+        if not found or found["need"] not in NEEDS_ZH:
+            return text
+        return t("need_share", language, need=NEEDS_ZH[found["need"]], share=found["share"],
+                 attribute=ATTRIBUTE_KEYS_ZH.get(found["attribute"], _keep(found["attribute"])))
+
+    def pain(text: str) -> str:
+        found = _PAIN.match(text)
+        label = found["pain"] if found else text
+        said = PAIN_POINTS_ZH.get(label) or zh_attribute(label)
+        return t("pain_count", language, pain=said, count=found["count"]) if found else said
+
+    demographics = dict(profile.demographics)
+    if isinstance(demographics.get("department_mix"), str):
+        demographics["department_mix"] = "，".join(
+            re.sub(r"^(.+?) (\d+%)$", lambda m: f"{DEPARTMENTS_ZH.get(m[1], m[1])} {m[2]}", part.strip())
+            for part in str(demographics["department_mix"]).split(","))
+    return profile.model_copy(update={
+        "needs": [need(n) for n in profile.needs],
+        "praised_attributes": [zh_attribute(p) for p in profile.praised_attributes],
+        "pain_points": [pain(p) for p in profile.pain_points],
+        "demographics": demographics,
+    })
+
+
+def department_label(department: str, language: str = "en") -> str:
+    """Return a catalogue department ("Dresses") as ``language`` names it ("连衣裙")."""
+    return DEPARTMENTS_ZH.get(department, department) if language == "zh" else department
+
+
+def product_label(product: str, language: str = "en") -> str:
+    """Return the brief's product as a plan in ``language`` names it: a Chinese plan of a brief whose product
+    was read as departments ("dresses and tops") names them in Chinese; words as written stay."""
+    if language != "zh" or not product or not re.fullmatch(r"[a-z]+(?: and [a-z]+)*", product):
+        return product
+    words = [DEPARTMENTS_ZH.get(word.capitalize()) for word in product.split(" and ")]
+    return "和".join(w for w in words if w) if all(words) else product

@@ -45,6 +45,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from campaign_planner.data.order_value import average_order_value as shop_order_value
 from campaign_planner.domain import Allocation, Budget, Flag, FlagCode, FrontierPoint, ResponseCurvePoint
+from campaign_planner.render.messages import keyed_flag
 from campaign_planner.tools.response_curves import (
     CurveSet,
     Outcome,
@@ -972,49 +973,22 @@ def _channel_flags(
     flags: list[Flag] = []
     if spend > 0:
         if saturation_spend is None:
-            flags.append(
-                Flag(
-                    code=FlagCode.SATURATION,
-                    message=(
-                        f"{curve.channel}: at no spend does one more unit return more than it costs "
-                        f"(marginal revenue per unit {marginal_revenue:.2f} at {money(spend)})"
-                    ),
-                )
-            )
+            flags.append(keyed_flag(FlagCode.SATURATION, "flag_no_break_even", channel=curve.channel,
+                                    measure="revenue per unit", measure_zh="每单位收入",
+                                    marginal=f"{marginal_revenue:.2f}", spend=money(spend)))
         elif spend > saturation_spend:
-            flags.append(
-                Flag(
-                    code=FlagCode.SATURATION,
-                    message=(
-                        f"{curve.channel}: {money(spend)} over {weeks} weeks is past diminishing returns — "
-                        f"the marginal ROI falls below 1 at {money(saturation_spend)}; the last unit returns "
-                        f"{marginal_revenue:.3f}"
-                    ),
-                )
-            )
+            flags.append(keyed_flag(FlagCode.SATURATION, "flag_saturated", channel=curve.channel,
+                                    spend=money(spend), weeks=weeks, limit=money(saturation_spend),
+                                    marginal=f"{marginal_revenue:.3f}"))
     if curve.source == "prior":
-        flags.append(
-            Flag(
-                code=FlagCode.WEAK_EVIDENCE,
-                message=(
-                    f"{curve.channel}: no channel history, so its {objective} forecast uses the catalog "
-                    f"prior curve (wide intervals)"
-                ),
-            )
-        )
+        flags.append(keyed_flag(FlagCode.WEAK_EVIDENCE, "flag_prior_curve", channel=curve.channel,
+                                objective=objective))
     elif (
         curve.observed_max_weekly_spend
         and spend / weeks > EXTRAPOLATION_FACTOR * curve.observed_max_weekly_spend
     ):
-        flags.append(
-            Flag(
-                code=FlagCode.WEAK_EVIDENCE,
-                message=(
-                    f"{curve.channel}: {money(spend / weeks)} per week is beyond the largest weekly spend in "
-                    f"the history ({money(curve.observed_max_weekly_spend)}); the curve is extrapolated"
-                ),
-            )
-        )
+        flags.append(keyed_flag(FlagCode.WEAK_EVIDENCE, "flag_extrapolated", channel=curve.channel,
+                                weekly=money(spend / weeks), observed=money(curve.observed_max_weekly_spend)))
     return flags
 
 
@@ -1022,15 +996,8 @@ def _fit_flags(curves: CurveSet, fitted_channels: list[str]) -> list[Flag]:
     fit = curves.fit
     if not fitted_channels or fit is None or fit.r2_holdout is None or fit.r2_holdout >= WEAK_FIT_R2:
         return []
-    return [
-        Flag(
-            code=FlagCode.WEAK_EVIDENCE,
-            message=(
-                f"the response model explains little of the held-out weeks (R² {fit.r2_holdout:.2f} on the "
-                f"last {fit.n_holdout} weeks): fitted curves for {', '.join(fitted_channels)} are uncertain"
-            ),
-        )
-    ]
+    return [keyed_flag(FlagCode.WEAK_EVIDENCE, "flag_weak_fit", r2=f"{fit.r2_holdout:.2f}", holdout=fit.n_holdout,
+                       channels=", ".join(fitted_channels))]
 
 
 def _sum_draws(draws: list[np.ndarray]) -> np.ndarray:

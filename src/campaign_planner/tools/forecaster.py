@@ -20,6 +20,7 @@ customers carry a ``weak_evidence`` flag and wider intervals.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -43,6 +44,7 @@ from campaign_planner.domain import (
     Targeting,
 )
 from campaign_planner.intake.audience import behaviour_mask, unsupported_audience_flags
+from campaign_planner.render.messages import keyed_assumption
 from campaign_planner.tools.segmentation import match_definition
 from campaign_planner.tools.uplift import (
     ForecasterDataError,
@@ -277,11 +279,11 @@ def forecast_campaign(
                        for k, f in filters.items() if f is not None}
     assumptions = _scaling_assumptions(shop, segments, filters, channels, flags)
     if aov is not None and aov_source.startswith("estimated"):
-        assumptions.append(Assumption(
-            text=f"Average order value {aov:,.2f} {shop.currency}: {aov_source}, not declared; it turns "
-            "conversions into revenue in this forecast",
-            confidence=0.6,
-        ))
+        converters = re.search(r"(\d[\d,]*) converters", aov_source)
+        assumptions.append(keyed_assumption(
+            "assume_aov", 0.6, aov=f"{aov:,.2f}", currency=shop.currency, source=aov_source,
+            **({"source_zh_key": "aov_estimated", "converters": converters.group(1)} if converters
+               else {"source_zh_key": "aov_estimate_plain"})))
     for channel in channels:
         if channel not in shop.catalog:
             flags.append(

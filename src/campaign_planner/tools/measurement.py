@@ -7,10 +7,12 @@ per-arm sample size n = (z_{1-α/2} + z_{1-β})² · (p₀(1-p₀) + p₁(1-p₁
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from scipy.stats import norm
 
 from campaign_planner.domain import ChannelTest, ForecastLine, Measurement
+from campaign_planner.render.messages import t
 
 ALPHA = 0.05
 POWER = 0.80
@@ -50,7 +52,8 @@ VARIANTS_PER_TEST = 2
 
 
 def design_channel_test(
-    channel: str, kind: str, lines: list[ForecastLine], audience: int, *, variants: int = VARIANTS_PER_TEST
+    channel: str, kind: str, lines: list[ForecastLine], audience: int, *, variants: int = VARIANTS_PER_TEST,
+    language: str = "en",
 ) -> ChannelTest:
     """Return the test that measures ``channel``'s incremental effect on ``audience`` customers.
 
@@ -66,30 +69,17 @@ def design_channel_test(
         baseline = sum(w * (line.baseline_rate or 0) for w, line in zip(weights, measured, strict=True)) / sum(weights)
         lift = sum(w * (line.lift or 0) for w, line in zip(weights, measured, strict=True)) / sum(weights)
         design, source = "customer_holdout", "forecast"
-        description = (
-            "randomised customer holdout: hold back a random share of every segment from this channel and "
-            "compare conversion rates"
-        )
+        description = t("m_customer_holdout_forecast", language)
     else:
         baseline, lift, source = FALLBACK_BASELINE, FALLBACK_BASELINE * FALLBACK_RELATIVE_LIFT, "assumption"
         design = "customer_holdout" if kind == "owned" else "geo_holdout"
-        description = (
-            "randomised customer holdout" if kind == "owned" else
-            "geo holdout: run in matched regions and hold out the others (or the platform's conversion-lift "
-            "study), since paid reach cannot be randomised per customer"
-        ) + (
-            f"; sized on an assumed {FALLBACK_RELATIVE_LIFT:.0%} relative lift over a "
-            f"{FALLBACK_BASELINE:.0%} conversion rate (no customer-level history for this channel)"
-        )
+        description = t("m_customer_holdout" if kind == "owned" else "m_geo_holdout", language) + t(
+            "m_assumed_sizing", language, lift=f"{FALLBACK_RELATIVE_LIFT:.0%}", baseline=f"{FALLBACK_BASELINE:.0%}")
     per_variant_audience = audience
     if design == "geo_holdout":
         # Regions, not customers, are randomised: customer-level power figures would overstate what the test
         # can show. Sizing needs the regions' weekly conversion history, which the shop data does not carry.
-        description += (
-            "; its power depends on the number of matched regions and their week-to-week variation, so no "
-            "customer-level sample size is given: hold out at least a fifth of comparable regions for the "
-            "whole campaign"
-        )
+        description += t("m_geo_power", language)
         needed, powered, share, mde = None, None, 0.2, None
     else:
         needed = sample_size_per_arm(baseline, lift)
@@ -124,18 +114,22 @@ def design_measurement(
     *,
     channel_kinds: dict[str, str] | None = None,
     fallback_baseline: float = FALLBACK_BASELINE,
+    language: str = "en",
+    channel_name: Callable[[str], str] | None = None,
 ) -> Measurement:
     """Return the plan's measurement design: one test per forecast channel, and a summary sized from the
     forecast lines that carry a baseline rate and lift.
 
     ``audience`` is the number of customers the campaign can reach (the segments' total size);
-    ``channel_kinds`` maps channel ids to "owned" or "paid" (unknown channels count as paid).
+    ``channel_kinds`` maps channel ids to "owned" or "paid" (unknown channels count as paid). The notes are
+    worded in ``language``, channels named by ``channel_name`` (their ids by default).
     """
     kinds = channel_kinds or {}
     channels = list(dict.fromkeys(line.channel for line in forecast))
     tests = [
         design_channel_test(
-            channel, kinds.get(channel, "paid"), [line for line in forecast if line.channel == channel], audience
+            channel, kinds.get(channel, "paid"), [line for line in forecast if line.channel == channel], audience,
+            language=language,
         )
         for channel in channels
     ]
@@ -143,16 +137,18 @@ def design_measurement(
     if measured:
         baseline = sum(line.baseline_rate or 0 for line in measured) / len(measured)
         lift = sum(line.lift or 0 for line in measured) / len(measured)
-        design = "holdout per channel: hold back a random share of each segment (or of regions) from the campaign"
+        design = t("m_design_measured", language)
     else:
         baseline = fallback_baseline
         lift = baseline * FALLBACK_RELATIVE_LIFT
-        design = (
-            "geo or time-based holdout (no customer-level history for these channels): assumes a 20% relative "
-            "lift over a 2% baseline conversion rate"
-        )
+        design = t("m_design_fallback", language, lift=f"{FALLBACK_RELATIVE_LIFT:.0%}",
+                   baseline=f"{fallback_baseline:.0%}")
     if tests:
-        design += "; per channel: " + "; ".join(f"{t.channel} {t.design.replace('_', ' ')}" for t in tests)
+        name = channel_name or (lambda channel: channel)
+        separator = "；" if language == "zh" else "; "
+        design += t("m_per_channel", language, tests=separator.join(
+            t("m_channel_design", language, channel=name(test.channel), design=t(f"m_{test.design}_design", language))
+            for test in tests))
     needed = sample_size_per_arm(baseline, lift)
     holdout_share = 0.1
     if needed is not None and audience > 0:

@@ -18,6 +18,7 @@ from campaign_planner.domain import Allocation, Assumption, Brief, Flag, FlagCod
 from campaign_planner.graphs.context import PlanningContext
 from campaign_planner.graphs.state import PlanState, ToolCallRecord
 from campaign_planner.intake.normalise import to_simplified
+from campaign_planner.render.messages import KeyedText, keyed_assumption, keyed_flag, t
 
 ToolName = Literal["profile_lookup", "channel_optimizer", "forecaster", "copywriter"]
 TOOL_ORDER: tuple[ToolName, ...] = ("profile_lookup", "channel_optimizer", "forecaster", "copywriter")
@@ -162,13 +163,10 @@ def _fx(brief: Brief, ctx: PlanningContext) -> tuple[float, list[Assumption], li
         return 1.0, [], []
     rate = conversion_rate(brief.budget.currency, ctx.shop.currency)
     return rate, [
-        Assumption(
-            text=f"The shop's history is in {ctx.shop.currency} and the brief in {brief.budget.currency}: "
-            f"response curves and forecasts are converted at 1 {brief.budget.currency} = {rate:.4f} "
-            f"{ctx.shop.currency} ({RATES_NOTE}).",
-            confidence=0.5,
-        )
-    ], [f"Confirm the {brief.budget.currency}/{ctx.shop.currency} rate used to apply the shop's history."]
+        keyed_assumption("assume_fx", 0.5, shop_currency=ctx.shop.currency, currency=brief.budget.currency,
+                         rate=f"{rate:.4f}", source=RATES_NOTE, source_zh_key="fx_source_reference")
+    ], [t("question_fx", ctx.language_override or brief.language, currency=brief.budget.currency,
+          shop_currency=ctx.shop.currency)]
 
 
 def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
@@ -353,7 +351,12 @@ Runner = Callable[[ToolAction, PlanState, PlanningContext], dict[str, Any]]
 def _data_flags(ctx: PlanningContext, file: str) -> list[dict[str, Any]]:
     """Return the shop load's warnings about ``file`` as ``data_quality`` flags: the plan rests on it."""
     warnings = getattr(ctx.shop, "data_warnings", {}).get(file, [])
-    return [Flag(code=FlagCode.DATA_QUALITY, message=f"{file}: {w}").model_dump(mode="json") for w in warnings]
+    flags = [
+        keyed_flag(FlagCode.DATA_QUALITY, "flag_data_quality", file=file, warning_key=w.key, **w.params)
+        if isinstance(w, KeyedText) else Flag(code=FlagCode.DATA_QUALITY, message=f"{file}: {w}")
+        for w in warnings
+    ]
+    return [flag.model_dump(mode="json") for flag in flags]
 
 
 def _assignment_assumptions(ctx: PlanningContext, output: dict[str, Any]) -> list[Assumption]:

@@ -43,6 +43,14 @@
 
   const channelLabel = (lang, id) =>
     (lang === "zh" && state.messages && state.messages.zh_channels && state.messages.zh_channels[id]) || id;
+  // A Chinese plan names a product read as departments ("dresses and tops") in Chinese
+  // (render/messages.product_label); words as the brief wrote them stay.
+  const productLabel = (lang, product) => {
+    const departments = (state.messages && state.messages.zh_departments) || {};
+    if (lang !== "zh" || !/^[a-z]+(?: and [a-z]+)*$/.test(product || "")) return product;
+    const words = product.split(" and ").map((w) => departments[w.charAt(0).toUpperCase() + w.slice(1)]);
+    return words.every(Boolean) ? words.join("和") : product;
+  };
 
   // The page's own labels (data-msg, data-msg-placeholder in index.html) in ``lang``.
   function labelPage(lang) {
@@ -97,14 +105,16 @@
 
   // --- formatting ----------------------------------------------------------------------------------------
 
-  function money(value, currency) {
+  // Money as the report writes it (render/formatting.format_money): the symbol the plan's reader knows
+  // ("CN¥" in English, "¥" in Chinese; the server's table), else the amount and the ISO code.
+  function money(value, currency, lang) {
     if (value === null || value === undefined) return "—";
-    try {
-      return new Intl.NumberFormat("en-US", { style: "currency", currency: currency || "USD",
-        maximumFractionDigits: 0 }).format(value);
-    } catch (_) {
-      return `${number(value)} ${currency || ""}`.trim();
-    }
+    const code = (currency || "").toUpperCase();
+    const symbols = (state.messages && state.messages.currency_symbols) || {};
+    const symbol = (symbols[lang || state.moneyLanguage || "en"] || symbols.en || {})[code];
+    const amount = number(Math.abs(value));
+    if (symbol) return `${value < 0 ? "-" : ""}${symbol}${amount}`;
+    return `${value < 0 ? "-" : ""}${amount} ${code}`.trim();
   }
 
   function number(value, digits = 0) {
@@ -239,6 +249,8 @@
 
   // Segment names as the plan's language shows them (display_name in a Chinese plan, else the tool's name).
   const segmentName = (s) => s.display_name || s.name;
+  // A Chinese plan carries the profile worded in Chinese beside the tool's English one.
+  const shownProfile = (s) => s.display_profile || s.profile;
   const segmentNames = (plan) => Object.fromEntries(plan.segments.map((s) => [s.id, segmentName(s)]));
 
   function flagsBox(flags, lg) {
@@ -262,7 +274,7 @@
 
   // The efficient frontier (best outcome against total spend), budget and recommendation marked. Built from
   // the plan JSON with DOM calls only, like every other section: nothing is parsed as markup.
-  function frontierChart(budget) {
+  function frontierChart(budget, lg) {
     const points = (budget.frontier || []).slice().sort((a, b) => a.spend - b.spend);
     if (points.length < 2) return null;
     const width = 520, height = 220, left = 70, right = 16, top = 24, bottom = 36;
@@ -277,9 +289,9 @@
       return a.outcome + w * (b.outcome - a.outcome);
     };
     const svg = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img",
-      class: "frontier-chart", "aria-label": "Efficient frontier: outcome against total spend" });
+      class: "frontier-chart", "aria-label": L(lg, "chart_frontier") });
     svg.append(svgEl("text", { x: 6, y: 14, fill: "#555", "font-size": 11 },
-      `Efficient frontier on the response curves: best outcome (${budget.outcome_unit || budget.objective}) against total spend`));
+      `${L(lg, "chart_frontier")} (${budget.outcome_unit || L(lg, `objective_${budget.objective}`)})`));
     svg.append(svgEl("line", { x1: left, x2: width - right, y1: y(0), y2: y(0), stroke: "#888" }));
     svg.append(svgEl("line", { x1: left, x2: left, y1: top, y2: y(0), stroke: "#888" }));
     svg.append(svgEl("polyline", { points: points.map((p) => `${x(p.spend)},${y(p.outcome)}`).join(" "),
@@ -288,9 +300,9 @@
       const end = Math.min(maxSpend, maxOutcome);
       svg.append(svgEl("line", { x1: x(0), y1: y(0), x2: x(end), y2: y(end), stroke: "#999", "stroke-dasharray": "5 4" }));
     }
-    const marks = [["budget", budget.total, "#d0504f"]];
+    const marks = [[L(lg, "chart_budget"), budget.total, "#d0504f"]];
     if (budget.recommended_total !== null && budget.recommended_total < budget.total - 0.005) {
-      marks.push(["recommended", budget.recommended_total, "#2a9d6f"]);
+      marks.push([L(lg, "chart_recommended"), budget.recommended_total, "#2a9d6f"]);
     }
     marks.forEach(([name, spend, color], index) => {
       const value = at(spend);
@@ -302,7 +314,7 @@
         `${name}: ${money(spend, budget.currency)} → ${outcome(value, budget.outcome_unit)}`));
     });
     svg.append(svgEl("text", { x: width - right, y: height - 8, fill: "#555", "font-size": 11, "text-anchor": "end" },
-      `total spend, up to ${money(maxSpend, budget.currency)}`));
+      L(lg, "chart_total_spend_up_to", { spend: money(maxSpend, budget.currency) })));
     return svg;
   }
 
@@ -327,7 +339,7 @@
       table([L(lg, "col_channel"), L(lg, "col_spend_whole"), L(lg, "col_share"), L(lg, "col_recommended"),
         L(lg, "col_expected_objective", { objective, unit }), L(lg, "col_marginal_roi"), L(lg, "col_binding_short"),
         L(lg, "col_cross_check")], rows, [1, 2, 3, 4, 5]),
-      frontierChart(budget),
+      frontierChart(budget, lg),
       budget.allocations.filter((a) => a.cross_check).map((a) => el("p", { class: "muted" },
         `${L(lg, "cross_check_of", { channel: channelLabel(lg, a.channel) })}: ${a.cross_check.reason}`)));
   }
@@ -339,9 +351,10 @@
       el("strong", {}, segmentName(s)),
       el("span", { class: "muted" }, ` · ${L(lg, "size_value", { customers: number(s.size.customers),
         share: percent(s.size.share, 1) })}`),
-      s.profile.needs.length ? el("div", {}, `${L(lg, "needs")}: ` + s.profile.needs.join("; ")) : null,
-      s.profile.praised_attributes.length
-        ? el("div", {}, `${L(lg, "they_praise")}: ` + s.profile.praised_attributes.join("; ")) : null,
+      shownProfile(s).needs.length
+        ? el("div", {}, `${L(lg, "needs")}: ` + shownProfile(s).needs.join("; ")) : null,
+      shownProfile(s).praised_attributes.length
+        ? el("div", {}, `${L(lg, "they_praise")}: ` + shownProfile(s).praised_attributes.join("; ")) : null,
       // Review quotes verbatim, in the customer's own words.
       s.evidence.map((e) => el("blockquote", {}, e.quote, " ",
         el("span", { class: "rid" }, `— ${L(lg, "review")} ${e.review_id}`))),
@@ -446,7 +459,9 @@
 
   function planCard(plan, runId) {
     const lg = planLanguage(plan);
-    const title = plan.brief.product || plan.brief.objective || L(lg, "campaign");
+    state.moneyLanguage = lg;  // the card's amounts are written for its reader
+    const title = productLabel(lg, plan.brief.product) || L(lg, `objective_${plan.brief.objective}`)
+      || L(lg, "campaign");
     const card = el("article", { class: "message plan-card", "data-run-id": runId, lang: lg });
     card.append(el("h2", {}, L(lg, "title", { title }),
       el("span", { class: `badge plan-status ${plan.status}`, "data-status": plan.status }, L(lg, `status_${plan.status}`))));
