@@ -18,14 +18,17 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from campaign_planner.data.fx import USD_PER_UNIT
 from campaign_planner.domain import CampaignPlan
 from campaign_planner.render import render_plan
 
-# Names that stay Latin in a Chinese report: platforms, brands, units, the figures' own abbreviations, and
-# identifiers (segment ids, copy rule ids such as v1:distinct_angle, file names).
-_ALLOWED = re.compile(r"\b(?:ROI|CTA|SMS|KPI|GMV|USD|CNY|EUR|Instagram|Facebook|TikTok|YouTube|Pinterest|"
-                      r"Tmall|WeChat|Weibo|Douyin|RED|Campaign Planner|local|qwen[\w.\-]*|fake|scripted-fake|"
-                      r"seg-\d+|v\d+:[a-z_\\]+|[\w\\-]+\.(?:csv|yaml|json))\b", re.IGNORECASE)
+# Names that stay Latin in a Chinese report: platforms, brands, units, ISO currency codes, the figures' own
+# abbreviations, and identifiers (segment ids, copy rule ids such as v1:distinct_angle, column and file
+# names). Bounded by non-letters, not \b: "在Instagram上" has no word boundary before the brand.
+_ALLOWED = re.compile(r"(?<![A-Za-z])(?:ROI|CTA|SMS|KPI|GMV|" + "|".join(sorted(USD_PER_UNIT)) + r"|"
+                      r"Instagram|Facebook|TikTok|YouTube|Pinterest|Tmall|WeChat|Weibo|Douyin|RED|App|"
+                      r"Campaign Planner|local|qwen[\w.\-]*|fake|scripted-fake|seg-\d+|v\d+:[a-z_\\]+|"
+                      r"[\w\\-]+\.(?:csv|yaml|json)|[a-z]+(?:\\?_[a-z]+)+)(?![A-Za-z])", re.IGNORECASE)
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
 _SKIPPED = re.compile(r"^\s*(?:\||>|```|- \*\*(?:检查|数据|后端 / 模型|工具调用|运行|LLM)|\*\*(?:检查|数据))")
 

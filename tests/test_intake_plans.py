@@ -124,3 +124,13 @@ def test_a_chinese_plans_report_is_chinese_prose_flags_and_profiles_included(sho
     assert all(s.display_profile is not None for s in plan.segments)
     english = latin_lines(render_plan(plan, "md"))
     assert english == [], english
+
+
+def test_a_budget_in_a_currency_with_no_rate_is_not_split_and_asks_for_one(shop, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    plan = _plan(replace(shop, currency="SEK"), tmp_path, "Dress launch, $10,000 over 2 weeks on email and search.")
+    assert plan.budget is None or not any(a.spend for a in plan.budget.allocations)
+    flag = next(f for f in plan.flags if f.key == "flag_no_rate")
+    assert "USD" in flag.message and "SEK" in flag.message
+    assert "What rate converts USD to SEK for this plan?" in plan.open_questions

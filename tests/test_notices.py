@@ -25,7 +25,7 @@ from campaign_planner.tools.measurement import design_measurement
 from campaign_planner.tools.segmentation import ATTRIBUTES
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-ZH_ONLY_VALUES = {"measure_zh", "source_zh", "still_failing_zh", "templated_zh", "reasons_zh"}
+ZH_ONLY_VALUES = {"measure_zh", "source_zh", "still_failing_zh", "templated_zh", "reasons_zh", "readings_zh"}
 
 
 def _fields(text: str) -> set[str]:
@@ -146,3 +146,26 @@ def test_money_is_shown_with_the_symbol_its_reader_knows() -> None:
     assert format_money(500_000, "JPY") == "¥500,000" and format_money(500_000, "JPY", "zh") == "JP¥500,000"
     assert format_money(6_000, "USD", "zh") == "US$6,000" and format_money(80_000, "HKD") == "HK$80,000"
     assert format_money(20_000, "SEK") == "20,000 SEK" and format_money(-5, "EUR") == "-€5.00"
+
+
+def test_a_chinese_brief_asks_its_questions_in_chinese_and_its_flags_restate() -> None:
+    from campaign_planner.agents.brief_parser import parse_brief
+    from campaign_planner.data.catalog import default_catalog
+
+    parsed = parse_brief("连衣裙推广，渠道：微信和小红书", default_catalog())
+    assert "这次活动的总预算是多少？用哪种货币？" in parsed.open_questions
+    assert "活动要进行几周？" in parsed.open_questions
+    missing = next(f for f in parsed.flags if f.code == FlagCode.MISSING_BUDGET)
+    assert missing.message == "The brief gives no budget." and restated(missing, "zh").message == "简报没有给出预算。"
+    [weeks] = [a for a in parsed.assumptions if a.key == "assume_four_weeks"]
+    assert restated(weeks, "zh").text == "简报没有给出活动时长；按 4 周计划。"
+    english = parse_brief("Dress launch on email", default_catalog())
+    assert "What is the total budget for this campaign, and in which currency?" in english.open_questions
+
+
+def test_every_currency_a_brief_is_read_in_has_a_conversion_rate() -> None:
+    from campaign_planner.data.fx import USD_PER_UNIT
+    from campaign_planner.intake.amounts import ISO_CODES, PREFIX_CURRENCIES, SUFFIX_CURRENCIES
+
+    read = {*ISO_CODES.values(), *PREFIX_CURRENCIES.values(), *SUFFIX_CURRENCIES.values()}
+    assert read <= set(USD_PER_UNIT), read - set(USD_PER_UNIT)

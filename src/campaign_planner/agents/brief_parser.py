@@ -40,6 +40,7 @@ from campaign_planner.intake.durations import find_duration, find_durations
 from campaign_planner.intake.normalise import NormalisedText, normalise
 from campaign_planner.intake.numerals import chinese_number
 from campaign_planner.intake.questions import find_questions
+from campaign_planner.render.messages import keyed_assumption, keyed_flag, notice
 
 __all__ = [
     "DEPARTMENT_TERMS", "KNOWN_UNSUPPORTED_PLATFORMS", "MoneyMention", "ParsedBrief", "detect_language",
@@ -305,22 +306,34 @@ def _pick_total(text: str, candidates: list[MoneyMention]) -> MoneyMention | Non
     return max(candidates, key=lambda m: m.amount)
 
 
-def _say_amount(mention: MoneyMention) -> str:
-    return " or ".join(f"{value:,.2f}".rstrip("0").rstrip(".") for value in mention.readings)
+def _say_amount(mention: MoneyMention, language: str = "en") -> str:
+    return (" 还是 " if language == "zh" else " or ").join(
+        f"{value:,.2f}".rstrip("0").rstrip(".") for value in mention.readings)
 
 
 @dataclass
 class _Reading:
-    """What parse_brief collects while it reads, before the Brief is built."""
+    """What parse_brief collects while it reads, before the Brief is built: flags and assumptions worded from
+    the notice catalog (render/notice_messages.py; the plan restates them in its language), and the questions
+    for the team in the brief's language."""
 
+    language: str = "en"
     flags: list[Flag] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
     assumptions: list[Assumption] = field(default_factory=list)
 
-    def flag(self, code: FlagCode, message: str, question: str | None = None) -> None:
-        self.flags.append(Flag(code=code, message=message))
-        if question and question not in self.questions:
+    def flag(self, code: FlagCode, key: str, question: str | None = None, **values: str | int | float) -> None:
+        self.flags.append(keyed_flag(code, key, **values))
+        if question:
+            self.ask(question, **values)
+
+    def ask(self, key: str, **values: str | int | float) -> None:
+        question = notice(key, self.language, **values)
+        if question not in self.questions:
             self.questions.append(question)
+
+    def assume(self, key: str, confidence: float, **values: str | int | float) -> None:
+        self.assumptions.append(keyed_assumption(key, confidence, **values))
 
 
 def _read_budget(reading: str, money: list[MoneyMention], bound_money: set[int], language: str,
@@ -330,40 +343,32 @@ def _read_budget(reading: str, money: list[MoneyMention], bound_money: set[int],
     total = _pick_total(reading, candidates)
     for mention in money:
         if mention.ambiguous and mention is not total:
-            notes.flag(FlagCode.AMBIGUOUS_AMOUNT,
-                       f"“{mention.written}” can be read as {_say_amount(mention)}; it is not used until confirmed.",
-                       f"Does “{mention.written}” mean {_say_amount(mention)}?")
+            notes.flag(FlagCode.AMBIGUOUS_AMOUNT, "brief_ambiguous_amount", "ask_ambiguous_amount",
+                       written=mention.written, readings=_say_amount(mention),
+                       readings_zh=_say_amount(mention, "zh"))
     if total is None:
-        notes.flag(FlagCode.MISSING_BUDGET, "The brief gives no budget.",
-                   "What is the total budget for this campaign, and in which currency?")
+        notes.flag(FlagCode.MISSING_BUDGET, "brief_missing_budget", "ask_budget")
         return None, False
     currency = total.currency or ("CNY" if language == "zh" else default_currency)
     if total.ambiguous:
-        notes.flag(FlagCode.AMBIGUOUS_AMOUNT,
-                   f"The budget “{total.written}” can be read as {_say_amount(total)} {currency}; the plan carries "
-                   "no spend or forecast figures until it is confirmed.",
-                   f"Is the budget “{total.written}” {_say_amount(total)} {currency}?")
+        notes.flag(FlagCode.AMBIGUOUS_AMOUNT, "brief_ambiguous_budget", "ask_ambiguous_budget",
+                   written=total.written, readings=_say_amount(total), readings_zh=_say_amount(total, "zh"),
+                   currency=currency)
         return None, True
     amount = -total.amount if total.negative else total.amount
     if amount <= 0:
-        notes.flag(FlagCode.INVALID_BUDGET,
-                   f"The brief's budget is {amount:,.2f} {currency}; a budget must be positive, "
-                   "so the plan carries no spend or forecast figures.",
-                   "What is the campaign's total budget (a positive amount)?")
+        notes.flag(FlagCode.INVALID_BUDGET, "brief_invalid_budget", "ask_positive_budget", amount=f"{amount:,.2f}",
+                   currency=currency)
         return None, True
     if total.currency is None:
-        notes.assumptions.append(Assumption(text=f"The budget is read as {currency}; the brief names no currency.",
-                                            confidence=0.6))
+        notes.assume("assume_budget_currency", 0.6, currency=currency)
     elif script == "traditional" and currency == "CNY" and re.search(r"元|块", total.written) and not re.search(
             r"人民币|rmb|cny", reading, re.IGNORECASE):
-        notes.assumptions.append(Assumption(
-            text="元 is read as Chinese yuan (CNY); in Taiwan or Hong Kong it may mean TWD or HKD.", confidence=0.6))
-        notes.questions.append("Is the budget in Chinese yuan (CNY), New Taiwan dollars (TWD) or Hong Kong dollars "
-                               "(HKD)?")
+        notes.assume("assume_yuan", 0.6)
+        notes.ask("ask_yuan")
     others = sorted({m.currency for m in candidates if m.currency and m.currency != currency})
     if others:
-        notes.questions.append(f"The brief names amounts in {currency} and {', '.join(others)}: is the total "
-                               f"budget {amount:,.0f} {currency}?")
+        notes.ask("ask_mixed_currencies", currency=currency, others=", ".join(others), amount=f"{amount:,.0f}")
     return Money(amount=round(amount, 2), currency=currency), False
 
 
@@ -371,24 +376,20 @@ def _read_duration(reading: str, notes: _Reading) -> tuple[int, float | None, fl
     """Return (weeks for the tools, days as written or None, fractional weeks or None)."""
     durations = find_durations(reading)
     if not durations:
-        notes.assumptions.append(Assumption(text="The brief gives no campaign length; a 4-week flight is assumed.",
-                                            confidence=0.4))
-        notes.questions.append("How many weeks should the campaign run?")
+        notes.assume("assume_four_weeks", 0.4)
+        notes.ask("ask_weeks")
         return 4, None, None
     duration = durations[0]
     ranged = re.search(r"(?<![\d.])(\d+)\s*(?:-|–|—|to|or)\s*" + re.escape(duration.written), reading)
     if ranged:
-        notes.questions.append(f"The brief gives a range ({ranged.group(0)}): the plan uses {duration.written}; "
-                               "is that right?")
+        notes.ask("ask_duration_range", range=ranged.group(0), used=duration.written)
     distinct = {round(d.days) for d in durations}
     if len(distinct) > 1:
-        notes.questions.append("The brief states more than one length (" + ", ".join(d.written for d in durations)
-                               + f"): is it {duration.written}?")
+        notes.ask("ask_durations", lengths=", ".join(d.written for d in durations), used=duration.written)
     if abs(duration.days - 7 * duration.weeks) >= 1:
-        notes.assumptions.append(Assumption(
-            text=f"{duration.written} ({duration.days:g} days, {duration.weeks_exact:g} weeks) is planned as "
-            f"{duration.weeks} whole week{'s' if duration.weeks != 1 else ''}: the response curves work in weeks.",
-            confidence=0.7))
+        notes.assume("assume_whole_weeks", 0.7, written=duration.written, days=f"{duration.days:g}",
+                     weeks_exact=f"{duration.weeks_exact:g}", weeks=duration.weeks,
+                     plural="s" if duration.weeks != 1 else "")
     return duration.weeks, round(duration.days, 2), duration.weeks_exact
 
 
@@ -406,20 +407,15 @@ def _read_channels(reading: str, catalog: ChannelCatalog, notes: _Reading) -> tu
     channels_only = bool(only)
     for unknown in unknown_channels(reading, catalog):
         near = ", ".join(unknown.suggestions)
-        notes.flag(FlagCode.UNKNOWN_CHANNEL,
-                   f"'{unknown.name}' is not a channel in the catalog; it gets no budget. Closest catalog channels: "
-                   f"{near}.",
-                   f"'{unknown.name}' is not in the channel catalog: drop it, use one of {near}, or add it to the "
-                   "shop's channels.yaml?")
+        notes.flag(FlagCode.UNKNOWN_CHANNEL, "brief_unknown_channel", "ask_unknown_channel", name=unknown.name,
+                   channels=near)
         if unknown.in_only_list:
             channels_only = True
     if channels_only and not allowed:
-        notes.questions.append("The brief restricts the campaign to channels the catalog does not have, so nothing "
-                               "is spent: which catalog channels may the budget go to?")
+        notes.ask("ask_only_unknown_channels")
     both = negated & affirmed
     if both:
-        notes.flag(FlagCode.CONTRADICTORY_BRIEF,
-                   f"The brief both asks for and excludes: {', '.join(sorted(both))}; they are treated as excluded.")
+        notes.flag(FlagCode.CONTRADICTORY_BRIEF, "brief_asked_and_excluded", channels=", ".join(sorted(both)))
         allowed = [c for c in allowed if c not in both]
     return mentions, allowed, sorted(negated), channels_only
 
@@ -437,8 +433,8 @@ def parse_brief(text: str, catalog: ChannelCatalog, *, default_currency: str = "
     text = text.strip()
     norm = normalise(text)
     reading = norm.text
-    notes = _Reading()
     language = detect_language(reading)
+    notes = _Reading(language)
 
     mentions, allowed, excluded, channels_only = _read_channels(reading, catalog, notes)
     money = find_money_in_reading(reading)
@@ -455,14 +451,13 @@ def parse_brief(text: str, catalog: ChannelCatalog, *, default_currency: str = "
 
     age_min, age_max = find_ages(reading)
     if age_min is not None and age_max is not None and age_min > age_max:
-        notes.flag(FlagCode.CONTRADICTORY_BRIEF,
-                   f"The age range {age_min}–{age_max} is reversed; it is read as {age_max}–{age_min}.")
+        notes.flag(FlagCode.CONTRADICTORY_BRIEF, "brief_reversed_ages", low=age_min, high=age_max)
         age_min, age_max = age_max, age_min
     departments = find_departments(reading)
     discount, no_discount = find_discount(reading)
     _check_bounds(bounds, excluded, budget, notes)
     if not text:
-        notes.flag(FlagCode.CONTRADICTORY_BRIEF, "The brief is empty.")
+        notes.flag(FlagCode.CONTRADICTORY_BRIEF, "brief_empty")
 
     brief = Brief(
         text=text,
@@ -497,14 +492,12 @@ def find_money_in_reading(reading: str) -> list[MoneyMention]:
 def _check_bounds(bounds: list[ChannelBound], excluded: list[str], budget: Money | None, notes: _Reading) -> None:
     for bound in bounds:
         if bound.min_spend is not None and bound.max_spend is not None and bound.min_spend > bound.max_spend:
-            notes.flag(FlagCode.CONTRADICTORY_BRIEF,
-                       f"{bound.channel}: minimum {bound.min_spend:,.0f} is above maximum {bound.max_spend:,.0f}.")
+            notes.flag(FlagCode.CONTRADICTORY_BRIEF, "brief_bound_reversed", channel=bound.channel,
+                       minimum=f"{bound.min_spend:,.0f}", maximum=f"{bound.max_spend:,.0f}")
         if bound.channel in excluded:
-            notes.flag(FlagCode.CONTRADICTORY_BRIEF, f"{bound.channel} is excluded but also given a spend bound.")
+            notes.flag(FlagCode.CONTRADICTORY_BRIEF, "brief_excluded_bound", channel=bound.channel)
     if budget is not None:
         minimums = sum(b.min_spend or 0.0 for b in bounds)
         if minimums > budget.amount + 0.005:
-            notes.flag(FlagCode.CONTRADICTORY_BRIEF,
-                       f"The channel minimums add up to {minimums:,.0f} {budget.currency}, above the total budget "
-                       f"of {budget.amount:,.0f} {budget.currency}.",
-                       "The channel minimums exceed the total budget: raise the budget or lower a minimum?")
+            notes.flag(FlagCode.CONTRADICTORY_BRIEF, "brief_minimums_over_budget", "ask_minimums_over_budget",
+                       minimums=f"{minimums:,.0f}", total=f"{budget.amount:,.0f}", currency=budget.currency)

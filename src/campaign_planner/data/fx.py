@@ -15,6 +15,15 @@ USD_PER_UNIT: dict[str, float] = {
     "GBP": 1.30,
     "CNY": 0.14,
     "JPY": 0.0068,
+    # Every other currency a brief's amounts are read in (intake/amounts.py), so no brief is left unplanned.
+    "HKD": 0.128,
+    "TWD": 0.031,
+    "AUD": 0.65,
+    "CAD": 0.72,
+    "SGD": 0.75,
+    "NZD": 0.59,
+    "CHF": 1.18,
+    "KRW": 0.00071,
 }
 RATES_NOTE = "approximate 2025 reference rates packaged with Campaign Planner, not live quotes"
 

@@ -165,7 +165,7 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
     )
     forecast = plan_forecast_lines(state)
     intervals = {o["channel"]: tuple(o["interval_80"]) for o in allocation.get("outcomes") or []}
-    budget = reconcile_budget(budget, forecast, intervals)
+    budget = reconcile_budget(budget, forecast, intervals, plan_language(brief, ctx))
     return budget.model_copy(update={"recommendation": recommendation_text(budget, allocation,
                                                                             plan_language(brief, ctx))})
 

@@ -51,6 +51,7 @@ def reconcile_budget(
     budget: Budget,
     lines: list[ForecastLine],
     intervals_80: dict[str, tuple[float, float]],
+    language: str = "en",
 ) -> Budget:
     """Return ``budget`` with each allocation's expected outcome set to the sum of its forecast lines.
 
@@ -73,7 +74,7 @@ def reconcile_budget(
                     source=allocation.source,
                     expected=allocation.expected_outcome,
                     interval_80=intervals_80.get(allocation.channel),
-                    reason=_cross_check_reason(allocation, own, unit),
+                    reason=_cross_check_reason(allocation, own, unit, language),
                 )
         reconciled.append(allocation.model_copy(update=update))
     return budget.model_copy(update={
@@ -83,17 +84,11 @@ def reconcile_budget(
     })
 
 
-def _cross_check_reason(allocation: Allocation, own: list[ForecastLine], unit: str) -> str:
+def _cross_check_reason(allocation: Allocation, own: list[ForecastLine], unit: str, language: str = "en") -> str:
     customers = sum(line.customers or 0 for line in own)
-    curve = "the catalog's prior response curve" if allocation.source == "prior" else (
-        "the response curve fitted on the weekly channel history"
-    )
-    return (
-        f"{curve} counts everyone the spend reaches over the campaign; the figure of record comes from the uplift "
-        f"model of the randomised campaign history on the segments' own {customers:,} customers, which does "
-        f"not depend on the spend. Use the curve's figure ({allocation.expected_outcome:,.0f} {unit}) only as a "
-        "cross-check of scale."
-    )
+    curve = t("curve_prior" if allocation.source == "prior" else "curve_fitted", language)
+    return t("cross_check_reason", language, curve=curve, customers=f"{customers:,}",
+             figure=f"{allocation.expected_outcome:,.0f}", unit=unit)
 
 
 def check_reconciled(budget: Budget, lines: list[ForecastLine]) -> list[str]:

@@ -95,10 +95,10 @@ def _money(amount: float, currency: str, language: str = "en") -> str:
     return format_money(amount, currency, language)
 
 
-def _lift(value: float, outcome: str) -> str:
+def _lift(value: float, outcome: str, language: str = "en") -> str:
     from campaign_planner.render.formatting import format_lift
 
-    return format_lift(value, outcome)
+    return format_lift(value, outcome, language)
 
 
 def _names(plan: CampaignPlan) -> dict[str, str]:
@@ -128,13 +128,13 @@ def _which_customers(plan: CampaignPlan, question: BriefQuestion, currency: str)
             lo, hi = best.observed_lift_interval_95
             parts.append(text["target_top"].format(
                 channel=_channel(channel, language), share=f"{best.top_share:.0%}", customers=f"{best.customers:,}",
-                lift=_lift(best.observed_lift, best.outcome), lo=_lift(lo, best.outcome), hi=_lift(hi, best.outcome),
-                overall=_lift(best.overall_lift, best.outcome)))
+                lift=_lift(best.observed_lift, best.outcome, language), lo=_lift(lo, best.outcome, language),
+                hi=_lift(hi, best.outcome, language), overall=_lift(best.overall_lift, best.outcome, language)))
             numbers[f"{channel}.top_share"] = best.top_share
             numbers[f"{channel}.observed_lift"] = best.observed_lift
         else:
             parts.append(text["send_to_all"].format(channel=_channel(channel, language),
-                                                    overall=_lift(rows[0].overall_lift, rows[0].outcome)))
+                                                    overall=_lift(rows[0].overall_lift, rows[0].outcome, language)))
         numbers[f"{channel}.overall_lift"] = rows[0].overall_lift
         sources.append("targeting")
     revenue: dict[str, float] = {}

@@ -99,13 +99,14 @@ def format_percent(share: float | None, digits: int = 0) -> str:
     return "—" if share is None else f"{share * 100:.{digits}f}%"
 
 
-def format_lift(value: float | None, outcome: str) -> str:
-    """Return a lift: percentage points for a rate outcome ("+1.23 pts"), a signed number for an amount."""
+def format_lift(value: float | None, outcome: str, language: str = "en") -> str:
+    """Return a lift: percentage points for a rate outcome ("+1.23 pts", "+1.23 个百分点"), a signed number
+    for an amount."""
     if value is None:
         return "—"
     if any(word in outcome for word in ("revenue", "spend", "amount")):
         return f"{value:+,.2f}"
-    return f"{value * 100:+.2f} pts"
+    return f"{value * 100:+.2f} {'个百分点' if language == 'zh' else 'pts'}"
 
 
 def format_ratio(value: float | None) -> str:

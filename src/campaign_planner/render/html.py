@@ -65,6 +65,11 @@ def _outcome_in_plan_language(context: Any, value: float | None, unit: str | Non
     return format_outcome(value, unit, context.get("lang", "en"))
 
 
+@pass_context
+def _lift_in_plan_language(context: Any, value: float | None, outcome: str) -> str:
+    return format_lift(value, outcome, context.get("lang", "en"))
+
+
 @cache
 def _environment() -> Environment:
     environment = Environment(
@@ -78,7 +83,7 @@ def _environment() -> Environment:
         money=_money_in_plan_language,
         num=format_number,
         pct=format_percent,
-        lift=format_lift,
+        lift=_lift_in_plan_language,
         ratio=format_ratio,
         channel_name=channel_name,
         outcome=_outcome_in_plan_language,

@@ -312,9 +312,9 @@ def _targeting(plan: CampaignPlan) -> list[str]:
             escape_md(row.outcome),
             format_percent(row.top_share),
             f"{row.customers:,}",
-            format_lift(row.observed_lift, row.outcome),
-            " – ".join(format_lift(v, row.outcome) for v in row.observed_lift_interval_95),
-            format_lift(row.overall_lift, row.outcome),
+            format_lift(row.observed_lift, row.outcome, lang),
+            " – ".join(format_lift(v, row.outcome, lang) for v in row.observed_lift_interval_95),
+            format_lift(row.overall_lift, row.outcome, lang),
             t("target_top" if row.recommendation == "target_top" else "send_to_all", lang),
             escape_md("; ".join(f"{k}: {v}" for k, v in row.profile.items())) or "—",
         ]
@@ -417,14 +417,14 @@ def _measurement(plan: CampaignPlan) -> list[str]:
                 escape_md(t(f"design_{test.design}", lang)),
                 f"{test.audience:,}",
                 format_percent(test.baseline_rate, 2),
-                format_lift(test.expected_lift, "conversion")
+                format_lift(test.expected_lift, "conversion", lang)
                 + (t("assumed", lang) if test.lift_source == "assumption" else ""),
                 "—" if test.sample_size_per_arm is None else f"{test.sample_size_per_arm:,}",
                 format_percent(test.holdout_share, 1),
-                format_lift(test.minimum_detectable_lift, "conversion"),
+                format_lift(test.minimum_detectable_lift, "conversion", lang),
                 t("na_regions", lang) if test.powered is None
                 else (t("yes", lang) if test.powered else f"**{t('no', lang)}**"),
-                format_lift(test.variant_test_mde, "conversion"),
+                format_lift(test.variant_test_mde, "conversion", lang),
             ]
             for test in measurement.channels
         ]

@@ -14,6 +14,73 @@ values and passed as the name without ``_key``), and the amounts named in ``mone
 from __future__ import annotations
 
 NOTICES: dict[str, dict[str, str]] = {
+    # --- reading the brief (agents/brief_parser.py): flags, assumptions, and the questions it asks ---
+    "brief_ambiguous_amount": {
+        "en": "“{written}” can be read as {readings}; it is not used until confirmed.",
+        "zh": "“{written}”可以理解为 {readings_zh}；确认之前不使用。"},
+    "ask_ambiguous_amount": {"en": "Does “{written}” mean {readings}?", "zh": "“{written}”是指 {readings_zh} 吗？"},
+    "brief_missing_budget": {"en": "The brief gives no budget.", "zh": "简报没有给出预算。"},
+    "ask_budget": {"en": "What is the total budget for this campaign, and in which currency?",
+                   "zh": "这次活动的总预算是多少？用哪种货币？"},
+    "brief_ambiguous_budget": {
+        "en": "The budget “{written}” can be read as {readings} {currency}; the plan carries no spend or forecast "
+              "figures until it is confirmed.",
+        "zh": "预算“{written}”可以理解为 {readings_zh} {currency}；确认之前，方案不给出投入和预测数字。"},
+    "ask_ambiguous_budget": {"en": "Is the budget “{written}” {readings} {currency}?",
+                             "zh": "预算“{written}”是 {readings_zh} {currency} 吗？"},
+    "brief_invalid_budget": {
+        "en": "The brief's budget is {amount} {currency}; a budget must be positive, so the plan carries no spend "
+              "or forecast figures.",
+        "zh": "简报的预算是 {amount} {currency}；预算必须为正数，因此方案不给出投入和预测数字。"},
+    "ask_positive_budget": {"en": "What is the campaign's total budget (a positive amount)?",
+                            "zh": "这次活动的总预算是多少（正数）？"},
+    "assume_budget_currency": {"en": "The budget is read as {currency}; the brief names no currency.",
+                               "zh": "简报没有写明货币，预算按 {currency} 理解。"},
+    "assume_yuan": {"en": "元 is read as Chinese yuan (CNY); in Taiwan or Hong Kong it may mean TWD or HKD.",
+                    "zh": "“元”按人民币（CNY）理解；在台湾或香港也可能指新台币（TWD）或港币（HKD）。"},
+    "ask_yuan": {"en": "Is the budget in Chinese yuan (CNY), New Taiwan dollars (TWD) or Hong Kong dollars (HKD)?",
+                 "zh": "预算是人民币（CNY）、新台币（TWD）还是港币（HKD）？"},
+    "ask_mixed_currencies": {"en": "The brief names amounts in {currency} and {others}: is the total budget "
+                                   "{amount} {currency}?",
+                             "zh": "简报中的金额有 {currency} 也有 {others}：总预算是 {amount} {currency} 吗？"},
+    "assume_four_weeks": {"en": "The brief gives no campaign length; a 4-week flight is assumed.",
+                          "zh": "简报没有给出活动时长；按 4 周计划。"},
+    "ask_weeks": {"en": "How many weeks should the campaign run?", "zh": "活动要进行几周？"},
+    "ask_duration_range": {"en": "The brief gives a range ({range}): the plan uses {used}; is that right?",
+                           "zh": "简报给出的是一个范围（{range}）：方案按 {used} 计划，对吗？"},
+    "ask_durations": {"en": "The brief states more than one length ({lengths}): is it {used}?",
+                      "zh": "简报写了不止一个时长（{lengths}）：是 {used} 吗？"},
+    "assume_whole_weeks": {
+        "en": "{written} ({days} days, {weeks_exact} weeks) is planned as {weeks} whole week{plural}: the response "
+              "curves work in weeks.",
+        "zh": "{written}（{days} 天，{weeks_exact} 周）按 {weeks} 个整周计划：响应曲线以周为单位。"},
+    "brief_unknown_channel": {
+        "en": "'{name}' is not a channel in the catalog; it gets no budget. Closest catalog channels: {channels}.",
+        "zh": "“{name}”不在渠道目录中，不分配预算。最接近的目录渠道：{channels}。"},
+    "ask_unknown_channel": {
+        "en": "'{name}' is not in the channel catalog: drop it, use one of {channels}, or add it to the shop's "
+              "channels.yaml?",
+        "zh": "“{name}”不在渠道目录中：去掉它、改用{channels}之一，还是把它加入店铺的 channels.yaml？"},
+    "ask_only_unknown_channels": {
+        "en": "The brief restricts the campaign to channels the catalog does not have, so nothing is spent: which "
+              "catalog channels may the budget go to?",
+        "zh": "简报把活动限定在渠道目录没有的渠道上，因此没有投入：预算可以投到目录中的哪些渠道？"},
+    "brief_asked_and_excluded": {
+        "en": "The brief both asks for and excludes: {channels}; they are treated as excluded.",
+        "zh": "简报既要求又排除了：{channels}；按排除处理。"},
+    "brief_reversed_ages": {"en": "The age range {low}–{high} is reversed; it is read as {high}–{low}.",
+                            "zh": "年龄范围 {low}–{high} 写反了；按 {high}–{low} 理解。"},
+    "brief_empty": {"en": "The brief is empty.", "zh": "简报是空的。"},
+    "brief_bound_reversed": {"en": "{channel}: minimum {minimum} is above maximum {maximum}.",
+                             "zh": "{channel}：最低投入 {minimum} 高于最高投入 {maximum}。"},
+    "brief_excluded_bound": {"en": "{channel} is excluded but also given a spend bound.",
+                             "zh": "{channel}被排除了，却又设了投入上下限。"},
+    "brief_minimums_over_budget": {
+        "en": "The channel minimums add up to {minimums} {currency}, above the total budget of {total} {currency}.",
+        "zh": "各渠道的最低投入合计 {minimums} {currency}，超过总预算 {total} {currency}。"},
+    "ask_minimums_over_budget": {"en": "The channel minimums exceed the total budget: raise the budget or lower a "
+                                       "minimum?",
+                                 "zh": "各渠道的最低投入超过了总预算：提高预算，还是降低某个最低投入？"},
     # --- the channel optimizer's flags (tools/channel_optimizer.py, graphs/figures.py) ---
     "flag_no_break_even": {
         "en": "{channel}: at no spend does one more unit return more than it costs (marginal {measure} {marginal} "
@@ -110,6 +177,24 @@ NOTICES: dict[str, dict[str, str]] = {
               "response curve says {curve} — {reason}",
         "zh": "{channel}：预算表采用预测明细的 {expected} {unit}（提升模型）；响应曲线给出的是 {curve}，"
               "两者的差别见交叉核对"},
+    "flag_scaled_to_segment": {
+        "en": "{channels}: the segment filters ({filters}) are not campaign-history features and the reviews carry "
+              "no customer_id joining reviewers to history customers, so each segment's forecast is the whole "
+              "history's lift per customer x the segment's measured size (reviewers matching it: {sizes}); add "
+              "customer_id to reviews.csv for segment-specific lifts",
+        "zh": "{channels}：细分人群的筛选条件不是活动历史中的特征，评论也没有把评论者和历史顾客对应起来的 customer_id，"
+              "因此每个细分人群的预测是整段历史的人均提升 × 该人群的实测规模（匹配的评论者：{sizes}）；"
+              "在 reviews.csv 中加入 customer_id 才能得到各细分人群自己的提升"},
+    "curve_prior": {"en": "the catalog's prior response curve", "zh": "渠道目录的先验响应曲线"},
+    "curve_fitted": {"en": "the response curve fitted on the weekly channel history",
+                     "zh": "按每周渠道历史拟合的响应曲线"},
+    "cross_check_reason": {
+        "en": "{curve} counts everyone the spend reaches over the campaign; the figure of record comes from the "
+              "uplift model of the randomised campaign history on the segments' own {customers} customers, which "
+              "does not depend on the spend. Use the curve's figure ({figure} {unit}) only as a cross-check of "
+              "scale.",
+        "zh": "{curve}计入整个活动期间投放触达的所有人；采用的数字来自随机化活动历史的提升模型，只计细分人群自己的 "
+              "{customers} 位顾客，与投入多少无关。曲线给出的数字（{figure} {unit}）只用于核对量级。"},
     # --- the model's narrative, vetted against the tools (graphs/summary.py, graphs/graph.py) ---
     "flag_summary_vetted": {
         "en": "{dropped} sentence(s) of the model's summary were removed: {reasons}. The summary's figures are the "
@@ -166,6 +251,12 @@ NOTICES: dict[str, dict[str, str]] = {
               "{rate} {shop_currency} 换算（{source_zh}）。"},
     "fx_source_reference": {"en": "approximate 2025 reference rates packaged with Campaign Planner, not live quotes",
                             "zh": "Campaign Planner 随附的 2025 年近似参考汇率，不是实时报价"},
+    "flag_no_rate": {
+        "en": "No conversion rate from {currency} to the shop's {shop_currency} ({error}): the budget is not split "
+              "and no spend is forecast until a rate is given.",
+        "zh": "没有从 {currency} 到店铺货币 {shop_currency} 的汇率：给出汇率之前，预算不做分配，也不预测投入效果。"},
+    "question_rate": {"en": "What rate converts {currency} to {shop_currency} for this plan?",
+                      "zh": "本方案应按什么汇率把 {currency} 换算成 {shop_currency}？"},
     "question_fx": {"en": "Confirm the {currency}/{shop_currency} rate used to apply the shop's history.",
                     "zh": "请确认套用店铺历史数据时使用的 {currency}/{shop_currency} 汇率。"},
     "assume_aov": {

@@ -44,7 +44,7 @@ from campaign_planner.domain import (
     Targeting,
 )
 from campaign_planner.intake.audience import behaviour_mask, unsupported_audience_flags
-from campaign_planner.render.messages import keyed_assumption
+from campaign_planner.render.messages import keyed_assumption, keyed_flag
 from campaign_planner.tools.segmentation import match_definition
 from campaign_planner.tools.uplift import (
     ForecasterDataError,
@@ -384,14 +384,9 @@ def _scaling_assumptions(
         return []
     keys = sorted({key for s in scaled for key in s.definition if s.definition.get(key) not in (None, "", [])})
     sizes = ", ".join(f"{s.id} {s.size.customers:,}" for s in scaled)
-    text = (
-        f"{', '.join(history_channels)}: the segment filters ({', '.join(keys) or 'none'}) are not "
-        "campaign-history features and the reviews carry no customer_id joining reviewers to history customers, "
-        "so each segment's forecast is the whole history's lift per customer x the segment's measured size "
-        f"(reviewers matching it: {sizes}); add customer_id to reviews.csv for segment-specific lifts"
-    )
-    flags.append(Flag(code=FlagCode.WEAK_EVIDENCE, message=text))
-    return [Assumption(text=text, confidence=0.4)]
+    values = {"channels": ", ".join(history_channels), "filters": ", ".join(keys) or "none", "sizes": sizes}
+    flags.append(keyed_flag(FlagCode.WEAK_EVIDENCE, "flag_scaled_to_segment", **values))
+    return [keyed_assumption("flag_scaled_to_segment", 0.4, **values)]
 
 
 def _targeting_for_channels(

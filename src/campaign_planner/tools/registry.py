@@ -171,6 +171,7 @@ def _fx(brief: Brief, ctx: PlanningContext) -> tuple[float, list[Assumption], li
 
 def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningContext) -> dict[str, Any]:
     """Run the channel optimizer; returns the state update (or flags when it cannot allocate)."""
+    from campaign_planner.data.fx import CurrencyError
     from campaign_planner.tools.budget_frontier import brief_says_spend_all
     from campaign_planner.tools.channel_optimizer import AllocationError, InfeasibleConstraintsError, allocate_budget
     from campaign_planner.tools.response_curves import ResponseCurveError
@@ -185,7 +186,15 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
     if not channels:
         flag = Flag(code=FlagCode.INFEASIBLE_CONSTRAINTS, message="No channel is left to spend on.")
         return {"allocation": {"skipped": "no_channels", "flags": [flag.model_dump(mode="json")]}}
-    rate, fx_assumptions, fx_questions = _fx(brief, ctx)
+    try:
+        rate, fx_assumptions, fx_questions = _fx(brief, ctx)
+    except CurrencyError as exc:  # a currency the rate table lacks: no split rather than a wrong one
+        flag = keyed_flag(FlagCode.INFEASIBLE_CONSTRAINTS, "flag_no_rate", currency=brief.budget.currency,
+                          shop_currency=ctx.shop.currency, error=str(exc))
+        question = t("question_rate", ctx.language_override or brief.language, currency=brief.budget.currency,
+                     shop_currency=ctx.shop.currency)
+        return {"allocation": {"skipped": "no_rate", "flags": [flag.model_dump(mode="json")]},
+                "open_questions": [*state.get("open_questions", []), question]}
     bounds = {b.channel: b for b in brief.channel_bounds}
 
     def allocate(over: list[str]) -> Any:
