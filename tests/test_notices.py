@@ -169,3 +169,11 @@ def test_every_currency_a_brief_is_read_in_has_a_conversion_rate() -> None:
 
     read = {*ISO_CODES.values(), *PREFIX_CURRENCIES.values(), *SUFFIX_CURRENCIES.values()}
     assert read <= set(USD_PER_UNIT), read - set(USD_PER_UNIT)
+
+
+def test_the_summary_checker_reads_the_symbols_either_reader_sees() -> None:
+    from campaign_planner.graphs.summary import written_numbers
+
+    for text, value in (("CN¥80,000", 80_000), ("US$500", 500), ("JP¥1,580,081", 1_580_081), ("HK$48,986", 48_986)):
+        [number] = written_numbers(f"邮件投入 {text}。")
+        assert number.value == value and not number.is_count, text

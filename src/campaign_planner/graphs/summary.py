@@ -30,7 +30,8 @@ from campaign_planner.render.messages import t
 # A number as people write it: an optional currency symbol, digits with separators and decimals, and an
 # optional scale or unit (percent, thousands, millions, 万, a ratio's ×).
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<symbol>[$€£¥])?\s?(?P<digits>\d[\d,]*(?:\.\d+)?)\s?"
+    # The symbol as render/formatting writes it for either reader: "$", "CN¥", "US$", "JP¥", "HK$"...
+    r"(?<![\w.])(?P<symbol>(?:[A-Z]{1,2})?[$€£¥₩₹])?\s?(?P<digits>\d[\d,]*(?:\.\d+)?)\s?"
     r"(?P<suffix>%|百分点|万|千|亿|(?:k|m|bn|million|thousand|billion)(?![a-z])|[x×](?![a-z]))?",
     re.IGNORECASE,
 )

@@ -217,7 +217,8 @@ def brief_fields(brief: Brief, language: str = "en") -> list[tuple[str, str]]:
         (t("behaviour", language), "; ".join(f.text or f.kind for f in audience.behaviour) or "—"),
         (t("offer", language), offer or none),
         (t("tone", language), brief.tone or "—"),
-        (t("language", language), brief.language),
+        (t("language", language), t(f"language_name_{brief.language}", language)
+         if language != "en" else brief.language),
         (t("kpis", language), ", ".join(brief.kpis) or "—"),
         (t("constraints", language), "; ".join(brief.constraints) or "—"),
     ]

@@ -71,6 +71,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "offer": {"en": "Offer", "zh": "优惠"},
     "tone": {"en": "Tone", "zh": "语气"},
     "language": {"en": "Language", "zh": "语言"},
+    "language_name_en": {"en": "English", "zh": "英文"},
+    "language_name_zh": {"en": "Chinese", "zh": "中文"},
     "kpis": {"en": "KPIs", "zh": "关键指标"},
     "constraints": {"en": "Constraints", "zh": "约束"},
     "any": {"en": "any", "zh": "不限"},
