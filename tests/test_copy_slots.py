@@ -16,7 +16,7 @@ from campaign_planner.agents.copy_slots import (
 )
 from campaign_planner.agents.copywriter import write_copy
 from campaign_planner.data.catalog import default_catalog
-from campaign_planner.domain import Brief, Evidence, Money, Offer, Segment, SegmentProfile, SegmentSize
+from campaign_planner.domain import Audience, Brief, Evidence, Money, Offer, Segment, SegmentProfile, SegmentSize
 from campaign_planner.testing import ScriptedChatModel
 from campaign_planner.tools.copy_length import fits, is_gsm7
 
@@ -219,3 +219,19 @@ def test_a_proof_never_comes_from_a_review_that_complains_or_only_hoped() -> Non
     zh = find_proof("颜色很漂亮", quotes, 0, "zh")
     assert zh is None  # no praising review names the colour
     assert find_proof("柔软舒适", quotes, 0, "zh") == type(proof)("柔软舒适", "3")
+
+
+def test_chinese_copy_is_told_the_product_in_chinese_never_the_readers_english_word() -> None:
+    from campaign_planner.agents.copy_prompts import product_in_language
+    from campaign_planner.agents.copy_slots import slot_system_prompt
+
+    # A Chinese brief's product read from its departments is the English department word ("tops"); the
+    # model copied it into the copy ("这款 tops…"), so the prompt names it in Chinese.
+    brief = Brief(text="针织上衣推广", product="tops", language="zh", audience=Audience(departments=["Tops"]))
+    assert product_in_language(brief, "zh") == "上衣"
+    prompt = slot_system_prompt(CopyBriefing.from_brief(brief, "zh", None, 2))
+    assert "活动：上衣" in prompt and "tops" not in prompt
+    assert CopyBriefing.from_brief(brief, "zh", None, 2).hashtag_words == ("上衣", "上衣")  # → "#上衣", not "#新品"
+    assert product_in_language(brief.model_copy(update={"product": "summer capsule"}), "zh") == ""
+    assert product_in_language(brief.model_copy(update={"product": "连衣裙"}), "en") == ""
+    assert product_in_language(brief.model_copy(update={"product": "连衣裙"}), "zh") == "连衣裙"

@@ -15,8 +15,20 @@ from typing import Any
 from campaign_planner.data.catalog import ChannelSpec
 from campaign_planner.domain import Brief, CopyVariant, Evidence, RuleCheck, Segment
 from campaign_planner.prompts import prompt_sections
+from campaign_planner.render.messages import department_label, product_label
 from campaign_planner.tools.copy_patterns import is_mostly_chinese, percent_to_zhe
 from campaign_planner.tools.copy_rules import BrandVoice, Language, failed, make_hashtags, offending_phrases
+
+
+def product_in_language(brief: Brief, language: Language) -> str:
+    """Return the brief's product as copy in ``language`` names it: as written where it is in that language;
+    a product the brief reader took from departments ("tops") in Chinese from the departments' names
+    ("上衣"); else "" (the copy then says "our new collection" / "新品" rather than mix languages)."""
+    product = brief.product.strip()
+    if not product or is_mostly_chinese(product) == (language == "zh"):
+        return product
+    shown = product_label(product, language)
+    return shown if shown != product else ""
 
 # The body length asked of the model: shorter than most channel limits, so the answer fits the token cap.
 BODY_TARGET_CHARS: dict[Language, int] = {"en": 120, "zh": 45}
@@ -76,7 +88,8 @@ class CopyBriefing:
             offer_percent=offer_percent,
             no_discount=offer_percent is None and (brief.offer.discount_percent == 0
                                                    or brief_forbids_discount(brief)),
-            hashtag_words=tuple(w for w in [brief.product, *brief.audience.departments] if w),
+            hashtag_words=tuple(w for w in [product_in_language(brief, language), *(
+                department_label(d, language) for d in brief.audience.departments)] if w),
         )
 
     def section(self, name: str, **values: object) -> str:
@@ -96,7 +109,7 @@ def system_prompt(briefing: CopyBriefing) -> str:
         brand_rules += "\n" + briefing.section("brand_avoid", words=", ".join(brand.avoided_phrases()))
     return briefing.section(
         "system",
-        product=brief.product or ("新品" if zh else "our new collection"),
+        product=product_in_language(brief, briefing.language) or ("新品" if zh else "our new collection"),
         objective=OBJECTIVES_ZH.get(brief.objective, brief.objective) if zh else brief.objective,
         tone=tone or ("亲切自然" if zh else "friendly and clear"),
         offer_rule=offer_rule(briefing),

@@ -23,6 +23,7 @@ from campaign_planner.agents.copy_prompts import (
     OBJECTIVES_ZH,
     CopyBriefing,
     channel_name,
+    product_in_language,
 )
 from campaign_planner.agents.copy_prompts import (
     prompt_quotes as draft_prompt_quotes,
@@ -128,7 +129,7 @@ def slot_system_prompt(briefing: CopyBriefing) -> str:
     line = offer_line(briefing)
     return section(
         "system",
-        product=brief.product or ("新品" if zh else "our new collection"),
+        product=product_in_language(brief, lang) or ("新品" if zh else "our new collection"),
         objective=OBJECTIVES_ZH.get(brief.objective, brief.objective) if zh else brief.objective,
         tone=tone or ("亲切自然" if zh else "friendly and clear"),
         offer_headline="\n" + (section("offer_headline", offer=line.rstrip(".。")) if line
@@ -159,10 +160,8 @@ def garment_name(briefing: CopyBriefing, departments: Sequence[str]) -> str:
     named = [names[d] for d in departments if d in names]
     if named:
         return ("、" if briefing.language == "zh" else ", ").join(dict.fromkeys(named))
-    product = briefing.brief.product.strip()
-    if product and is_mostly_chinese(product) == (briefing.language == "zh"):
-        return product
-    return "新品" if briefing.language == "zh" else "our new collection"
+    return product_in_language(briefing.brief, briefing.language) or (
+        "新品" if briefing.language == "zh" else "our new collection")
 
 
 def slot_cell_prompt(briefing: CopyBriefing, segment: Segment, channel: ChannelSpec,
@@ -407,9 +406,8 @@ def compose(slots: Any, *, briefing: CopyBriefing, channel: ChannelSpec, quotes:
                          fits_platform=lambda text: fits(text + tag_room, rules.body_max, rules.unit))
     first_clause = re.split(r"[,，.。!！?？;；:：]", benefit)[0]
     written = str(getattr(slots, "headline", ""))
-    product = briefing.brief.product.strip()
-    product_title = product[:1].upper() + product[1:] if product and is_mostly_chinese(product) == (
-        language == "zh") else ""
+    product = product_in_language(briefing.brief, language)
+    product_title = product[:1].upper() + product[1:]
     headline = _headline([written, *_leading_phrases(written, language), first_clause,
                           *_leading_phrases(first_clause, language), product_title],
                          channel.copy_rules.characters("headline", language), language)

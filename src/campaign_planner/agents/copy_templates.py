@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from campaign_planner.agents.copy_prompts import product_in_language
 from campaign_planner.data.catalog import ChannelSpec
 from campaign_planner.domain import Brief, CopyVariant, Segment
 from campaign_planner.tools.copy_patterns import is_mostly_chinese
@@ -58,10 +59,7 @@ def _attributes(segment: Segment, language: Language) -> tuple[str, str]:
 
 
 def _product(brief: Brief, language: Language) -> str:
-    product = brief.product.strip()
-    if not product or is_mostly_chinese(product) != (language == "zh"):
-        return _DEFAULT_PRODUCT[language]
-    return product
+    return product_in_language(brief, language) or _DEFAULT_PRODUCT[language]
 
 
 def template_variant(
