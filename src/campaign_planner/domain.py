@@ -129,7 +129,8 @@ class Assumption(Contract):
         default=None, description="The message catalog key (render/notice_messages.py) the text was worded from; "
         "with ``params`` a plan in another language restates it. None for free text.")
     params: dict[str, str | int | float] = Field(
-        default_factory=dict, description="The values the text was worded with (money and ratios formatted).")
+        default_factory=dict, description="The values the text was worded with: ratios formatted, amounts as "
+        "numbers where ``money`` names them (shown in ``money_currency``).")
 
 
 class SegmentSize(Contract):
@@ -377,7 +378,8 @@ class Flag(Contract):
         default=None, description="The message catalog key (render/notice_messages.py) the text was worded from; "
         "with ``params`` a plan in another language restates it. None for free text.")
     params: dict[str, str | int | float] = Field(
-        default_factory=dict, description="The values the text was worded with (money and ratios formatted).")
+        default_factory=dict, description="The values the text was worded with: ratios formatted, amounts as "
+        "numbers where ``money`` names them (shown in ``money_currency``).")
 
 
 class RationaleItem(Contract):

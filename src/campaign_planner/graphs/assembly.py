@@ -172,7 +172,7 @@ def _budget(state: PlanState, brief: Brief, ctx: PlanningContext) -> Budget | No
 
 def plan_language(brief: Brief, ctx: PlanningContext) -> str:
     """Return the language the plan's prose is written in (the run's override, else the brief's)."""
-    return ctx.language_override or brief.language
+    return ctx.plan_language(brief)
 
 
 def plan_summary_figures(state: PlanState, ctx: PlanningContext) -> tuple[FiguresOfRecord, str]:
@@ -224,17 +224,20 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
     narrative = state.get("narrative") or {}
     rationale = [RationaleItem.model_validate(r) for r in narrative.get("rationale", [])]
     language = plan_language(brief, ctx)
+    separator = t("list_separator", language)
+
+    def named(channel_id: str) -> str:  # a channel as the plan's prose names it: its id in English
+        return channel_label(channel_id, language, ctx.shop.catalog) if language != "en" else channel_id
+
     rationale += deterministic_rationale(segments, budget.allocations if budget else [], language=language,
                                          currency=budget.currency if budget else None, catalog=ctx.shop.catalog)
     dropped = (state.get("allocation") or {}).get("channels_dropped") or []
     if dropped:
         rationale.append(RationaleItem(
-            decision=t("rationale_left_out", language, channels=("、" if language == "zh" else ", ").join(
-                channel_label(c, "zh", ctx.shop.catalog) if language == "zh" else c for c in dropped)),
+            decision=t("rationale_left_out", language, channels=separator.join(named(c) for c in dropped)),
             evidence_ids=[f"allocation:{channel}" for channel in dropped],
         ))
-    rationale += targeting_rationale(
-        targeting, language, (lambda c: channel_label(c, "zh", ctx.shop.catalog)) if language == "zh" else None)
+    rationale += targeting_rationale(targeting, language, named)
     if budget is not None and budget.recommendation:
         rationale.append(RationaleItem(decision=budget.recommendation, evidence_ids=["allocation:frontier"]))
     risks = list(narrative.get("risks", []))
@@ -244,7 +247,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
         flags = [f for f in flags if f.code != FlagCode.SATURATION]
         flags += saturation_flags_in_plan_currency(budget, brief.weeks or 4, ctx.shop.currency)
     def in_plan_language(item: Any) -> Any:  # the tools word their notices in English, with key and values
-        return restated(item, language, channel_name=lambda c: channel_label(c, language, ctx.shop.catalog))
+        return restated(item, language, channel_name=named)
 
     flags = [in_plan_language(flag) for flag in flags]
     for flag in flags:
@@ -255,9 +258,7 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             risks.append(flag.message)
     prior_channels = [a.channel for a in budget.allocations if a.source == "prior"] if budget else []
     if prior_channels:
-        shown = ([channel_label(c, "zh", ctx.shop.catalog) for c in prior_channels] if language == "zh"
-                 else prior_channels)
-        risks.append(t("risk_no_spend_history", language, channels=("、" if language == "zh" else ", ").join(shown)))
+        risks.append(t("risk_no_spend_history", language, channels=separator.join(named(c) for c in prior_channels)))
     if budget is not None:
         minimums = {b.channel: b.min_spend for b in brief.channel_bounds if b.min_spend is not None}
         known = {(f.code, f.message) for f in flags}
@@ -267,15 +268,13 @@ def assemble_plan(state: PlanState, ctx: PlanningContext) -> CampaignPlan:
             if allocation.cross_check is not None:
                 risks.append(t(
                     "risk_cross_check", language,
-                    channel=channel_label(allocation.channel, "zh", ctx.shop.catalog) if language == "zh"
-                    else allocation.channel, expected=f"{allocation.expected_outcome:,.0f}",
+                    channel=named(allocation.channel), expected=f"{allocation.expected_outcome:,.0f}",
                     unit=allocation.outcome_unit, curve=f"{allocation.cross_check.expected:,.0f}",
                     reason=allocation.cross_check.reason))
     audience = sum(s.size.customers for s in segments)
     kinds = {channel_id: ctx.shop.catalog[channel_id].kind for channel_id in ctx.shop.catalog.ids()}
     measurement = design_measurement(
-        forecast, audience, channel_kinds=kinds, language=language,
-        channel_name=lambda c: channel_label(c, language, ctx.shop.catalog) if language != "en" else c,
+        forecast, audience, channel_kinds=kinds, language=language, channel_name=named,
     ) if forecast else None
     usage = ctx.usage.snapshot()
     timeline = ctx.usage.timeline()

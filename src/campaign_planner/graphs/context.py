@@ -31,3 +31,7 @@ class PlanningContext:
     # When the process started (wall clock), for the plan's start-up time: set by the CLI, which starts
     # the process for one plan; None in the API, the chat and workers, whose processes outlive runs.
     process_started: float | None = None
+
+    def plan_language(self, brief: Any) -> str:
+        """Return the language the plan's prose is written in: the run's override, else the brief's."""
+        return self.language_override or brief.language

@@ -209,11 +209,11 @@ def saturation_flags_in_plan_currency(budget: Budget, weeks: int, shop_currency:
         converted = {"converted_key": "flag_converted_from", "currency": shop_currency, "money": "spend,limit",
                      "money_currency": budget.currency}
         if limit is None:
-            flags.append(keyed_flag(FlagCode.SATURATION, "flag_no_break_even_converted", channel=allocation.channel,
+            flags.append(keyed_flag(FlagCode.SATURATION, "flag_no_break_even", channel=allocation.channel,
                                     measure="ROI", measure_zh="ROI", marginal=f"{allocation.marginal_roi:.2f}",
                                     spend=allocation.spend, **converted))
         else:
-            flags.append(keyed_flag(FlagCode.SATURATION, "flag_saturated_converted", channel=allocation.channel,
+            flags.append(keyed_flag(FlagCode.SATURATION, "flag_saturated", channel=allocation.channel,
                                     spend=allocation.spend, weeks=weeks, limit=limit,
                                     marginal=f"{allocation.marginal_roi:.3f}", **converted))
     return flags

@@ -272,13 +272,13 @@ def narrative(state: PlanState, runtime: Runtime[PlanningContext]) -> dict[str, 
         return {"narrative": {"summary": "", "rationale": [], "risks": []}, "flags": list(state.get("flags", []))}
     _emit(step="narrative", message="Writing the rationale")
     result = write_narrative(ctx.model, brief=brief, facts=_facts_for_narrative(state),
-                             language=ctx.language_override or brief.language)
+                             language=ctx.plan_language(brief))
     flags = list(state.get("flags", []))
     known = known_figures(state)
     # The summary's figures are stated from the tools (assembly); the model's sentences stay only where every
     # number is the figure of what the sentence names, complete, and not a repeat of those figures.
     record, stated = plan_summary_figures(state, ctx)
-    language = ctx.language_override or brief.language
+    language = ctx.plan_language(brief)
     vetted = vet_model_summary(result.value.summary, record, ctx.shop.catalog, stated=stated, language=language)
     summary = vetted.text
     profile = state.get("profile") or {}
@@ -459,7 +459,7 @@ def _revise_copy(state: PlanState, ctx: PlanningContext, follow_up: FollowUp) ->
             segments=[Segment.model_validate(s) for s in profile["segments"]],
             channels=rewrite,
             catalog=_tighter_catalog(ctx.shop.catalog, follow_up.copy_limits),
-            language=ctx.language_override or brief.language,  # type: ignore[arg-type]
+            language=ctx.plan_language(brief),  # type: ignore[arg-type]
             brand=load_brand_voice(ctx.shop.root),
             variants_per_cell=ctx.settings.variants_per_cell,
             max_workers=ctx.settings.copy_workers,

@@ -270,7 +270,7 @@ class VettedSummary:
         """Say, in ``language``, how many sentences were dropped for each reason ("" when none was)."""
         counts = (("vet_misattributed", self.misattributed), ("vet_cut", self.cut),
                   ("vet_repeated", self.repeated), ("vet_other_language", self.other_language))
-        return ("；" if language == "zh" else "; ").join(t(key, language, n=n) for key, n in counts if n)
+        return t("clause_separator", language).join(t(key, language, n=n) for key, n in counts if n)
 
     def describe(self) -> str:
         """Say what was dropped and why, for the degraded-output flag ("" when nothing was)."""

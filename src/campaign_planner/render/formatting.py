@@ -194,7 +194,7 @@ def brief_fields(brief: Brief, language: str = "en") -> list[tuple[str, str]]:
         else t("budget_missing", language)
     )
     none = t("none_lower", language)
-    separator = "、" if language == "zh" else ", "
+    separator = t("list_separator", language)
 
     def shown(channel_id: str) -> str:  # an English brief table keeps the ids the brief was read into
         return channel_name(channel_id, language) if language != "en" else channel_id
@@ -277,12 +277,12 @@ def definition_text(definition: dict[str, Any], language: str = "en") -> str:
     if departments:
         names = [department_label(str(d), language) for d in (departments if isinstance(departments, list)
                                                                else [departments])]
-        parts.append(t("def_departments", language, departments=("、" if language == "zh" else ", ").join(names)))
+        parts.append(t("def_departments", language, departments=t("list_separator", language).join(names)))
     r_lo, r_hi = rest.pop("rating_min", None), rest.pop("rating_max", None)
     if r_lo is not None or r_hi is not None:
         parts.append(t("def_rating", language, lo=r_lo if r_lo is not None else 1, hi=r_hi if r_hi is not None else 5))
     parts += [f"{key} = {value}" for key, value in rest.items()]
-    return ("；" if language == "zh" else "; ").join(parts)
+    return t("clause_separator", language).join(parts)
 
 
 def demographics_text(demographics: dict[str, Any], language: str = "en") -> str:
@@ -297,7 +297,7 @@ def demographics_text(demographics: dict[str, Any], language: str = "en") -> str
             value = format_percent(float(value))
         message = f"demo_{key}"
         parts.append(t(message, language, value=value) if message in MESSAGES else f"{key}: {value}")
-    return ("；" if language == "zh" else "; ").join(parts)
+    return t("clause_separator", language).join(parts)
 
 
 def plan_title(plan: CampaignPlan) -> str:

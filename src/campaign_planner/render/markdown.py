@@ -166,7 +166,7 @@ def _assumptions(plan: CampaignPlan) -> list[str]:
 
 
 def _profile_line(label: str, items: Sequence[str], lang: str = "en") -> list[str]:
-    separator = "；" if lang == "zh" else "; "
+    separator = t("clause_separator", lang)
     return [f"- **{label}:** {separator.join(escape_md(i) for i in items)}"] if items else []
 
 

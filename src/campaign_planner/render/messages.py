@@ -104,6 +104,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "source_forecast": {"en": "the forecast", "zh": "预测"},
     "source_budget": {"en": "the budget allocation", "zh": "预算分配"},
     "list_separator": {"en": ", ", "zh": "、"},
+    "clause_separator": {"en": "; ", "zh": "；"},
     # --- segments ---
     "segments": {"en": "Segments", "zh": "细分人群"},
     "segments_n": {"en": "Segments ({n})", "zh": "细分人群（{n}）"},
@@ -489,7 +490,7 @@ def notice_values(params: dict[str, Any], language: str, *, channel_name: Any = 
         shown["channel"] = channel(str(shown["channel"]))
     if "channels" in shown:
         ids = [c.strip() for c in str(shown["channels"]).split(",") if c.strip()]
-        shown["channels"] = ("、" if language == "zh" else ", ").join(channel(c) for c in ids)
+        shown["channels"] = t("list_separator", language).join(channel(c) for c in ids)
     if "segment" in shown:
         shown["segment"] = segment_name(str(shown["segment"])) if segment_name else segment_display_name(
             str(shown["segment"]), language)

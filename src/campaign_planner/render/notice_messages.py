@@ -82,22 +82,14 @@ NOTICES: dict[str, dict[str, str]] = {
                                        "minimum?",
                                  "zh": "各渠道的最低投入超过了总预算：提高预算，还是降低某个最低投入？"},
     # --- the channel optimizer's flags (tools/channel_optimizer.py, graphs/figures.py) ---
+    # {converted} is empty where the optimizer states the flag in the shop's currency, and says which currency
+    # the figures were converted from where the plan restates them in its own (graphs/figures.py).
     "flag_no_break_even": {
         "en": "{channel}: at no spend does one more unit return more than it costs (marginal {measure} {marginal} "
-              "at {spend})",
-        "zh": "{channel}：在任何投入水平上，多投一单位的回报都不及成本"
-              "（投入 {spend} 时边际{measure_zh}为 {marginal}）"},
-    "flag_saturated": {
-        "en": "{channel}: {spend} over {weeks} weeks is past diminishing returns — the marginal ROI falls below 1 "
-              "at {limit}; the last unit returns {marginal}",
-        "zh": "{channel}：{weeks} 周投入 {spend} 已过收益递减点——投入超过 {limit} 后边际 ROI 低于 1；"
-              "最后一单位的回报为 {marginal}"},
-    "flag_no_break_even_converted": {
-        "en": "{channel}: at no spend does one more unit return more than it costs (marginal {measure} {marginal} "
               "at {spend}){converted}",
-        "zh": "{channel}：在任何投入水平上，多投一单位的回报都不及成本（投入 {spend} 时边际{measure_zh}为 {marginal}）"
-              "{converted}"},
-    "flag_saturated_converted": {
+        "zh": "{channel}：在任何投入水平上，多投一单位的回报都不及成本"
+              "（投入 {spend} 时边际{measure_zh}为 {marginal}）{converted}"},
+    "flag_saturated": {
         "en": "{channel}: {spend} over {weeks} weeks is past diminishing returns — the marginal ROI falls below 1 "
               "at {limit}; the last unit returns {marginal}{converted}",
         "zh": "{channel}：{weeks} 周投入 {spend} 已过收益递减点——投入超过 {limit} 后边际 ROI 低于 1；"

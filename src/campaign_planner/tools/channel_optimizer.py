@@ -975,11 +975,11 @@ def _channel_flags(
         if saturation_spend is None:
             flags.append(keyed_flag(FlagCode.SATURATION, "flag_no_break_even", channel=curve.channel,
                                     measure="revenue per unit", measure_zh="每单位收入",
-                                    marginal=f"{marginal_revenue:.2f}", spend=money(spend)))
+                                    marginal=f"{marginal_revenue:.2f}", spend=money(spend), converted=""))
         elif spend > saturation_spend:
             flags.append(keyed_flag(FlagCode.SATURATION, "flag_saturated", channel=curve.channel,
                                     spend=money(spend), weeks=weeks, limit=money(saturation_spend),
-                                    marginal=f"{marginal_revenue:.3f}"))
+                                    marginal=f"{marginal_revenue:.3f}", converted=""))
     if curve.source == "prior":
         flags.append(keyed_flag(FlagCode.WEAK_EVIDENCE, "flag_prior_curve", channel=curve.channel,
                                 objective=objective))

@@ -145,8 +145,7 @@ def design_measurement(
                    baseline=f"{fallback_baseline:.0%}")
     if tests:
         name = channel_name or (lambda channel: channel)
-        separator = "；" if language == "zh" else "; "
-        design += t("m_per_channel", language, tests=separator.join(
+        design += t("m_per_channel", language, tests=t("clause_separator", language).join(
             t("m_channel_design", language, channel=name(test.channel), design=t(f"m_{test.design}_design", language))
             for test in tests))
     needed = sample_size_per_arm(baseline, lift)

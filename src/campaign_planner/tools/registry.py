@@ -165,7 +165,7 @@ def _fx(brief: Brief, ctx: PlanningContext) -> tuple[float, list[Assumption], li
     return rate, [
         keyed_assumption("assume_fx", 0.5, shop_currency=ctx.shop.currency, currency=brief.budget.currency,
                          rate=f"{rate:.4f}", source=RATES_NOTE, source_zh_key="fx_source_reference")
-    ], [t("question_fx", ctx.language_override or brief.language, currency=brief.budget.currency,
+    ], [t("question_fx", ctx.plan_language(brief), currency=brief.budget.currency,
           shop_currency=ctx.shop.currency)]
 
 
@@ -191,7 +191,7 @@ def run_channel_optimizer(action: ToolAction, state: PlanState, ctx: PlanningCon
     except CurrencyError as exc:  # a currency the rate table lacks: no split rather than a wrong one
         flag = keyed_flag(FlagCode.INFEASIBLE_CONSTRAINTS, "flag_no_rate", currency=brief.budget.currency,
                           shop_currency=ctx.shop.currency, error=str(exc))
-        question = t("question_rate", ctx.language_override or brief.language, currency=brief.budget.currency,
+        question = t("question_rate", ctx.plan_language(brief), currency=brief.budget.currency,
                      shop_currency=ctx.shop.currency)
         return {"allocation": {"skipped": "no_rate", "flags": [flag.model_dump(mode="json")]},
                 "open_questions": [*state.get("open_questions", []), question]}
@@ -335,7 +335,7 @@ def run_copywriter(action: ToolAction, state: PlanState, ctx: PlanningContext) -
     budgeted = [a["channel"] for a in allocation.get("allocations", []) if a["spend"] > 0]
     allowed = budgeted or candidate_channels(brief, ctx)
     channels = _restrict_channels(action.channels, allowed, ctx)
-    language = ctx.language_override or brief.language
+    language = ctx.plan_language(brief)
     result = write_copy(
         ctx.model,
         brief=brief,
